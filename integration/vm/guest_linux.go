@@ -214,7 +214,12 @@ func command(sp *spec, out io.Writer) (*exec.Cmd, error) {
 			os.Setenv("PATH", v)
 		}
 	}
-	prog, err := exec.LookPath(sp.Args[0])
+	prog := sp.Args[0]
+	if strings.Contains(prog, "/") && !filepath.IsAbs(prog) {
+		// Relative to the command's directory, not to init's.
+		prog = filepath.Join(sp.Dir, prog)
+	}
+	prog, err := exec.LookPath(prog)
 	if err != nil {
 		return nil, err
 	}

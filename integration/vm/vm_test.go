@@ -3,6 +3,7 @@ package vm
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -471,5 +472,36 @@ func TestConfigFill(t *testing.T) {
 	wd, _ := os.Getwd()
 	if c.Dir != wd || !slices.Equal(c.Shares, []string{wd}) || !slices.Equal(c.Tmpfs, DirectTmpfs) {
 		t.Errorf("defaults = dir %s shares %v tmpfs %v", c.Dir, c.Shares, c.Tmpfs)
+	}
+}
+
+func TestCommandResolvesRelativeToDir(t *testing.T) {
+	dir := t.TempDir()
+	mustWrite(t, filepath.Join(dir, "bin", "tool"), "#!/bin/sh\n")
+	if err := os.Chmod(filepath.Join(dir, "bin", "tool"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		arg0, want string
+	}{
+		{"bin/tool", filepath.Join(dir, "bin", "tool")},
+		{"./bin/tool", filepath.Join(dir, "bin", "tool")},
+		{"sh", ""}, // from PATH
+	}
+	for _, tt := range tests {
+		cmd, err := command(&spec{Args: []string{tt.arg0, "x"}, Dir: dir, Env: []string{"PATH=/usr/bin:/bin"}}, io.Discard)
+		if err != nil {
+			t.Errorf("command(%q): %v", tt.arg0, err)
+			continue
+		}
+		if tt.want != "" && cmd.Path != tt.want {
+			t.Errorf("command(%q).Path = %q, want %q", tt.arg0, cmd.Path, tt.want)
+		}
+		if cmd.Dir != dir || cmd.Args[0] != tt.arg0 || cmd.Args[1] != "x" {
+			t.Errorf("command(%q) = dir %q args %q", tt.arg0, cmd.Dir, cmd.Args)
+		}
+	}
+	if _, err := command(&spec{Args: []string{"bin/missing"}, Dir: dir}, io.Discard); err == nil {
+		t.Error("command accepted a missing program")
 	}
 }
