@@ -1,0 +1,75 @@
+# pppoed. `make demo` and `make test` do all their set-up on a fresh Debian
+# machine as root (see README.md); the other targets are their parts.
+
+GO        ?= go
+BIN       := $(CURDIR)/bin
+VMRUN     := $(BIN)/vmrun
+# Extra vmrun flags, e.g. VMFLAGS=-kernel-log or VMFLAGS=-kvm.
+VMFLAGS   ?=
+FUZZTIME  ?= 10s
+# Narrow the integration run: make test-integration RUN=TestReference
+RUN       ?= .
+INTEGRATION_TIMEOUT ?= 15m
+
+# Go may live where Debian's root PATH does not look.
+export PATH := $(PATH):/usr/local/go/bin:/usr/sbin:/sbin
+
+.PHONY: all build test test-unit test-integration fuzz lint bench demo deps vmrun clean
+
+all: build
+
+## deps: install the Debian packages (and Go) the tests and the demo need
+deps:
+	@./scripts/deps
+
+## build: compile everything and bin/pppoed
+build:
+	$(GO) build ./...
+	$(GO) build -o $(BIN)/pppoed ./cmd/pppoed
+
+## test: deps, lint, unit tests, integration tests (in the VM); skips fail
+test: export PPPOED_REQUIRE_INTEGRATION = 1
+test: deps
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory test-integration
+
+## test-unit: every package's tests with the race detector (VM boot tests
+## of the runner included; the kernel tests run in test-integration)
+test-unit:
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v '/integration$$')
+
+# The runner is also the guest's init, so it must be static.
+vmrun:
+	CGO_ENABLED=0 $(GO) build -o $(VMRUN) ./integration/vmrun
+
+## test-integration: the kernel tests, in the VM unless this host has PPP
+test-integration: vmrun
+	$(GO) test -c -o $(BIN)/integration.test ./integration
+	PPPOED_REQUIRE_INTEGRATION=1 $(VMRUN) -v -host-if-ppp -timeout $(INTEGRATION_TIMEOUT) -chdir integration $(VMFLAGS) -- \
+		$(BIN)/integration.test -test.v -test.count=1 -test.run '$(RUN)' -test.timeout $(INTEGRATION_TIMEOUT)
+
+## fuzz: every fuzz target for FUZZTIME
+fuzz:
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz
+
+## lint: gofmt, go vet, staticcheck (pinned in go.mod as a tool)
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+## bench: Go benchmarks, then the kernel benchmarks in the VM
+bench: vmrun
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/integration$$')
+	$(GO) test -c -o $(BIN)/integration.test ./integration
+	$(VMRUN) -host-if-ppp -timeout $(INTEGRATION_TIMEOUT) -chdir integration $(VMFLAGS) -- \
+		$(BIN)/integration.test -test.run '^$$' -test.bench . -test.benchtime 10x
+
+## demo: a live PPPoE session on a built-in lab (in the VM unless this host has PPP)
+demo: deps vmrun
+	$(GO) build -o $(BIN)/demo ./integration/demo
+	@$(VMRUN) -host-if-ppp $(VMFLAGS) -- $(BIN)/demo
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,9 @@
+// Package pppox gives a PPPoE session to the kernel, as pppd's PPPoE plugin
+// does: an AF_PPPOX/PX_PROTO_OE socket connected to the session, a /dev/ppp
+// channel attached to it and a unit (pppN) connected to the channel, all
+// through the PPPIOC* ioctls. Data packets then never enter the process;
+// only control frames are read and written, on the channel (LCP and
+// authentication) and unit (the NCPs) file descriptors.
+//
+// The kernel side is Linux only (drivers/net/ppp/pppoe.c, ppp_generic.c).
+package pppox
