@@ -207,19 +207,15 @@ func setLinkUp(name string) error {
 }
 
 // command builds the exec.Cmd for the spec, resolving the program in the
-// command's own PATH.
+// command's own PATH (not ours: the guest init starts with none).
 func command(sp *spec, out io.Writer) (*exec.Cmd, error) {
+	path := guestPATH
 	for _, kv := range sp.Env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			os.Setenv("PATH", v)
+			path = v
 		}
 	}
-	prog := sp.Args[0]
-	if strings.Contains(prog, "/") && !filepath.IsAbs(prog) {
-		// Relative to the command's directory, not to init's.
-		prog = filepath.Join(sp.Dir, prog)
-	}
-	prog, err := exec.LookPath(prog)
+	prog, err := lookPath(sp.Args[0], sp.Dir, path)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +225,35 @@ func command(sp *spec, out io.Writer) (*exec.Cmd, error) {
 	cmd.Dir = sp.Dir
 	cmd.Stdout, cmd.Stderr = out, out
 	return cmd, nil
+}
+
+// lookPath finds name as a shell would with PATH=path in directory dir.
+func lookPath(name, dir, path string) (string, error) {
+	isExec := func(p string) bool {
+		fi, err := os.Stat(p)
+		return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+	}
+	if strings.Contains(name, "/") {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(dir, name)
+		}
+		if isExec(name) {
+			return name, nil
+		}
+		return "", fmt.Errorf("%s: not an executable file", name)
+	}
+	for _, d := range filepath.SplitList(path) {
+		if d == "" {
+			d = "."
+		}
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(dir, d)
+		}
+		if p := filepath.Join(d, name); isExec(p) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not found in PATH %s", name, path)
 }
 
 // runAsInit starts the command and reaps every process until it exits: as

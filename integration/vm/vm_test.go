@@ -476,6 +476,7 @@ func TestConfigFill(t *testing.T) {
 }
 
 func TestCommandResolvesRelativeToDir(t *testing.T) {
+	pathBefore := os.Getenv("PATH")
 	dir := t.TempDir()
 	mustWrite(t, filepath.Join(dir, "bin", "tool"), "#!/bin/sh\n")
 	if err := os.Chmod(filepath.Join(dir, "bin", "tool"), 0o755); err != nil {
@@ -503,5 +504,11 @@ func TestCommandResolvesRelativeToDir(t *testing.T) {
 	}
 	if _, err := command(&spec{Args: []string{"bin/missing"}, Dir: dir}, io.Discard); err == nil {
 		t.Error("command accepted a missing program")
+	}
+	if _, err := command(&spec{Args: []string{"tool"}, Dir: dir, Env: []string{"PATH=/nonexistent"}}, io.Discard); err == nil {
+		t.Error("command found a program outside the command's PATH")
+	}
+	if os.Getenv("PATH") != pathBefore {
+		t.Errorf("command changed this process's PATH to %q", os.Getenv("PATH"))
 	}
 }
