@@ -68,8 +68,9 @@ type Config struct {
 	// Dir is the command's working directory (default: the current one).
 	Dir string
 	// Shares are host directories shared read-write at the same path in
-	// the guest (default: Dir). Paths under the guest's tmpfs mounts (/tmp)
-	// would otherwise be invisible there.
+	// the guest (default: the current directory; Dir is added when outside
+	// them). Paths under the guest's tmpfs mounts (/tmp) would otherwise
+	// be invisible there.
 	Shares  []string
 	Env     []string // KEY=VALUE pairs added to the command's environment
 	Modules []string // loaded before the command (default DefaultModules)
@@ -170,8 +171,13 @@ func (c *Config) fill(direct bool) error {
 	}
 	c.Dir = dir
 	if c.Shares == nil {
-		c.Shares = []string{c.Dir}
+		wd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		c.Shares = []string{wd}
 	}
+	inShare := false
 	for i, s := range c.Shares {
 		abs, err := filepath.Abs(s)
 		if err != nil {
@@ -181,6 +187,12 @@ func (c *Config) fill(direct bool) error {
 			return fmt.Errorf("share %s: not a directory", s)
 		}
 		c.Shares[i] = abs
+		if rel, err := filepath.Rel(abs, c.Dir); err == nil && !strings.HasPrefix(rel, "..") {
+			inShare = true
+		}
+	}
+	if !inShare {
+		c.Shares = append(c.Shares, c.Dir)
 	}
 	if c.Modules == nil {
 		c.Modules = DefaultModules
@@ -469,7 +481,7 @@ func readConsole(r io.Reader, nonce string, stdout, log io.Writer, kernelLog boo
 				case strings.HasPrefix(msg, "error="):
 					res.guestErr = strings.TrimPrefix(msg, "error=")
 				}
-			case !res.ready || res.status >= 0:
+			case !res.ready || res.status >= 0 || res.guestErr != "":
 				// Kernel messages before the command starts and after it ends.
 				if kernelLog {
 					fmt.Fprintln(log, text)

@@ -320,6 +320,14 @@ func TestReadConsole(t *testing.T) {
 			guestErr: "mount 9p on /host: no such device",
 		},
 		{
+			name:     "nothing forwarded after a guest error",
+			in:       "vmrun:" + n + ":ready\nout\nvmrun:" + n + ":error=wait: no child\n[ 3.5] reboot: Power down\n",
+			out:      "out\n",
+			status:   -1,
+			ready:    true,
+			guestErr: "wait: no child",
+		},
+		{
 			name:        "panic without markers keeps the tail",
 			in:          "[ 2.0] Kernel panic - not syncing: Attempted to kill init!\n",
 			status:      -1,
@@ -472,6 +480,27 @@ func TestConfigFill(t *testing.T) {
 	wd, _ := os.Getwd()
 	if c.Dir != wd || !slices.Equal(c.Shares, []string{wd}) || !slices.Equal(c.Tmpfs, DirectTmpfs) {
 		t.Errorf("defaults = dir %s shares %v tmpfs %v", c.Dir, c.Shares, c.Tmpfs)
+	}
+	// The working directory stays shared when the command runs elsewhere
+	// (make runs bin/x with -chdir integration), and a Dir outside every
+	// share is shared too.
+	sub := filepath.Join(wd, "testdata-sub")
+	mustWrite(t, filepath.Join(sub, "x"), "")
+	t.Cleanup(func() { os.RemoveAll(sub) })
+	c = Config{Args: []string{"true"}, Dir: sub}
+	if err := c.fill(false); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Shares, []string{wd}) {
+		t.Errorf("Dir inside the working directory: shares %v, want [%s]", c.Shares, wd)
+	}
+	other := t.TempDir()
+	c = Config{Args: []string{"true"}, Dir: other}
+	if err := c.fill(false); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Shares, []string{wd, other}) {
+		t.Errorf("Dir outside the working directory: shares %v, want [%s %s]", c.Shares, wd, other)
 	}
 }
 
