@@ -103,14 +103,16 @@ func Unavailable() string {
 // fails it when RequireEnv is 1. It also records t for Summary.
 func Require(t testing.TB) {
 	t.Helper()
+	name := t.Name()
 	if why := Unavailable(); why != "" {
 		if os.Getenv(RequireEnv) == "1" {
+			record(result{name, "FAIL", 0})
 			t.Fatalf("integration test required (%s=1) but cannot run: %s", RequireEnv, why)
 		}
+		record(result{name, "SKIP", 0})
 		t.Skip(why)
 	}
 	start := time.Now()
-	name := t.Name()
 	// Registered first, so it runs after every other cleanup and sees the
 	// final outcome.
 	t.Cleanup(func() {
@@ -121,10 +123,14 @@ func Require(t testing.TB) {
 		case t.Skipped():
 			outcome = "SKIP"
 		}
-		ran.Lock()
-		ran.tests = append(ran.tests, result{name, outcome, time.Since(start)})
-		ran.Unlock()
+		record(result{name, outcome, time.Since(start)})
 	})
+}
+
+func record(r result) {
+	ran.Lock()
+	defer ran.Unlock()
+	ran.tests = append(ran.tests, r)
 }
 
 type result struct {
@@ -139,7 +145,8 @@ var ran struct {
 }
 
 // Summary runs the tests and then prints which integration tests ran (those
-// that called Require) and how they ended. Use it from TestMain:
+// that called Require) and how they ended, unless none did. Use it from
+// TestMain:
 //
 //	func TestMain(m *testing.M) { os.Exit(lab.Summary(m)) }
 func Summary(m *testing.M) int {
@@ -147,6 +154,9 @@ func Summary(m *testing.M) int {
 	ran.Lock()
 	defer ran.Unlock()
 	tests := slices.Clone(ran.tests)
+	if len(tests) == 0 {
+		return code
+	}
 	sort.Slice(tests, func(i, j int) bool { return tests[i].name < tests[j].name })
 	var b strings.Builder
 	counts := map[string]int{}
@@ -154,7 +164,7 @@ func Summary(m *testing.M) int {
 		counts[r.outcome]++
 		fmt.Fprintf(&b, "  %-4s %-60s %6.1fs\n", r.outcome, r.name, r.took.Seconds())
 	}
-	fmt.Printf("\nintegration tests run on %s: %d (%d passed, %d failed, %d skipped)\n%s",
+	fmt.Printf("\nintegration tests on %s: %d (%d passed, %d failed, %d skipped)\n%s",
 		kernelRelease(), len(tests), counts["PASS"], counts["FAIL"], counts["SKIP"], b.String())
 	return code
 }
