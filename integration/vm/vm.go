@@ -80,6 +80,11 @@ type Config struct {
 	KVM     bool     // use -enable-kvm instead of TCG
 	Timeout time.Duration
 	Kernel  Kernel // zero value: the newest installed (FindKernel)
+	// KernelCache holds the uncompressed kernels extracted for faster
+	// boots (default: the user's cache directory).
+	KernelCache string
+	// NoPVH boots the compressed bzImage as is.
+	NoPVH bool
 	// Init is the statically linked binary that becomes the guest's PID 1
 	// (and RunDirect's re-executed child); default: os.Executable().
 	Init string
@@ -221,6 +226,13 @@ func (c *Config) fill(direct bool) error {
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
+	if c.KernelCache == "" {
+		if d, err := os.UserCacheDir(); err == nil {
+			c.KernelCache = filepath.Join(d, "pppoed-vmrun")
+		} else {
+			c.KernelCache = filepath.Join(os.TempDir(), "pppoed-vmrun-cache")
+		}
+	}
 	if c.Init == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -315,7 +327,7 @@ func buildInitramfs(w io.Writer, k Kernel, initBin string, sp *spec) error {
 }
 
 // qemuArgs is the qemu command line for one run.
-func qemuArgs(c *Config, initrd string, shares []share) []string {
+func qemuArgs(c *Config, kernel, initrd string, shares []share) []string {
 	accel, cpu := "tcg", "max" // "max" gives the guest RDRAND, so its RNG is ready at once
 	if c.KVM {
 		accel, cpu = "kvm", "host"
@@ -331,7 +343,7 @@ func qemuArgs(c *Config, initrd string, shares []share) []string {
 		"-display", "none", "-monitor", "none", "-serial", "stdio",
 		"-accel", accel, "-cpu", cpu,
 		"-smp", strconv.Itoa(c.CPUs), "-m", strconv.Itoa(c.Memory),
-		"-kernel", c.Kernel.Image, "-initrd", initrd, "-append", cmdline,
+		"-kernel", kernel, "-initrd", initrd, "-append", cmdline,
 		"-fsdev", "local,id=fs0,path=/,security_model=none,readonly=on,multidevs=remap",
 		"-device", "virtio-9p-pci,fsdev=fs0,mount_tag=" + hostTag,
 	}
@@ -387,9 +399,17 @@ func Run(ctx context.Context, c Config) (int, error) {
 		return 0, fmt.Errorf("vm: building the initramfs: %w", err)
 	}
 
+	kernel := c.Kernel.Image
+	if !c.NoPVH {
+		if k, err := pvhKernel(c.Kernel, c.KernelCache); err == nil {
+			kernel = k
+		} else {
+			fmt.Fprintf(c.Log, "vmrun: booting the compressed kernel (slower under TCG): %v\n", err)
+		}
+	}
 	runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, c.Qemu, qemuArgs(&c, initrd, sp.Shares)...)
+	cmd := exec.CommandContext(runCtx, c.Qemu, qemuArgs(&c, kernel, initrd, sp.Shares)...)
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -398,7 +418,7 @@ func Run(ctx context.Context, c Config) (int, error) {
 		return 0, fmt.Errorf("vm: %w", err)
 	}
 	start := time.Now()
-	fmt.Fprintf(c.Log, "vmrun: booting %s (%s, %d CPUs, %d MiB)\n", c.Kernel.Image, map[bool]string{false: "TCG", true: "KVM"}[c.KVM], c.CPUs, c.Memory)
+	fmt.Fprintf(c.Log, "vmrun: booting %s (%s, %d CPUs, %d MiB)\n", kernel, map[bool]string{false: "TCG", true: "KVM"}[c.KVM], c.CPUs, c.Memory)
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("vm: starting %s: %w", c.Qemu, err)
 	}

@@ -373,7 +373,7 @@ func TestReadConsole(t *testing.T) {
 
 func TestQemuArgs(t *testing.T) {
 	c := Config{CPUs: 2, Memory: 512, Kernel: Kernel{Image: "/boot/vmlinuz-x"}}
-	args := strings.Join(qemuArgs(&c, "/tmp/i.cpio", []share{{Tag: "share0", Path: "/work/x"}}), " ")
+	args := strings.Join(qemuArgs(&c, "/boot/vmlinuz-x", "/tmp/i.cpio", []share{{Tag: "share0", Path: "/work/x"}}), " ")
 	for _, want := range []string{
 		"-accel tcg -cpu max", "-smp 2 -m 512", "-kernel /boot/vmlinuz-x -initrd /tmp/i.cpio",
 		"path=/,security_model=none,readonly=on", "mount_tag=hostroot",
@@ -388,7 +388,7 @@ func TestQemuArgs(t *testing.T) {
 		t.Error("shares must be writable")
 	}
 	c.KVM, c.KernelLog = true, true
-	args = strings.Join(qemuArgs(&c, "/i", nil), " ")
+	args = strings.Join(qemuArgs(&c, "/k", "/i", nil), " ")
 	if !strings.Contains(args, "-accel kvm -cpu host") || strings.Contains(args, "quiet") {
 		t.Errorf("KVM/kernel-log args wrong: %s", args)
 	}
