@@ -107,6 +107,46 @@ func TestReferenceClientServerCHAP(t *testing.T) {
 	}
 }
 
+// The server helper's other authentication modes: each is what the AC
+// demands (the client's log names the protocol) and brings the link up.
+func TestReferencePeersAuth(t *testing.T) {
+	lab.Require(t)
+	tests := []struct {
+		auth    lab.Auth
+		wantLog string // in the client's pppd log, before IPCP (the address can beat later lines)
+	}{
+		{lab.AuthPAP, "PAP authentication succeeded"},
+		{lab.AuthMSCHAPv2, "rcvd [CHAP Challenge id="}, // pppd logs the algorithm in the LCP request
+		{lab.AuthNone, "rcvd [LCP ConfReq id=0x1 <mru"},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.auth), func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{}))
+			user := "auth-" + string(tt.auth)
+			srv := must[*lab.PPPoEServer](t)(lab.StartPPPoEServer(t, p.AC, lab.ServerConfig{
+				Interface: p.ACIf, Auth: tt.auth, Secrets: []lab.Secret{{User: user, Password: "pw-" + user}},
+			}))
+			cli := must[*lab.PPPD](t)(lab.StartPPPD(t, p.Client, lab.PPPDConfig{Interface: p.ClientIf, User: user, Password: "pw-" + user}))
+			if _, err := cli.WaitUp(ctx); err != nil {
+				t.Fatalf("%v\nserver log:\n%s", err, srv.Log())
+			}
+			log := cli.Log()
+			if !strings.Contains(log, tt.wantLog) {
+				t.Errorf("client log lacks %q:\n%s", tt.wantLog, log)
+			}
+			if tt.auth == lab.AuthMSCHAPv2 && !strings.Contains(log, "<auth chap MS-v2>") {
+				t.Errorf("the AC did not ask for MS-CHAPv2:\n%s", log)
+			}
+			if tt.auth == lab.AuthNone && strings.Contains(log, "<auth ") {
+				t.Errorf("the AC asked for authentication:\n%s", log)
+			}
+		})
+	}
+}
+
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
