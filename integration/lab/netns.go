@@ -193,7 +193,10 @@ func isZombie(pid int) bool {
 // Command returns a command that runs in n (through `ip netns exec`, which
 // also gives it a /sys of the namespace).
 func (n *Netns) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", n.Name, name}, args...)...)
+	// A background child still holding the output must not block Wait.
+	cmd.WaitDelay = 2 * time.Second
+	return cmd
 }
 
 // Run runs a command in n to completion and returns its combined output.

@@ -115,10 +115,24 @@ func renderSecrets(entries map[int]Secret) string {
 	return b.String()
 }
 
+// writeSecrets replaces the files atomically: pppd processes of parallel
+// tests read them at any moment and must never see one half-written.
 func writeSecrets() error {
 	content := renderSecrets(secrets.entries)
 	for _, f := range []string{"chap-secrets", "pap-secrets"} {
-		if err := os.WriteFile(filepath.Join(etcPPP, f), []byte(content), 0o600); err != nil {
+		tmp, err := os.CreateTemp(etcPPP, "."+f+"-*")
+		if err != nil {
+			return fmt.Errorf("lab: %w", err)
+		}
+		_, err = tmp.WriteString(content)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(tmp.Name(), filepath.Join(etcPPP, f))
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
 			return fmt.Errorf("lab: %w", err)
 		}
 	}

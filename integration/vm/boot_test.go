@@ -74,10 +74,31 @@ func guestHelper() int {
 	check("direct run has an empty private /etc/ppp", expectNot(strings.Contains(string(out), "probe")))
 	_, err = os.Stat("/etc/ppp/direct-marker")
 	check("direct run's /etc/ppp stays private", expectNot(err == nil))
+	// Its own PID namespace: a daemon that escapes with setsid is still
+	// killed when the command ends.
+	out, err = exec.Command(vmrun, "-host-if-ppp", "--", "sh", "-c", "setsid sleep 600 >/dev/null 2>&1 & echo init:$(cat /proc/1/comm); exit 3").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		check("direct run's exit status", fmt.Errorf("got %v, want status 3", err))
+	}
+	// PID 1 is the runner only in a PID namespace of its own (with its /proc).
+	check("direct run in its own PID namespace", expectContains(string(out), "init:vmrun\n"))
+	check("direct run leaves no process behind", expectNot(len(pidsWithCmdline("sleep\x00600\x00")) > 0))
 	if failed {
 		return 1
 	}
 	return 7
+}
+
+func pidsWithCmdline(cmdline string) []string {
+	ents, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range ents {
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && string(b) == cmdline {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 func expectEq(got, want string) error {

@@ -41,6 +41,9 @@ func GuestMain() {
 		// No leading newline: the host splits a marker off the end of an
 		// unterminated last line of output.
 		fmt.Fprintf(console, markerWord+"%s:"+format+"\n", append([]any{sp.Nonce}, a...)...)
+		// tcdrain: the status line must leave the serial port before the
+		// power goes.
+		_ = unix.IoctlSetInt(int(console.Fd()), unix.TCSBRK, 1)
 		unix.Sync()
 		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 		select {} // the kernel stops us
@@ -224,6 +227,8 @@ func command(sp *spec, out io.Writer) (*exec.Cmd, error) {
 	cmd.Env = sp.Env
 	cmd.Dir = sp.Dir
 	cmd.Stdout, cmd.Stderr = out, out
+	// Its own session: a `kill 0` in the command must not reach init.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	return cmd, nil
 }
 
@@ -317,29 +322,30 @@ func ProbeHostPPP() error {
 // child, which must call DirectChildMain.
 func IsDirectChild() bool { return os.Getenv(directEnv) != "" }
 
-// DirectChildMain runs in RunDirect's child, already in its own mount
-// namespace: it hides the tmpfs directories, loads the modules and execs the
-// command. It returns only on failure.
-func DirectChildMain() error {
+// DirectChildMain runs in RunDirect's child, which is PID 1 of its own PID
+// namespace in a private mount namespace: it mounts that namespace's /proc
+// and the tmpfs directories, loads the modules it can, runs the command and
+// reaps every process until the command ends, and returns its exit status.
+// When it exits, the kernel kills whatever the command left behind.
+func DirectChildMain() (int, error) {
 	var sp spec
 	if err := json.Unmarshal([]byte(os.Getenv(directEnv)), &sp); err != nil {
-		return fmt.Errorf("direct child: %w", err)
+		return 0, fmt.Errorf("direct child: %w", err)
 	}
 	os.Unsetenv(directEnv)
+	// The lab finds processes through /proc: it must show this namespace.
+	if err := mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return 0, err
+	}
 	if err := mountTmpfs(sp.Tmpfs); err != nil {
-		return err
+		return 0, err
 	}
+	// The host's kernel already passed ProbeHostPPP; a module tree may still
+	// be missing (a container), so a failed modprobe is only a warning.
 	if err := modprobe(sp.Modules); err != nil {
-		return err
+		fmt.Fprintf(os.Stderr, "vmrun: warning: %v\n", err)
 	}
-	cmd, err := command(&sp, os.Stdout)
-	if err != nil {
-		return err
-	}
-	if err := os.Chdir(sp.Dir); err != nil {
-		return err
-	}
-	return syscall.Exec(cmd.Path, cmd.Args, sp.Env)
+	return runAsInit(&sp, os.Stdout)
 }
 
 // RunDirect runs the command on the host, in a private mount namespace
@@ -357,10 +363,17 @@ func RunDirect(ctx context.Context, c Config) (int, error) {
 	cmd := exec.Command(c.Init)
 	cmd.Env = append(os.Environ(), directEnv+"="+string(js))
 	cmd.Stdout, cmd.Stderr = c.Stdout, c.Stdout
-	// Unshareflags with CLONE_NEWNS also makes "/" private (see
-	// syscall.SysProcAttr), so our tmpfs mounts never reach the host.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS, Setpgid: true}
-	fmt.Fprintf(c.Log, "vmrun: the host kernel has PPP; running directly in a private mount namespace\n")
+	cmd.WaitDelay = 5 * time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// A PID namespace of its own: killing its init (our child) kills
+		// everything the command started, daemons that called setsid too.
+		Cloneflags: syscall.CLONE_NEWPID,
+		// CLONE_NEWNS here also makes "/" private (see syscall.SysProcAttr),
+		// so the child's tmpfs mounts never reach the host.
+		Unshareflags: syscall.CLONE_NEWNS,
+		Pdeathsig:    syscall.SIGKILL,
+	}
+	fmt.Fprintf(c.Log, "vmrun: the host kernel has PPP; running directly in private mount and PID namespaces\n")
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("vm: %w", err)
 	}
@@ -382,7 +395,7 @@ func RunDirect(ctx context.Context, c Config) (int, error) {
 	case <-ctx.Done():
 		why = fmt.Errorf("vm: interrupted: %w", ctx.Err())
 	}
-	_ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+	_ = cmd.Process.Kill()
 	<-done
 	return 0, why
 }

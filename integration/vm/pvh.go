@@ -59,7 +59,9 @@ func pvhKernel(k Kernel, cacheDir string) (string, error) {
 	// Older extractions of this release (a reinstalled package) go away.
 	old, _ := filepath.Glob(filepath.Join(cacheDir, "vmlinux-"+k.Release+"-*"))
 	for _, o := range old {
-		os.Remove(o)
+		if o != out { // a concurrent run may have just put it there
+			os.Remove(o)
+		}
 	}
 	return out, os.Rename(tmp.Name(), out)
 }

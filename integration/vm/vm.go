@@ -349,8 +349,10 @@ func qemuArgs(c *Config, kernel, initrd string, shares []share) []string {
 	}
 	for i, s := range shares {
 		id := "fs" + strconv.Itoa(i+1)
+		// qemu's option syntax escapes a comma in a value by doubling it.
+		path := strings.ReplaceAll(s.Path, ",", ",,")
 		args = append(args,
-			"-fsdev", "local,id="+id+",path="+s.Path+",security_model=none,multidevs=remap",
+			"-fsdev", "local,id="+id+",path="+path+",security_model=none,multidevs=remap",
 			"-device", "virtio-9p-pci,fsdev="+id+",mount_tag="+s.Tag)
 	}
 	return args

@@ -387,6 +387,10 @@ func TestQemuArgs(t *testing.T) {
 	if strings.Contains(args, "share0,readonly") {
 		t.Error("shares must be writable")
 	}
+	args = strings.Join(qemuArgs(&c, "/k", "/i", []share{{Tag: "share0", Path: "/work/a,b"}}), " ")
+	if !strings.Contains(args, "path=/work/a,,b,security_model") {
+		t.Errorf("a comma in a share path is not escaped: %s", args)
+	}
 	c.KVM, c.KernelLog = true, true
 	args = strings.Join(qemuArgs(&c, "/k", "/i", nil), " ")
 	if !strings.Contains(args, "-accel kvm -cpu host") || strings.Contains(args, "quiet") {

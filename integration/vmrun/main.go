@@ -43,9 +43,12 @@ func main() {
 		vm.GuestMain()
 	}
 	if vm.IsDirectChild() {
-		err := vm.DirectChildMain()
-		fmt.Fprintf(os.Stderr, "vmrun: %v\n", err)
-		os.Exit(exitRunner)
+		status, err := vm.DirectChildMain()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "vmrun: %v\n", err)
+			os.Exit(exitRunner)
+		}
+		os.Exit(status)
 	}
 	os.Exit(run(os.Args[1:]))
 }
