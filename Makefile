@@ -18,7 +18,7 @@ TEST_TIMEOUT        ?= 14m
 # scripts/deps installs must win over an older distribution Go.
 export PATH := /usr/local/go/bin:$(PATH):/usr/sbin:/sbin
 
-.PHONY: all build test test-unit test-integration fuzz lint bench demo deps vmrun clean
+.PHONY: all build test test-unit test-integration fuzz lint bench demo deps vmrun capture clean
 
 all: build
 
@@ -74,6 +74,11 @@ bench: vmrun
 demo: deps vmrun
 	$(GO) build -o $(BIN)/demo ./integration/demo
 	@$(VMRUN) -host-if-ppp $(VMFLAGS) -- $(BIN)/demo
+
+## capture: re-record the reference sessions the codec tests decode
+capture: deps vmrun
+	$(GO) build -o $(BIN)/capture ./integration/capture
+	$(VMRUN) -host-if-ppp $(VMFLAGS) -- $(BIN)/capture -out testdata/captures
 
 clean:
 	rm -rf $(BIN)
