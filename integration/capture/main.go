@@ -51,8 +51,10 @@ func capture(dir string, auth lab.Auth) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	// -U: write each packet at once, so stopping tcpdump loses nothing.
-	dump, err := p.Client.Start(td, "tcpdump", "tcpdump", "-i", p.ClientIf, "-U", "-n", "-w", pcap,
+	// --immediate-mode: hand each packet over at once instead of in blocks
+	// (TPACKET_V3 holds them up to a second, and stopping tcpdump drops
+	// what it holds); -U: write each one at once.
+	dump, err := p.Client.Start(td, "tcpdump", "tcpdump", "-i", p.ClientIf, "--immediate-mode", "-U", "-n", "-w", pcap,
 		"ether proto 0x8863 or ether proto 0x8864")
 	if err != nil {
 		return err
@@ -88,7 +90,7 @@ func capture(dir string, auth lab.Auth) error {
 	if err := cli.Wait(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "capture %s: pppd: %v\n", auth, err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(time.Second)
 	if err := dump.Signal(syscall.SIGINT); err != nil {
 		return err
 	}
