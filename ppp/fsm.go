@@ -1,0 +1,599 @@
+package ppp
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// State is a state of the option negotiation automaton (RFC 1661 §4.2).
+//
+//	           Up          Open / irc,scr          RCR+ / sca
+//	Initial ──────▶ Closed ──────────────▶ Req-Sent ─────────▶ Ack-Sent
+//	                  ▲                     │   ▲                  │
+//	                  │ RTA / tlf      RCA  │   │ TO+ / scr        │ RCA / tlu
+//	                  │                     ▼   │                  ▼
+//	               Closing ◀── Close ──── Ack-Rcvd ── RCR+ / sca,tlu ──▶ Opened
+//	                                                                  │ RTR / tld,zrc,sta
+//	                                                                  ▼
+//	                                                              Stopping ── TO- / tlf ──▶ Stopped
+//
+// The full table, with every event in every state, is RFC 1661 §4.1; fsm
+// implements it row by row (see fsm_test.go).
+type State uint8
+
+const (
+	StateInitial State = iota
+	StateStarting
+	StateClosed
+	StateStopped
+	StateClosing
+	StateStopping
+	StateReqSent
+	StateAckRcvd
+	StateAckSent
+	StateOpened
+)
+
+var stateNames = []string{"Initial", "Starting", "Closed", "Stopped", "Closing", "Stopping", "Req-Sent", "Ack-Rcvd", "Ack-Sent", "Opened"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// Timers are the negotiation's restart timer and counters (RFC 1661 §4.6),
+// with pppd's defaults.
+type Timers struct {
+	Restart      time.Duration // between retransmissions (default 3 s)
+	MaxConfigure int           // Configure-Requests without an answer (default 10)
+	MaxTerminate int           // Terminate-Requests without an answer (default 2)
+	MaxFailure   int           // Configure-Naks before they become Rejects (default 5)
+}
+
+// Defaults of RFC 1661 §4.6 and pppd.
+const (
+	DefaultRestart      = 3 * time.Second
+	DefaultMaxConfigure = 10
+	DefaultMaxTerminate = 2
+	DefaultMaxFailure   = 5
+)
+
+func (t Timers) withDefaults() Timers {
+	if t.Restart <= 0 {
+		t.Restart = DefaultRestart
+	}
+	if t.MaxConfigure <= 0 {
+		t.MaxConfigure = DefaultMaxConfigure
+	}
+	if t.MaxTerminate <= 0 {
+		t.MaxTerminate = DefaultMaxTerminate
+	}
+	if t.MaxFailure <= 0 {
+		t.MaxFailure = DefaultMaxFailure
+	}
+	return t
+}
+
+// fastRetransmit is how long we wait, once the peer's first
+// Configure-Request shows that it is listening, before re-sending our own
+// unanswered request (same Identifier, which RFC 1661 §5.1 allows at any
+// time). A peer that starts after us (pppoe-server forks pppd per session)
+// lost our first request; waiting out the 3 s restart timer is most of
+// pppd's connect time against it. The delay leaves room for the peer's
+// Ack of a request it did get, so that a duplicate does not reach it
+// already Opened.
+const fastRetransmit = 200 * time.Millisecond
+
+// layer is what a protocol adds to the automaton: its options and the
+// this-layer actions (RFC 1661 §4.4), like pppd's fsm_callbacks.
+type layer interface {
+	// resetOptions sets the options to request back to the configured ones.
+	resetOptions()
+	// request is the option data of our next Configure-Request.
+	request() []byte
+	// ack reports whether a Configure-Ack acknowledges exactly what we sent.
+	ack(data []byte) bool
+	// nak and reject adjust our request to a Configure-Nak or -Reject;
+	// false means the packet is invalid and is dropped.
+	nak(data []byte, treatAsReject bool) bool
+	reject(data []byte) bool
+	// configure judges the peer's Configure-Request: CodeConfAck,
+	// CodeConfNak or CodeConfRej, and the data to send back.
+	configure(data []byte, rejectIfDisagree bool) (Code, []byte)
+	up()
+	down()
+	starting()
+	finished()
+	// extension handles codes beyond 1-7 (LCP's Echo and the like); false
+	// makes it an unknown code, answered with a Code-Reject.
+	extension(code Code, id uint8, data []byte) bool
+}
+
+// timer is one restart timer, run by the session's goroutine.
+type timer interface {
+	start(d time.Duration)
+	stop()
+}
+
+// fsm is the option negotiation automaton of RFC 1661 §4 for one protocol.
+// It is not safe for concurrent use: the session's goroutine owns it.
+type fsm struct {
+	proto  Protocol
+	layer  layer
+	state  State
+	timers Timers
+	timer  timer
+	send   func(code Code, id uint8, data []byte)
+	log    *slog.Logger
+	// trace, when set, receives each action's RFC name (tests).
+	trace func(action string)
+
+	restart   int   // the Restart counter (RFC 1661 §4.6)
+	id        uint8 // the last Identifier we used
+	reqID     uint8 // the Identifier of our outstanding Configure-Request
+	reqData   []byte
+	seenReply bool // an Ack, Nak or Reject for reqID was processed
+	nakLoops  int  // Configure-Naks we sent since the last Ack we sent
+	rnakLoops int  // Configure-Naks received since the last Ack received
+	heard     bool // the peer sent a Configure-Request since we opened
+	ackedID   uint8
+	acked     []byte // the peer's request we last acknowledged
+
+	termReason []byte // data of our Terminate-Request
+	passive    bool   // TO- in Req-Sent.. stays Stopped without tlf ("p")
+	noFast     bool   // disables fastRetransmit
+	timerSet   time.Duration
+}
+
+func (f *fsm) act(a string) {
+	if f.trace != nil {
+		f.trace(a)
+	}
+}
+
+func (f *fsm) setState(s State) {
+	if f.state != s && f.log != nil {
+		f.log.Debug(fmt.Sprintf("%s: %s -> %s", f.proto, f.state, s))
+	}
+	f.state = s
+	switch s {
+	case StateClosing, StateStopping, StateReqSent, StateAckRcvd, StateAckSent:
+	default:
+		// Only these states run the restart timer (RFC 1661 §4.2).
+		f.timer.stop()
+	}
+}
+
+// Actions (RFC 1661 §4.4).
+
+func (f *fsm) tlu() { f.act("tlu"); f.layer.up() }
+func (f *fsm) tld() { f.act("tld"); f.layer.down() }
+func (f *fsm) tls() { f.act("tls"); f.layer.starting() }
+func (f *fsm) tlf() { f.act("tlf"); f.layer.finished() }
+
+// ircConfigure and ircTerminate are irc for the two kinds of request.
+func (f *fsm) ircConfigure() { f.act("irc"); f.restart = f.timers.MaxConfigure }
+func (f *fsm) ircTerminate() { f.act("irc"); f.restart = f.timers.MaxTerminate }
+
+// zrc zeroes the counter and runs the timer, so that the peer gets one
+// Restart time to see our Terminate-Ack before we finish (RFC 1661 §4.4).
+func (f *fsm) zrc() {
+	f.act("zrc")
+	f.restart = 0
+	f.startTimer(f.timers.Restart)
+}
+
+func (f *fsm) startTimer(d time.Duration) {
+	f.timerSet = d
+	f.timer.start(d)
+}
+
+// scr sends a Configure-Request. A retransmission keeps the Identifier
+// (RFC 1661 §5.1: it "MAY remain unchanged"), so a late reply to an earlier
+// copy still counts; new contents get a new one.
+func (f *fsm) scr(retransmit bool) {
+	f.act("scr")
+	switch f.state {
+	case StateReqSent, StateAckRcvd, StateAckSent:
+	default:
+		// Not negotiating yet: start from the configured options (as
+		// pppd's fsm_sconfreq does).
+		f.layer.resetOptions()
+		f.nakLoops, f.rnakLoops = 0, 0
+		f.reqData = nil
+	}
+	// A copy of a request that was answered would be ignored as stale
+	// by its reply (RFC 1661 §5.2); only an unanswered one is resent.
+	if !retransmit || f.reqData == nil || f.seenReply {
+		f.reqData = f.layer.request()
+		f.id++
+		f.reqID = f.id
+		f.seenReply = false
+	}
+	f.restart--
+	f.send(CodeConfReq, f.reqID, f.reqData)
+	f.startTimer(f.timers.Restart)
+}
+
+func (f *fsm) sca(id uint8, data []byte) { f.act("sca"); f.send(CodeConfAck, id, data) }
+func (f *fsm) scn(code Code, id uint8, data []byte) {
+	f.act("scn")
+	f.send(code, id, data)
+}
+
+func (f *fsm) str() {
+	f.act("str")
+	f.id++
+	f.restart--
+	f.send(CodeTermReq, f.id, f.termReason)
+	f.startTimer(f.timers.Restart)
+}
+
+func (f *fsm) sta(id uint8) { f.act("sta"); f.send(CodeTermAck, id, nil) }
+
+// scj sends a Code-Reject with the rejected packet, which the caller has
+// cut to fit the peer's MRU.
+func (f *fsm) scj(rejected []byte) {
+	f.act("scj")
+	f.id++
+	f.send(CodeCodeRej, f.id, rejected)
+}
+
+// Events from below and above (RFC 1661 §4.3).
+
+// Up is the lower layer becoming ready.
+func (f *fsm) Up() {
+	switch f.state {
+	case StateInitial:
+		f.setState(StateClosed)
+	case StateStarting:
+		f.ircConfigure()
+		f.scr(false)
+		f.setState(StateReqSent)
+	}
+}
+
+// Down is the lower layer going away.
+func (f *fsm) Down() {
+	switch f.state {
+	case StateClosed, StateClosing:
+		f.setState(StateInitial)
+	case StateStopped:
+		f.tls()
+		f.setState(StateStarting)
+	case StateStopping, StateReqSent, StateAckRcvd, StateAckSent:
+		f.setState(StateStarting)
+	case StateOpened:
+		f.tld()
+		f.setState(StateStarting)
+	}
+}
+
+// Open is the administrative Open.
+func (f *fsm) Open() {
+	f.heard = false
+	switch f.state {
+	case StateInitial:
+		f.tls()
+		f.setState(StateStarting)
+	case StateClosed:
+		f.ircConfigure()
+		f.scr(false)
+		f.setState(StateReqSent)
+	case StateClosing:
+		f.setState(StateStopping)
+	}
+}
+
+// Close is the administrative Close; reason goes in the Terminate-Request.
+func (f *fsm) Close(reason string) {
+	f.termReason = []byte(reason)
+	switch f.state {
+	case StateStarting:
+		f.tlf()
+		f.setState(StateInitial)
+	case StateStopped:
+		f.setState(StateClosed)
+	case StateStopping:
+		f.setState(StateClosing)
+	case StateReqSent, StateAckRcvd, StateAckSent:
+		f.ircTerminate()
+		f.str()
+		f.setState(StateClosing)
+	case StateOpened:
+		f.tld()
+		f.ircTerminate()
+		f.str()
+		f.setState(StateClosing)
+	}
+}
+
+// timeout is the restart timer's expiry: TO+ while the counter is above
+// zero, TO- once it is spent.
+func (f *fsm) timeout() {
+	plus := f.restart > 0
+	switch f.state {
+	case StateClosing, StateStopping:
+		if plus {
+			f.str()
+			return
+		}
+		f.tlf()
+		if f.state == StateClosing {
+			f.setState(StateClosed)
+		} else {
+			f.setState(StateStopped)
+		}
+	case StateReqSent, StateAckRcvd, StateAckSent:
+		if plus {
+			f.scr(true)
+			if f.state == StateAckRcvd {
+				f.setState(StateReqSent)
+			}
+			return
+		}
+		if f.log != nil {
+			f.log.Info(fmt.Sprintf("%s: no answer to %d Configure-Requests", f.proto, f.timers.MaxConfigure))
+		}
+		if !f.passive {
+			f.tlf()
+		}
+		f.setState(StateStopped)
+	}
+}
+
+// input handles a received packet of f's protocol (after the protocol
+// field). Malformed packets are dropped (RFC 1661 §5).
+func (f *fsm) input(b []byte, maxReject int) {
+	p, err := Parse(f.proto, b)
+	if err != nil {
+		if f.log != nil {
+			f.log.Debug("dropped malformed packet", "err", err)
+		}
+		return
+	}
+	if f.state == StateInitial || f.state == StateStarting {
+		// No event is defined here: the lower layer is not up (RFC 1661
+		// §4.2), so nothing can have been sent to us on purpose.
+		return
+	}
+	switch p.Code {
+	case CodeConfReq:
+		f.rcvConfReq(p.ID, p.Data)
+	case CodeConfAck:
+		f.rcvConfAck(p.ID, p.Data)
+	case CodeConfNak, CodeConfRej:
+		f.rcvConfNakRej(p.Code, p.ID, p.Data)
+	case CodeTermReq:
+		f.rcvTermReq(p.ID, p.Data)
+	case CodeTermAck:
+		f.rcvTermAck()
+	case CodeCodeRej:
+		f.rcvCodeRej(p.Data)
+	default:
+		if !f.layer.extension(p.Code, p.ID, p.Data) {
+			// RUC: Code-Reject with as much of the packet as fits.
+			rej := b[:HeaderLen+len(p.Data)]
+			if len(rej) > maxReject {
+				rej = rej[:maxReject]
+			}
+			f.scj(rej)
+		}
+	}
+}
+
+func (f *fsm) rcvConfReq(id uint8, data []byte) {
+	if _, err := ParseOptions(f.proto, data); err != nil {
+		// RFC 1661 §6: an option running past the packet makes the whole
+		// packet be silently discarded.
+		if f.log != nil {
+			f.log.Debug("dropped Configure-Request", "err", err)
+		}
+		return
+	}
+	switch f.state {
+	case StateClosed:
+		f.sta(id)
+		return
+	case StateClosing, StateStopping:
+		return
+	case StateOpened:
+		if id == f.ackedID && f.acked != nil && bytes.Equal(data, f.acked) {
+			// The request we acknowledged, again: our Ack was lost (the
+			// peer retransmits) or the link duplicated it. Renegotiating,
+			// as the table has it, would take every layer above down for
+			// nothing; the peer only needs its Ack. pppd renegotiates.
+			f.sca(id, data)
+			return
+		}
+		f.tld()
+		f.scr(false)
+	case StateStopped:
+		f.ircConfigure()
+		f.scr(false)
+	}
+	code, resp := f.layer.configure(data, f.nakLoops >= f.timers.MaxFailure)
+	if code == CodeConfAck {
+		f.sca(id, data)
+		f.ackedID, f.acked = id, append([]byte(nil), data...)
+		f.nakLoops = 0
+		switch f.state {
+		case StateAckRcvd:
+			f.tlu()
+			f.setState(StateOpened)
+		default: // Req-Sent, Ack-Sent, and Opened or Stopped after scr
+			f.setState(StateAckSent)
+		}
+	} else {
+		f.scn(code, id, resp)
+		if code == CodeConfNak {
+			f.nakLoops++
+		}
+		if f.state != StateAckRcvd {
+			f.setState(StateReqSent)
+		}
+	}
+	// The peer is listening now; if our request is still unanswered it
+	// was probably lost before the peer started.
+	if !f.heard {
+		f.heard = true
+		if !f.noFast && !f.seenReply && (f.state == StateReqSent || f.state == StateAckSent) && f.timerSet > fastRetransmit {
+			f.startTimer(fastRetransmit)
+		}
+	}
+}
+
+func (f *fsm) rcvConfAck(id uint8, data []byte) {
+	if id != f.reqID || f.seenReply {
+		return // a reply to an older request (RFC 1661 §5.2)
+	}
+	if !f.layer.ack(data) {
+		if f.log != nil {
+			f.log.Debug(fmt.Sprintf("%s: Configure-Ack does not match our request: dropped", f.proto))
+		}
+		return
+	}
+	f.seenReply = true
+	f.rnakLoops = 0
+	switch f.state {
+	case StateClosed, StateStopped:
+		f.sta(id)
+	case StateReqSent:
+		f.ircConfigure()
+		f.setState(StateAckRcvd)
+	case StateAckRcvd:
+		f.scr(false)
+		f.setState(StateReqSent)
+	case StateAckSent:
+		f.ircConfigure()
+		f.tlu()
+		f.setState(StateOpened)
+	case StateOpened:
+		f.tld()
+		f.scr(false)
+		f.setState(StateReqSent)
+	}
+}
+
+func (f *fsm) rcvConfNakRej(code Code, id uint8, data []byte) {
+	if id != f.reqID || f.seenReply {
+		return
+	}
+	var ok bool
+	if code == CodeConfNak {
+		// After Max-Failure Naks in a row, treat them as Rejects, so
+		// negotiation converges (RFC 1661 §4.6).
+		ok = f.layer.nak(data, f.rnakLoops >= f.timers.MaxFailure)
+	} else {
+		ok = f.layer.reject(data)
+	}
+	if !ok {
+		if f.log != nil {
+			f.log.Debug(fmt.Sprintf("%s: invalid Configure-%s: dropped", f.proto, map[Code]string{CodeConfNak: "Nak", CodeConfRej: "Reject"}[code]))
+		}
+		return
+	}
+	f.seenReply = true
+	if code == CodeConfNak {
+		f.rnakLoops++
+	}
+	switch f.state {
+	case StateClosed, StateStopped:
+		f.sta(id)
+	case StateReqSent, StateAckSent:
+		f.ircConfigure()
+		f.scr(false)
+	case StateAckRcvd:
+		f.scr(false)
+		f.setState(StateReqSent)
+	case StateOpened:
+		f.tld()
+		f.scr(false)
+		f.setState(StateReqSent)
+	}
+}
+
+// termObserver and codeRejectObserver are optional parts of a layer.
+type termObserver interface{ peerTerminated(data []byte) }
+type codeRejectObserver interface{ codeRejected(code Code) }
+
+func (f *fsm) rcvTermReq(id uint8, data []byte) {
+	if t, ok := f.layer.(termObserver); ok && f.state == StateOpened {
+		t.peerTerminated(data)
+	}
+	switch f.state {
+	case StateClosed, StateStopped, StateClosing, StateStopping:
+		f.sta(id)
+	case StateReqSent, StateAckRcvd, StateAckSent:
+		f.sta(id)
+		f.setState(StateReqSent)
+	case StateOpened:
+		f.tld()
+		f.zrc()
+		f.sta(id)
+		f.setState(StateStopping)
+	}
+}
+
+func (f *fsm) rcvTermAck() {
+	switch f.state {
+	case StateClosing:
+		f.tlf()
+		f.setState(StateClosed)
+	case StateStopping:
+		f.tlf()
+		f.setState(StateStopped)
+	case StateAckRcvd:
+		f.setState(StateReqSent)
+	case StateOpened:
+		f.tld()
+		f.scr(false)
+		f.setState(StateReqSent)
+	}
+}
+
+// rcvCodeRej judges a Code-Reject: rejecting one of the codes every
+// implementation must know (1-7) is catastrophic (RXJ-), rejecting an
+// extension merely tells us not to use it (RXJ+) (RFC 1661 §5.6).
+func (f *fsm) rcvCodeRej(data []byte) {
+	if len(data) < 1 {
+		return
+	}
+	rejected := Code(data[0])
+	if rejected >= CodeConfReq && rejected <= CodeCodeRej {
+		f.rxjMinus()
+		return
+	}
+	if o, ok := f.layer.(codeRejectObserver); ok {
+		o.codeRejected(rejected)
+	}
+	f.rxjPlus()
+}
+
+func (f *fsm) rxjPlus() {
+	if f.state == StateAckRcvd {
+		f.setState(StateReqSent)
+	}
+}
+
+// rxjMinus is a catastrophic reject: of one of our core codes, or (for an
+// NCP) a Protocol-Reject of the whole protocol.
+func (f *fsm) rxjMinus() {
+	switch f.state {
+	case StateClosed, StateClosing:
+		f.tlf()
+		f.setState(StateClosed)
+	case StateStopped, StateStopping, StateReqSent, StateAckRcvd, StateAckSent:
+		f.tlf()
+		f.setState(StateStopped)
+	case StateOpened:
+		f.tld()
+		f.ircTerminate()
+		f.str()
+		f.setState(StateStopping)
+	}
+}

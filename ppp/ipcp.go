@@ -1,0 +1,239 @@
+package ppp
+
+import (
+	"bytes"
+	"net/netip"
+)
+
+var zero4 = netip.IPv4Unspecified()
+
+// ipcpLayer is IPCP (RFC 1332) with RFC 1877's name servers. A client asks
+// for 0.0.0.0 (or its configured address) and takes the server's Nak; a
+// server Naks the client's request with an address from its pool. Van
+// Jacobson compression and NBNS are rejected.
+type ipcpLayer struct {
+	s   *Session
+	cfg IPv4Config
+
+	addr    netip.Addr // our address as requested now
+	negAddr bool
+	dns     [2]netip.Addr
+	negDNS  [2]bool
+	sentReq []byte
+
+	peerAddr netip.Addr // what the peer claims for itself (client)
+	assigned netip.Addr // what we hand the peer (server)
+	allocErr error
+}
+
+func (l *ipcpLayer) server() bool { return l.s.cfg.Role == RoleServer }
+
+func (l *ipcpLayer) resetOptions() {
+	l.addr, l.negAddr = zero4, true
+	if l.cfg.Local.Is4() {
+		l.addr = l.cfg.Local
+	}
+	l.negDNS = [2]bool{}
+	if !l.server() && l.cfg.RequestDNS {
+		l.dns = [2]netip.Addr{zero4, zero4}
+		l.negDNS = [2]bool{true, true}
+	}
+}
+
+// request: IP-Address, then the name servers, in pppd's order.
+func (l *ipcpLayer) request() []byte {
+	var opts []Option
+	if l.negAddr {
+		opts = append(opts, IPAddress(l.addr))
+	}
+	if l.negDNS[0] {
+		opts = append(opts, PrimaryDNS(l.dns[0]))
+	}
+	if l.negDNS[1] {
+		opts = append(opts, SecondaryDNS(l.dns[1]))
+	}
+	b, _ := AppendOptions(nil, opts)
+	l.sentReq = b
+	return b
+}
+
+func (l *ipcpLayer) ack(data []byte) bool { return bytes.Equal(data, l.sentReq) }
+
+func (l *ipcpLayer) nak(data []byte, treatAsReject bool) bool {
+	opts, err := ParseOptions(ProtoIPCP, data)
+	if err != nil {
+		return false
+	}
+	for _, o := range opts {
+		switch v := o.(type) {
+		case IPAddress:
+			a := netip.Addr(v)
+			switch {
+			case treatAsReject:
+				l.negAddr = false
+			case !l.server() && !l.cfg.Local.IsValid() && a.Is4() && !a.IsUnspecified():
+				l.addr = a // the server assigns our address
+			}
+		case PrimaryDNS, SecondaryDNS:
+			i := 0
+			a := netip.Addr{}
+			if d, ok := v.(PrimaryDNS); ok {
+				a = netip.Addr(d)
+			} else {
+				i, a = 1, netip.Addr(v.(SecondaryDNS))
+			}
+			if treatAsReject {
+				l.negDNS[i] = false
+			} else if l.negDNS[i] {
+				l.dns[i] = a
+			}
+		}
+	}
+	return true
+}
+
+func (l *ipcpLayer) reject(data []byte) bool {
+	opts, err := ParseOptions(ProtoIPCP, data)
+	if err != nil {
+		return false
+	}
+	for _, o := range opts {
+		switch o.(type) {
+		case IPAddress:
+			l.negAddr = false
+		case PrimaryDNS:
+			l.negDNS[0] = false
+		case SecondaryDNS:
+			l.negDNS[1] = false
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// assign allocates the peer's address once per session (server).
+func (l *ipcpLayer) assign() (netip.Addr, bool) {
+	if l.assigned.IsValid() || l.allocErr != nil {
+		return l.assigned, l.assigned.IsValid()
+	}
+	if l.cfg.Pool == nil {
+		return netip.Addr{}, false
+	}
+	a, err := l.cfg.Pool.Allocate(l.s.peerName)
+	if err != nil {
+		l.allocErr = err
+		l.s.log.Warn("ppp: no address for the peer", "err", err)
+		return netip.Addr{}, false
+	}
+	l.assigned = a
+	return a, true
+}
+
+func (l *ipcpLayer) release() {
+	if l.assigned.IsValid() && l.cfg.Pool != nil {
+		l.cfg.Pool.Release(l.assigned)
+		l.assigned = netip.Addr{}
+	}
+}
+
+func (l *ipcpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byte) {
+	opts, _ := ParseOptions(ProtoIPCP, data)
+	var nak, nakOrig, rej []Option
+	nakWith := func(orig, suggestion Option) {
+		nak, nakOrig = append(nak, suggestion), append(nakOrig, orig)
+	}
+	sawAddr := false
+	peer := netip.Addr{}
+	for _, o := range opts {
+		switch v := o.(type) {
+		case IPAddress:
+			sawAddr = true
+			a := netip.Addr(v)
+			if !l.server() {
+				// The server's own address; it has nothing to learn from us.
+				if a.IsUnspecified() {
+					rej = append(rej, o)
+				} else {
+					peer = a
+				}
+				continue
+			}
+			want, ok := l.assign()
+			switch {
+			case !ok:
+				rej = append(rej, o)
+			case a == want:
+				peer = a
+			default:
+				nakWith(o, IPAddress(want))
+			}
+		case PrimaryDNS, SecondaryDNS:
+			i, a := 0, netip.Addr{}
+			if d, ok := v.(PrimaryDNS); ok {
+				a = netip.Addr(d)
+			} else {
+				i, a = 1, netip.Addr(v.(SecondaryDNS))
+			}
+			if !l.server() || i >= len(l.cfg.DNS) {
+				rej = append(rej, o)
+				continue
+			}
+			if a != l.cfg.DNS[i] {
+				if i == 0 {
+					nakWith(o, PrimaryDNS(l.cfg.DNS[0]))
+				} else {
+					nakWith(o, SecondaryDNS(l.cfg.DNS[1]))
+				}
+			}
+		default:
+			// VJ compression (pppoed moves no data itself), NBNS, the old
+			// IP-Addresses option, anything unknown.
+			rej = append(rej, o)
+		}
+	}
+	// A client that does not ask for an address is told one anyway, as
+	// pppd does (RFC 1332 §3.3 lets a Nak add options).
+	if l.server() && !sawAddr && !rejectIfDisagree {
+		if want, ok := l.assign(); ok {
+			nak = append(nak, IPAddress(want))
+		}
+	}
+	if len(rej) > 0 {
+		b, _ := AppendOptions(nil, rej)
+		return CodeConfRej, b
+	}
+	if len(nak) > 0 {
+		if rejectIfDisagree {
+			b, _ := AppendOptions(nil, nakOrig)
+			return CodeConfRej, b
+		}
+		b, _ := AppendOptions(nil, nak)
+		return CodeConfNak, b
+	}
+	l.peerAddr = peer
+	return CodeConfAck, data
+}
+
+func (l *ipcpLayer) up() {
+	ev := IPv4Up{Local: l.addr, Peer: l.peerAddr}
+	if l.server() {
+		ev.Peer = l.assigned
+	}
+	if !ev.Local.Is4() || ev.Local.IsUnspecified() {
+		l.s.log.Warn("ppp: IPCP up without a local address; closing IPCP")
+		l.s.defer_(func() { l.s.ipcp.Close("no local address") })
+		return
+	}
+	for i, d := range l.dns {
+		if l.negDNS[i] && d.Is4() && !d.IsUnspecified() {
+			ev.DNS = append(ev.DNS, d)
+		}
+	}
+	l.s.emit(ev)
+}
+
+func (l *ipcpLayer) down()                              { l.s.emit(IPv4Down{}) }
+func (l *ipcpLayer) starting()                          {}
+func (l *ipcpLayer) finished()                          { l.s.ncpFinished() }
+func (l *ipcpLayer) extension(Code, uint8, []byte) bool { return false }

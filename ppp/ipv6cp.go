@@ -1,0 +1,127 @@
+package ppp
+
+import "bytes"
+
+// ipv6cpLayer is IPv6CP (RFC 5072): each side proposes a random non-zero
+// interface identifier and resolves collisions as §4.1 prescribes.
+type ipv6cpLayer struct {
+	s   *Session
+	cfg IPv6Config
+
+	id      InterfaceID
+	negID   bool
+	sentReq []byte
+	peer    InterfaceID
+}
+
+// randomID is a random non-zero identifier with the "u" bit clear, as
+// for any identifier not derived from a global EUI-64 (RFC 4291 §2.5.1),
+// and different from avoid.
+func (l *ipv6cpLayer) randomID(avoid InterfaceID) InterfaceID {
+	for {
+		var id InterfaceID
+		l.s.random(id[:])
+		id[0] &^= 0x02
+		if id != (InterfaceID{}) && id != avoid {
+			return id
+		}
+	}
+}
+
+func (l *ipv6cpLayer) resetOptions() {
+	l.negID = true
+	l.id = l.cfg.InterfaceID
+	if l.id == (InterfaceID{}) {
+		l.id = l.randomID(InterfaceID{})
+	}
+}
+
+func (l *ipv6cpLayer) request() []byte {
+	var opts []Option
+	if l.negID {
+		opts = append(opts, l.id)
+	}
+	b, _ := AppendOptions(nil, opts)
+	l.sentReq = b
+	return b
+}
+
+func (l *ipv6cpLayer) ack(data []byte) bool { return bytes.Equal(data, l.sentReq) }
+
+func (l *ipv6cpLayer) nak(data []byte, treatAsReject bool) bool {
+	opts, err := ParseOptions(ProtoIPv6CP, data)
+	if err != nil {
+		return false
+	}
+	for _, o := range opts {
+		if v, ok := o.(InterfaceID); ok {
+			switch {
+			case treatAsReject:
+				l.negID = false
+			case v != (InterfaceID{}) && v != l.peer:
+				l.id = v // the peer's suggestion (RFC 5072 §4.1)
+			default:
+				l.id = l.randomID(l.peer)
+			}
+		}
+	}
+	return true
+}
+
+func (l *ipv6cpLayer) reject(data []byte) bool {
+	opts, err := ParseOptions(ProtoIPv6CP, data)
+	if err != nil {
+		return false
+	}
+	for _, o := range opts {
+		if _, ok := o.(InterfaceID); !ok {
+			return false
+		}
+		l.negID = false
+	}
+	return true
+}
+
+// configure applies RFC 5072 §4.1 to the peer's identifier.
+func (l *ipv6cpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byte) {
+	opts, _ := ParseOptions(ProtoIPv6CP, data)
+	var nak, nakOrig, rej []Option
+	peer := InterfaceID{}
+	for _, o := range opts {
+		v, ok := o.(InterfaceID)
+		if !ok {
+			rej = append(rej, o) // IPv6 header compression and the unknown
+			continue
+		}
+		switch {
+		case v == (InterfaceID{}) && !l.negID:
+			// Both zero: "MUST be Configure-Rejected".
+			rej = append(rej, o)
+		case v == (InterfaceID{}), v == l.id:
+			// Zero, or the same as ours: suggest another, non-zero one.
+			nak, nakOrig = append(nak, l.randomID(l.id)), append(nakOrig, o)
+		default:
+			peer = v
+		}
+	}
+	if len(rej) > 0 {
+		b, _ := AppendOptions(nil, rej)
+		return CodeConfRej, b
+	}
+	if len(nak) > 0 {
+		if rejectIfDisagree {
+			b, _ := AppendOptions(nil, nakOrig)
+			return CodeConfRej, b
+		}
+		b, _ := AppendOptions(nil, nak)
+		return CodeConfNak, b
+	}
+	l.peer = peer
+	return CodeConfAck, data
+}
+
+func (l *ipv6cpLayer) up()                                { l.s.emit(IPv6Up{Local: l.id, Peer: l.peer}) }
+func (l *ipv6cpLayer) down()                              { l.s.emit(IPv6Down{}) }
+func (l *ipv6cpLayer) starting()                          {}
+func (l *ipv6cpLayer) finished()                          { l.s.ncpFinished() }
+func (l *ipv6cpLayer) extension(Code, uint8, []byte) bool { return false }

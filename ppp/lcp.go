@@ -1,0 +1,406 @@
+package ppp
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// LCP limits.
+const (
+	defaultMRU   = 1500 // RFC 1661 §6.1: assumed when not negotiated
+	minMRU       = 128  // the smallest MRU pppd accepts (MINMRU)
+	maxLoopbacks = 10   // magic-number clashes before we call it a loop (pppd)
+)
+
+// lcpOptions is one side's LCP options.
+type lcpOptions struct {
+	mru      uint16 // 0: not negotiated
+	magic    uint32 // 0: not negotiated
+	auth     AuthMethod
+	authTry  int // index in Config.Require of the method requested
+	negMRU   bool
+	negMagic bool
+	negAuth  bool
+}
+
+// lcpLayer is LCP's part of the automaton (RFC 1661 §6), restricted as
+// PPPoE requires (RFC 2516 §7): no ACCM, ACFC or PFC, MRU at most MaxMTU.
+type lcpLayer struct {
+	s    *Session
+	want lcpOptions // what we ask for now
+	got  lcpOptions // what the peer acknowledged
+	peer lcpOptions // what we acknowledged of the peer's
+
+	sentReq []byte
+	loops   int
+
+	echo        *sessionTimer
+	echoID      uint8
+	echoPending int
+}
+
+func newLCPLayer(s *Session) *lcpLayer {
+	l := &lcpLayer{s: s}
+	l.echo = s.newTimer(l.echoTick)
+	return l
+}
+
+// mru is what the peer may send us; mtu what we may send it.
+func (l *lcpLayer) mru() uint16 {
+	if l.got.negMRU && l.got.mru != 0 {
+		return l.got.mru
+	}
+	return defaultMRU
+}
+
+func (l *lcpLayer) mtu() uint16 {
+	m := uint16(defaultMRU)
+	if l.peer.mru != 0 {
+		m = l.peer.mru
+	}
+	return min(m, l.s.cfg.MaxMTU)
+}
+
+func (l *lcpLayer) gotMagic() uint32 {
+	if l.got.negMagic {
+		return l.got.magic
+	}
+	return 0
+}
+
+func (l *lcpLayer) newMagic() uint32 {
+	for {
+		if m := l.s.random32(); m != 0 {
+			return m
+		}
+	}
+}
+
+func (l *lcpLayer) resetOptions() {
+	cfg := &l.s.cfg
+	l.want = lcpOptions{
+		mru:      cfg.MRU,
+		negMRU:   cfg.MRU != defaultMRU,
+		magic:    l.newMagic(),
+		negMagic: true,
+	}
+	if cfg.Role == RoleServer && len(cfg.Require) > 0 {
+		l.want.negAuth, l.want.auth = true, cfg.Require[0]
+	}
+	l.got = lcpOptions{}
+	l.loops = 0
+}
+
+// request: MRU, Auth-Protocol, Magic-Number, in pppd's order.
+func (l *lcpLayer) request() []byte {
+	var opts []Option
+	if l.want.negMRU {
+		opts = append(opts, MRU(l.want.mru))
+	}
+	if l.want.negAuth {
+		opts = append(opts, l.want.auth.option())
+	}
+	if l.want.negMagic {
+		opts = append(opts, MagicNumber(l.want.magic))
+	}
+	b, _ := AppendOptions(nil, opts)
+	l.sentReq = b
+	return b
+}
+
+func (l *lcpLayer) ack(data []byte) bool {
+	if !bytes.Equal(data, l.sentReq) {
+		return false
+	}
+	l.got = l.want
+	return true
+}
+
+func (l *lcpLayer) nak(data []byte, treatAsReject bool) bool {
+	opts, err := ParseOptions(ProtoLCP, data)
+	if err != nil {
+		return false
+	}
+	looped := false
+	for _, o := range opts {
+		switch v := o.(type) {
+		case MRU:
+			switch {
+			case treatAsReject:
+				l.want.negMRU = false
+			case uint16(v) <= l.s.cfg.MRU && uint16(v) >= minMRU:
+				// A smaller MRU than we asked is always acceptable.
+				l.want.mru, l.want.negMRU = uint16(v), true
+			}
+		case MagicNumber:
+			if treatAsReject {
+				l.want.negMagic = false
+			} else {
+				// The peer saw its own number: we may be looped back.
+				l.want.magic = l.newMagic()
+				looped = true
+			}
+		case AuthProtocol:
+			if !l.want.negAuth {
+				continue // a client is not asked to authenticate the AC
+			}
+			if treatAsReject {
+				l.authRefused("the peer keeps refusing our authentication protocols")
+				continue
+			}
+			l.nextAuth(v)
+		}
+	}
+	if looped {
+		l.loops++
+		if l.loops >= maxLoopbacks {
+			l.s.defer_(func() { l.s.close(ReasonLoopback, "Loopback detected") })
+		}
+	} else {
+		l.loops = 0
+	}
+	return true
+}
+
+// nextAuth follows the peer's suggestion when we allow it, else moves to
+// our next preference.
+func (l *lcpLayer) nextAuth(suggested AuthProtocol) {
+	req := l.s.cfg.Require
+	if m, ok := authMethodOf(suggested); ok {
+		for i, r := range req {
+			if r == m {
+				l.want.auth, l.want.authTry = m, i
+				return
+			}
+		}
+	}
+	if l.want.authTry+1 < len(req) {
+		l.want.authTry++
+		l.want.auth = req[l.want.authTry]
+		return
+	}
+	l.authRefused(fmt.Sprintf("the peer refuses %v", req))
+}
+
+func (l *lcpLayer) authRefused(detail string) {
+	l.s.defer_(func() { l.s.close(ReasonPeerAuthFailed, "peer refused to authenticate: "+detail) })
+}
+
+func (l *lcpLayer) reject(data []byte) bool {
+	opts, err := ParseOptions(ProtoLCP, data)
+	if err != nil {
+		return false
+	}
+	for _, o := range opts {
+		switch o.(type) {
+		case MRU:
+			l.want.negMRU = false
+		case MagicNumber:
+			l.want.negMagic = false
+		case AuthProtocol:
+			if l.want.negAuth {
+				l.authRefused("it rejected the Authentication-Protocol option")
+			}
+		default:
+			return false // we never asked for it: not a valid Reject
+		}
+	}
+	return true
+}
+
+// configure judges the peer's request (RFC 1661 §5.1-5.4): what we refuse
+// outright is rejected, values we can't take are Nak'd with ones we can.
+func (l *lcpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byte) {
+	opts, _ := ParseOptions(ProtoLCP, data) // fsm checked the format
+	cfg := &l.s.cfg
+	var nak, nakOrig, rej []Option
+	peer := lcpOptions{}
+	nakWith := func(orig, suggestion Option) {
+		nak, nakOrig = append(nak, suggestion), append(nakOrig, orig)
+	}
+	for _, o := range opts {
+		switch v := o.(type) {
+		case MRU:
+			switch {
+			case v < minMRU:
+				nakWith(o, MRU(minMRU))
+			case uint16(v) > cfg.MaxMTU:
+				// RFC 2516 §7: not above 1492 (RFC 4638: the link's MTU).
+				nakWith(o, MRU(cfg.MaxMTU))
+			default:
+				peer.mru, peer.negMRU = uint16(v), true
+			}
+		case AuthProtocol:
+			if cfg.Role == RoleServer {
+				rej = append(rej, o) // we do not authenticate ourselves to clients
+				continue
+			}
+			m, ok := authMethodOf(v)
+			if ok && l.allowed(m) {
+				peer.auth, peer.negAuth = m, true
+				continue
+			}
+			if len(cfg.Allow) == 0 || cfg.User == "" {
+				rej = append(rej, o)
+				continue
+			}
+			nakWith(o, cfg.Allow[0].option())
+		case MagicNumber:
+			switch {
+			case v == 0:
+				// "A Magic-Number of zero is illegal and MUST always be
+				// Nak'd" (RFC 1661 §6.4).
+				nakWith(o, MagicNumber(l.newMagic()))
+			case l.want.negMagic && uint32(v) == l.want.magic:
+				// Our own number: a loop, or a clash. Both sides pick
+				// anew; a real loop keeps clashing (RFC 1661 §6.4).
+				l.want.magic = l.newMagic()
+				nakWith(o, MagicNumber(l.newMagic()))
+				l.loops++
+				if l.loops >= maxLoopbacks {
+					l.s.defer_(func() { l.s.close(ReasonLoopback, "Loopback detected") })
+				}
+			default:
+				peer.magic, peer.negMagic = uint32(v), true
+			}
+		default:
+			// ACCM, PFC, ACFC (RFC 2516 §7 forbids them on PPPoE),
+			// quality protocols, callback, multilink and anything unknown.
+			rej = append(rej, o)
+		}
+	}
+	if len(rej) > 0 {
+		b, _ := AppendOptions(nil, rej)
+		return CodeConfRej, b
+	}
+	if len(nak) > 0 {
+		if rejectIfDisagree {
+			b, _ := AppendOptions(nil, nakOrig)
+			return CodeConfRej, b
+		}
+		b, _ := AppendOptions(nil, nak)
+		return CodeConfNak, b
+	}
+	l.peer = peer
+	return CodeConfAck, data
+}
+
+func (l *lcpLayer) allowed(m AuthMethod) bool {
+	if l.s.cfg.User == "" {
+		return false
+	}
+	for _, a := range l.s.cfg.Allow {
+		if a == m {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *lcpLayer) up()       { l.s.lcpUp() }
+func (l *lcpLayer) down()     { l.s.lcpDown() }
+func (l *lcpLayer) starting() {}
+func (l *lcpLayer) finished() { l.s.lcpFinished() }
+
+// peerTerminated records the peer's Terminate-Request text.
+func (l *lcpLayer) peerTerminated(data []byte) {
+	l.s.setReason(ReasonPeerTerminated, sanitize(data))
+	l.s.phase = PhaseTerminate
+}
+
+// codeRejected: the peer does not do an extension we used.
+func (l *lcpLayer) codeRejected(code Code) {
+	if code == CodeEchoReq {
+		l.s.log.Info("ppp: peer rejects LCP echoes; keepalive off")
+		l.echo.stop()
+		l.s.cfg.EchoInterval = 0
+	}
+}
+
+// extension handles LCP's codes 8-13 (RFC 1661 §5.7-5.9, RFC 1570).
+func (l *lcpLayer) extension(code Code, id uint8, data []byte) bool {
+	opened := l.s.lcp.state == StateOpened
+	switch code {
+	case CodeEchoReq:
+		e, err := ParseEcho(data)
+		if err != nil || !opened {
+			return true // RXR outside Opened: nothing to do
+		}
+		if l.got.negMagic && e.Magic == l.got.magic {
+			l.s.log.Warn("ppp: received our own echo request: the link may be looped back")
+		}
+		l.s.send(ProtoLCP, CodeEchoRep, id, Echo{Magic: l.gotMagic(), Data: e.Data}.Append(nil))
+	case CodeEchoRep:
+		e, err := ParseEcho(data)
+		if err != nil || !opened {
+			return true
+		}
+		if l.got.negMagic && e.Magic == l.got.magic {
+			l.s.log.Warn("ppp: received our own echo reply: the link may be looped back")
+			return true
+		}
+		l.echoPending = 0
+	case CodeDiscardReq:
+	case CodeProtRej:
+		r, err := ParseProtocolReject(data)
+		if err == nil && opened {
+			l.s.defer_(func() { l.s.protocolRejected(r.Protocol) })
+		}
+	case CodeIdentif:
+		if id, err := ParseIdentification(data); err == nil {
+			l.s.log.Info("ppp: peer identification", "message", printable(id.Message))
+		}
+	case CodeTimeRemaining:
+		if t, err := ParseTimeRemaining(data); err == nil {
+			l.s.log.Info("ppp: peer announces time remaining", "seconds", t.Seconds, "message", printable(t.Message))
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+func (l *lcpLayer) startEcho() {
+	l.echoPending = 0
+	if l.s.cfg.EchoInterval > 0 {
+		l.echo.start(l.s.cfg.EchoInterval)
+	}
+}
+
+// echoTick is the keepalive (pppd's lcp-echo-interval and -failure).
+func (l *lcpLayer) echoTick() {
+	cfg := &l.s.cfg
+	if l.s.lcp.state != StateOpened || cfg.EchoInterval <= 0 {
+		return
+	}
+	defer l.echo.start(cfg.EchoInterval)
+	if cfg.EchoAdaptive && l.recentlyHeard(cfg.EchoInterval) {
+		l.echoPending = 0
+		return
+	}
+	if l.echoPending >= cfg.EchoFailures {
+		l.echo.stop()
+		l.s.close(ReasonPeerDead, fmt.Sprintf("no response to %d echo-requests", l.echoPending))
+		return
+	}
+	l.echoPending++
+	l.s.send(ProtoLCP, CodeEchoReq, l.echoID, Echo{Magic: l.gotMagic()}.Append(nil))
+	l.echoID++
+}
+
+// recentlyHeard reports whether anything came from the peer within d.
+func (l *lcpLayer) recentlyHeard(d time.Duration) bool {
+	if ri, ok := l.s.link.(ReceiveIdler); ok {
+		return ri.ReceiveIdle() < d
+	}
+	return time.Since(l.s.lastRecv) < d
+}
+
+// printable renders peer-supplied text for a log, as pppd's print_string.
+func printable(b []byte) string {
+	var w strings.Builder
+	writeString(&w, b)
+	return w.String()
+}

@@ -1,0 +1,632 @@
+package ppp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// Link carries a session's control frames: LCP, authentication and NCP
+// packets, each tagged with its protocol. Data packets never pass through
+// it: with PPPoE they stay in the kernel.
+type Link interface {
+	// ReadFrame returns the next frame's protocol and its packet (what
+	// follows the protocol field). It fails once the link is gone (io.EOF
+	// when the peer hung up) or closed.
+	ReadFrame() (Protocol, []byte, error)
+	// WriteFrame sends one packet of proto.
+	WriteFrame(proto Protocol, packet []byte) error
+	// Close ends the link and unblocks ReadFrame.
+	Close() error
+}
+
+// ReceiveIdler is implemented by links that know how long ago anything,
+// data included, arrived from the peer (the kernel unit's PPPIOCGIDLE);
+// adaptive keepalives use it.
+type ReceiveIdler interface {
+	ReceiveIdle() time.Duration
+}
+
+// Role says which end of the link a session is.
+type Role uint8
+
+const (
+	// RoleClient is the peer that authenticates and is given an address.
+	RoleClient Role = iota
+	// RoleServer is the authenticator that hands out addresses (the AC).
+	RoleServer
+)
+
+func (r Role) String() string {
+	if r == RoleServer {
+		return "server"
+	}
+	return "client"
+}
+
+// Phase is a link phase (RFC 1661 §3.2).
+type Phase uint8
+
+const (
+	PhaseDead Phase = iota
+	PhaseEstablish
+	PhaseAuthenticate
+	PhaseNetwork
+	PhaseTerminate
+)
+
+func (p Phase) String() string {
+	return [...]string{"dead", "establish", "authenticate", "network", "terminate"}[p]
+}
+
+// Config configures a session. The zero value of each field means pppd's
+// default.
+type Config struct {
+	Role   Role
+	Timers Timers
+	Logger *slog.Logger // debug level: every packet, as pppd's debug log
+	Rand   io.Reader    // default crypto/rand
+
+	// MRU is what we ask the peer to send us at most (default 1492, the
+	// most PPPoE carries without RFC 4638). Leaving 1500 unrequested is
+	// the same as asking for it.
+	MRU uint16
+	// MaxMTU is the most the link carries towards the peer: a peer asking
+	// for a larger MRU is Nak'd down to it (RFC 2516 §7, RFC 4638).
+	// Default 1492.
+	MaxMTU uint16
+
+	// EchoInterval sends an LCP Echo-Request this often once the link is
+	// up; after EchoFailures unanswered ones the peer is declared dead.
+	// Zero disables keepalives.
+	EchoInterval time.Duration
+	EchoFailures int // default 3 when EchoInterval is set
+	// EchoAdaptive skips an echo when anything arrived from the peer
+	// within the interval.
+	EchoAdaptive bool
+
+	// Client authentication: our name and password, and the methods we
+	// accept, most preferred first (default MS-CHAPv2, MS-CHAPv1,
+	// CHAP-MD5, PAP, as pppd).
+	User     string
+	Password string
+	Allow    []AuthMethod
+
+	// Server authentication: the methods to require, most preferred
+	// first (empty: none), the users' secrets and our name in challenges.
+	Require []AuthMethod
+	Secrets SecretStore
+	Name    string
+	// AuthTimeout bounds the authentication phase (default 30 s).
+	AuthTimeout time.Duration
+
+	IPv4 *IPv4Config // nil: IPCP is not run
+	IPv6 *IPv6Config // nil: IPv6CP is not run
+
+	// OnEvent receives the session's events, on the session's goroutine,
+	// in order. It must not block for long.
+	OnEvent func(Event)
+}
+
+// IPv4Config configures IPCP.
+type IPv4Config struct {
+	// Local is our address: a client's request (zero: let the server
+	// assign one), the server's own address (required).
+	Local netip.Addr
+	// RequestDNS makes a client ask for name servers (RFC 1877).
+	RequestDNS bool
+	// Pool assigns the client's address (server).
+	Pool AddressPool
+	// DNS are the name servers a server hands out, primary first.
+	DNS []netip.Addr
+}
+
+// IPv6Config configures IPv6CP.
+type IPv6Config struct {
+	// InterfaceID is ours; zero picks a random one (RFC 5072 §4.1).
+	InterfaceID InterfaceID
+}
+
+// AddressPool hands out client addresses.
+type AddressPool interface {
+	// Allocate returns an address for the peer (named by its
+	// authentication, or ""), or an error when none is free.
+	Allocate(peer string) (netip.Addr, error)
+	// Release returns an address to the pool.
+	Release(netip.Addr)
+}
+
+// Stats counts what a session did.
+type Stats struct {
+	TimerExpiries int // restart, authentication and keepalive timers that fired
+	FramesIn      int
+	FramesOut     int
+}
+
+// Session is one PPP link's control plane: LCP, authentication and the
+// NCPs. Its methods other than Run may be called from any goroutine.
+type Session struct {
+	cfg  Config
+	link Link
+	log  *slog.Logger
+	rand io.Reader
+
+	lcp, ipcp, ipv6cp *fsm
+	lcpL              *lcpLayer
+	ipcpL             *ipcpLayer
+	ipv6cpL           *ipv6cpLayer
+	authClient        *authPeer   // we authenticate to the peer
+	authServer        *authServer // we authenticate the peer
+
+	phase    Phase
+	frames   chan inFrame
+	calls    chan func()
+	done     chan struct{}
+	later    []func()
+	deferred []inFrame
+	lastRecv time.Time
+	dead     bool
+	reason   *DownError
+	stats    Stats
+	peerName string
+	clientOK bool // we passed the peer's authentication (or none was asked)
+	serverOK bool // the peer passed ours (or none was required)
+}
+
+type inFrame struct {
+	proto Protocol
+	data  []byte
+	err   error
+}
+
+// NewSession prepares a session over link; Run starts it.
+func NewSession(link Link, cfg Config) *Session {
+	cfg.Timers = cfg.Timers.withDefaults()
+	if cfg.MRU == 0 {
+		cfg.MRU = 1492
+	}
+	if cfg.MaxMTU == 0 {
+		cfg.MaxMTU = 1492
+	}
+	if cfg.EchoInterval > 0 && cfg.EchoFailures <= 0 {
+		cfg.EchoFailures = 3
+	}
+	if cfg.Allow == nil {
+		cfg.Allow = []AuthMethod{AuthMSCHAPv2, AuthMSCHAPv1, AuthCHAPMD5, AuthPAP}
+	}
+	if cfg.Name == "" {
+		cfg.Name = "pppoed"
+	}
+	if cfg.AuthTimeout <= 0 {
+		cfg.AuthTimeout = 30 * time.Second
+	}
+	s := &Session{
+		cfg:    cfg,
+		link:   link,
+		log:    cfg.Logger,
+		rand:   cfg.Rand,
+		frames: make(chan inFrame, 16),
+		calls:  make(chan func(), 16),
+		done:   make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	s.lcpL = newLCPLayer(s)
+	s.lcp = s.newFSM(ProtoLCP, s.lcpL)
+	if cfg.IPv4 != nil {
+		s.ipcpL = &ipcpLayer{s: s, cfg: *cfg.IPv4}
+		s.ipcp = s.newFSM(ProtoIPCP, s.ipcpL)
+	}
+	if cfg.IPv6 != nil {
+		s.ipv6cpL = &ipv6cpLayer{s: s, cfg: *cfg.IPv6}
+		s.ipv6cp = s.newFSM(ProtoIPv6CP, s.ipv6cpL)
+	}
+	return s
+}
+
+func (s *Session) newFSM(proto Protocol, l layer) *fsm {
+	f := &fsm{proto: proto, layer: l, timers: s.cfg.Timers, log: s.log}
+	f.timer = s.newTimer(f.timeout)
+	f.send = func(code Code, id uint8, data []byte) { s.send(proto, code, id, data) }
+	return f
+}
+
+// Run runs the session until the link is down and returns why, as a
+// *DownError. ctx's end closes the link as an administrative Close would.
+func (s *Session) Run(ctx context.Context) error {
+	go s.reader()
+	s.phase = PhaseEstablish
+	s.lcp.Up()
+	s.lcp.Open()
+	s.runLater()
+	stop := ctx.Done()
+	for !s.dead {
+		select {
+		case fr := <-s.frames:
+			if fr.err != nil {
+				s.lowerDown(fr.err)
+			} else {
+				s.input(fr.proto, fr.data)
+			}
+		case fn := <-s.calls:
+			fn()
+		case <-stop:
+			stop = nil
+			s.close(ReasonLocalClose, "context ended: "+context.Cause(ctx).Error())
+		}
+		s.runLater()
+	}
+	s.shutdown()
+	return s.reason
+}
+
+// Close ends the session from any goroutine: LCP terminates the link (a
+// Terminate-Request, at most Max-Terminate times) and Run returns.
+func (s *Session) Close(reason string) {
+	s.post(func() { s.close(ReasonLocalClose, reason) })
+}
+
+// post runs fn on the session's goroutine, unless Run has returned.
+func (s *Session) post(fn func()) {
+	select {
+	case s.calls <- fn:
+	case <-s.done:
+	}
+}
+
+// reader feeds received frames to Run.
+func (s *Session) reader() {
+	for {
+		proto, b, err := s.link.ReadFrame()
+		select {
+		case s.frames <- inFrame{proto, b, err}:
+		case <-s.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// runLater runs the actions deferred while an automaton was mid-event, so
+// that none of them re-enters an automaton.
+func (s *Session) runLater() {
+	for len(s.later) > 0 {
+		fn := s.later[0]
+		s.later = s.later[1:]
+		fn()
+	}
+}
+
+func (s *Session) defer_(fn func()) { s.later = append(s.later, fn) }
+
+func (s *Session) emit(ev Event) {
+	if s.cfg.OnEvent != nil {
+		s.cfg.OnEvent(ev)
+	}
+}
+
+// setReason records why the session ends; the first reason stands.
+func (s *Session) setReason(r Reason, detail string) {
+	if s.reason == nil {
+		s.reason = &DownError{Reason: r, Detail: detail}
+		s.log.Info("ppp: closing", "reason", r.String(), "detail", detail)
+	}
+}
+
+// close records why and has LCP terminate the link.
+func (s *Session) close(r Reason, detail string) {
+	if s.dead {
+		return
+	}
+	s.setReason(r, detail)
+	s.phase = PhaseTerminate
+	s.lcp.Close(detail)
+}
+
+// lowerDown is the link going away under us (EOF, PADT, error).
+func (s *Session) lowerDown(err error) {
+	detail := "link closed"
+	if err != nil && !errors.Is(err, io.EOF) {
+		detail = err.Error()
+	}
+	s.setReason(ReasonLinkLost, detail)
+	s.lcp.Down()
+	s.dead = true
+}
+
+func (s *Session) shutdown() {
+	s.phase = PhaseDead
+	close(s.done)
+	s.lcpL.echo.stop()
+	s.stopAuth()
+	for _, f := range []*fsm{s.lcp, s.ipcp, s.ipv6cp} {
+		if f != nil {
+			f.timer.stop()
+		}
+	}
+	if s.ipcpL != nil {
+		s.ipcpL.release()
+	}
+	_ = s.link.Close()
+	if s.reason == nil {
+		s.reason = &DownError{Reason: ReasonUnknown}
+	}
+	s.emit(Down{Reason: s.reason.Reason, Detail: s.reason.Detail})
+}
+
+// Stats returns the session's counters; call it after Run returns (or on
+// the session's goroutine, from OnEvent).
+func (s *Session) Stats() Stats { return s.stats }
+
+// Phase is the session's phase; the same rules as Stats apply.
+func (s *Session) Phase() Phase { return s.phase }
+
+// sessionTimer is a timer whose expiry runs on the session's goroutine; a
+// stale expiry (stopped or restarted since) is ignored.
+type sessionTimer struct {
+	s   *Session
+	fn  func()
+	tm  *time.Timer
+	gen uint64
+}
+
+func (s *Session) newTimer(fn func()) *sessionTimer { return &sessionTimer{s: s, fn: fn} }
+
+func (t *sessionTimer) start(d time.Duration) {
+	t.stop()
+	gen := t.gen
+	t.tm = time.AfterFunc(d, func() {
+		t.s.post(func() {
+			if t.gen != gen || t.tm == nil {
+				return
+			}
+			t.tm = nil
+			t.s.stats.TimerExpiries++
+			t.fn()
+		})
+	})
+}
+
+func (t *sessionTimer) stop() {
+	if t.tm != nil {
+		t.tm.Stop()
+		t.tm = nil
+	}
+	t.gen++
+}
+
+// send encodes and writes one control packet.
+func (s *Session) send(proto Protocol, code Code, id uint8, data []byte) {
+	p := Packet{Protocol: proto, Code: code, ID: id, Data: data}
+	b, err := p.Append(nil)
+	if err != nil {
+		s.log.Warn("ppp: not sent", "err", err)
+		return
+	}
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("sent " + p.String())
+	}
+	s.stats.FramesOut++
+	if err := s.link.WriteFrame(proto, b); err != nil {
+		s.log.Warn("ppp: write failed", "protocol", proto.String(), "err", err)
+	}
+}
+
+// peerMRU is the most the peer accepts in one packet.
+func (s *Session) peerMRU() int { return int(s.lcpL.mtu()) }
+
+// input dispatches a received frame by protocol and phase (RFC 1661 §3).
+func (s *Session) input(proto Protocol, b []byte) {
+	s.stats.FramesIn++
+	s.lastRecv = time.Now()
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("rcvd " + FormatFrame(append(binary.BigEndian.AppendUint16(nil, uint16(proto)), b...)))
+	}
+	if proto == ProtoLCP {
+		s.lcp.input(b, s.peerMRU()-HeaderLen)
+		return
+	}
+	// Everything else waits for LCP to be Opened (RFC 1661 §3.4).
+	if s.lcp.state != StateOpened {
+		s.log.Debug("ppp: discarded before LCP is open", "protocol", proto.String())
+		return
+	}
+	switch proto {
+	case ProtoPAP, ProtoCHAP:
+		s.authInput(proto, b)
+	case ProtoIPCP, ProtoIPv6CP:
+		f := s.ipcp
+		if proto == ProtoIPv6CP {
+			f = s.ipv6cp
+		}
+		if f == nil {
+			s.protocolReject(proto, b)
+			return
+		}
+		switch s.phase {
+		case PhaseNetwork:
+			f.input(b, s.peerMRU()-HeaderLen)
+		case PhaseAuthenticate:
+			// RFC 1661 §3.5 forbids acting on these before
+			// authentication ends. With PPPoE an NCP packet the peer
+			// sent after its Success can overtake that Success (it
+			// comes on the unit's descriptor, the Success on the
+			// channel's), so it is held, not dropped: dropping costs a
+			// restart time.
+			if len(s.deferred) < 8 {
+				s.deferred = append(s.deferred, inFrame{proto: proto, data: b})
+			}
+			if s.authClient != nil {
+				s.authClient.nudge()
+			}
+		}
+	default:
+		s.protocolReject(proto, b)
+	}
+}
+
+// protocolReject answers a packet of a protocol we do not run, when LCP is
+// Opened (RFC 1661 §5.7).
+func (s *Session) protocolReject(proto Protocol, b []byte) {
+	if s.lcp.state != StateOpened {
+		return
+	}
+	info := b
+	if max := s.peerMRU() - HeaderLen - 2; len(info) > max {
+		info = info[:max]
+	}
+	s.lcp.id++
+	s.send(ProtoLCP, CodeProtRej, s.lcp.id, ProtocolReject{Protocol: proto, Info: info}.Append(nil))
+}
+
+// protocolRejected handles the peer's Protocol-Reject of one of ours: an
+// NCP stops (RXJ-), the others carry on.
+func (s *Session) protocolRejected(proto Protocol) {
+	s.log.Info("ppp: peer rejected protocol", "protocol", proto.String())
+	switch proto {
+	case ProtoLCP:
+		s.lcp.rxjMinus()
+	case ProtoIPCP:
+		if s.ipcp != nil {
+			s.ipcp.rxjMinus()
+		}
+	case ProtoIPv6CP:
+		if s.ipv6cp != nil {
+			s.ipv6cp.rxjMinus()
+		}
+	case ProtoPAP, ProtoCHAP:
+		// The peer will not authenticate at all.
+		s.defer_(func() { s.close(ReasonAuthFailed, "peer rejected "+proto.String()) })
+	}
+}
+
+// lcpUp: the link is established. Authenticate, then run the NCPs.
+func (s *Session) lcpUp() {
+	l := s.lcpL
+	s.emit(LinkUp{MRU: l.mru(), MTU: l.mtu(), Magic: l.gotMagic(), PeerMagic: l.peer.magic})
+	l.startEcho()
+	s.clientOK = l.peer.auth == AuthNone
+	s.serverOK = l.got.auth == AuthNone
+	if s.clientOK && s.serverOK {
+		s.enterNetwork()
+		return
+	}
+	s.phase = PhaseAuthenticate
+	if !s.clientOK {
+		s.authClient = newAuthPeer(s, l.peer.auth)
+		s.authClient.start()
+	}
+	if !s.serverOK {
+		s.authServer = newAuthServer(s, l.got.auth)
+		s.authServer.start()
+	}
+}
+
+// lcpDown: LCP left Opened. Everything above it goes down.
+func (s *Session) lcpDown() {
+	s.lcpL.echo.stop()
+	s.stopAuth()
+	s.deferred = nil
+	for _, f := range []*fsm{s.ipcp, s.ipv6cp} {
+		if f != nil {
+			f.Down()
+		}
+	}
+	if s.phase != PhaseTerminate {
+		s.phase = PhaseEstablish
+	}
+}
+
+// lcpFinished: LCP is done with the link; so is the session.
+func (s *Session) lcpFinished() {
+	s.setReason(ReasonNegotiationFailed, "LCP negotiation failed")
+	s.dead = true
+}
+
+func (s *Session) stopAuth() {
+	if s.authClient != nil {
+		s.authClient.stop()
+		s.authClient = nil
+	}
+	if s.authServer != nil {
+		s.authServer.stop()
+		s.authServer = nil
+	}
+}
+
+// authDone is called when one direction of authentication succeeded.
+func (s *Session) authDone() {
+	if s.phase != PhaseAuthenticate || !s.clientOK || !s.serverOK {
+		return
+	}
+	s.emit(Authenticated{Peer: s.peerName})
+	s.enterNetwork()
+}
+
+// authFailed ends the session after a failed authentication.
+func (s *Session) authFailed(r Reason, detail string) {
+	s.defer_(func() { s.close(r, detail) })
+}
+
+func (s *Session) enterNetwork() {
+	s.phase = PhaseNetwork
+	ncps := 0
+	for _, f := range []*fsm{s.ipcp, s.ipv6cp} {
+		if f != nil {
+			f.Up()
+			f.Open()
+			ncps++
+		}
+	}
+	if ncps == 0 {
+		s.defer_(func() { s.close(ReasonNoNetworkProtocols, "no network protocols configured") })
+		return
+	}
+	held := s.deferred
+	s.deferred = nil
+	for _, fr := range held {
+		s.input(fr.proto, fr.data)
+	}
+}
+
+// ncpFinished: an NCP gave up. Without any NCP left, the link is useless
+// (pppd: "No network protocols running").
+func (s *Session) ncpFinished() {
+	s.defer_(func() {
+		for _, f := range []*fsm{s.ipcp, s.ipv6cp} {
+			if f != nil && f.state >= StateReqSent {
+				return
+			}
+		}
+		if s.phase == PhaseNetwork {
+			s.close(ReasonNoNetworkProtocols, "No network protocols running")
+		}
+	})
+}
+
+// random fills b from the session's random source, falling back to
+// crypto/rand (which cannot fail) if an injected one does.
+func (s *Session) random(b []byte) {
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		s.log.Warn("ppp: random source failed; using crypto/rand", "err", err)
+		s.rand = rand.Reader
+		_, _ = rand.Read(b)
+	}
+}
+
+func (s *Session) random32() uint32 {
+	var b [4]byte
+	s.random(b[:])
+	return binary.BigEndian.Uint32(b[:])
+}
