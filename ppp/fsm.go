@@ -142,6 +142,11 @@ type fsm struct {
 	heard     bool // the peer sent a Configure-Request since we opened
 	ackedID   uint8
 	acked     []byte // the peer's request we last acknowledged
+	refusals  int    // Naks and Rejects we sent since our last Ack
+	refused   int    // Naks and Rejects we received since the last Ack
+	// failure says why the automaton last gave up (tlf), for the logs and
+	// the session's Down reason.
+	failure string
 
 	termReason []byte // data of our Terminate-Request
 	passive    bool   // TO- in Req-Sent.. stays Stopped without tlf ("p")
@@ -336,8 +341,9 @@ func (f *fsm) timeout() {
 			}
 			return
 		}
+		f.failure = fmt.Sprintf("no answer to %d Configure-Requests", f.timers.MaxConfigure)
 		if f.log != nil {
-			f.log.Info(fmt.Sprintf("%s: no answer to %d Configure-Requests", f.proto, f.timers.MaxConfigure))
+			f.log.Info(fmt.Sprintf("%s: %s", f.proto, f.failure))
 		}
 		if !f.passive {
 			f.tlf()
@@ -417,10 +423,17 @@ func (f *fsm) rcvConfReq(id uint8, data []byte) {
 		f.scr(false)
 	}
 	code, resp := f.layer.configure(data, f.nakLoops >= f.timers.MaxFailure)
+	if code != CodeConfAck {
+		f.refusals++
+		if f.refusals > f.giveUpAfter() {
+			f.giveUp(fmt.Sprintf("the peer keeps requesting what we refuse (%d requests)", f.refusals))
+			return
+		}
+	}
 	if code == CodeConfAck {
 		f.sca(id, data)
 		f.ackedID, f.acked = id, append([]byte(nil), data...)
-		f.nakLoops = 0
+		f.nakLoops, f.refusals = 0, 0
 		switch f.state {
 		case StateAckRcvd:
 			f.tlu()
@@ -458,7 +471,7 @@ func (f *fsm) rcvConfAck(id uint8, data []byte) {
 		return
 	}
 	f.seenReply = true
-	f.rnakLoops = 0
+	f.rnakLoops, f.refused = 0, 0
 	switch f.state {
 	case StateClosed, StateStopped:
 		f.sta(id)
@@ -483,6 +496,9 @@ func (f *fsm) rcvConfNakRej(code Code, id uint8, data []byte) {
 	if id != f.reqID || f.seenReply {
 		return
 	}
+	if len(data) == 0 {
+		return // lists nothing to change: meaningless (RFC 1661 §5.3, §5.4)
+	}
 	var ok bool
 	if code == CodeConfNak {
 		// After Max-Failure Naks in a row, treat them as Rejects, so
@@ -500,6 +516,11 @@ func (f *fsm) rcvConfNakRej(code Code, id uint8, data []byte) {
 	f.seenReply = true
 	if code == CodeConfNak {
 		f.rnakLoops++
+	}
+	f.refused++
+	if f.refused > f.giveUpAfter() {
+		f.giveUp(fmt.Sprintf("the peer keeps refusing our requests (%d Naks or Rejects)", f.refused))
+		return
 	}
 	switch f.state {
 	case StateClosed, StateStopped:
@@ -556,6 +577,24 @@ func (f *fsm) rcvTermAck() {
 	}
 }
 
+// giveUpAfter bounds the Nak and Reject exchanges of one negotiation. The
+// restart counter is re-initialised on every such reply (RFC 1661 §4.1),
+// so a peer that refuses for ever would otherwise keep both sides busy at
+// wire speed; Max-Failure already turned our Naks into Rejects by then.
+func (f *fsm) giveUpAfter() int { return f.timers.MaxConfigure + f.timers.MaxFailure }
+
+// giveUp ends a negotiation that cannot converge, as its timeout would:
+// tlf, Stopped.
+func (f *fsm) giveUp(why string) {
+	f.act("giveup")
+	f.failure = why
+	if f.log != nil {
+		f.log.Info(fmt.Sprintf("%s: %s", f.proto, why))
+	}
+	f.tlf()
+	f.setState(StateStopped)
+}
+
 // rcvCodeRej judges a Code-Reject: rejecting one of the codes every
 // implementation must know (1-7) is catastrophic (RXJ-), rejecting an
 // extension merely tells us not to use it (RXJ+) (RFC 1661 §5.6).
@@ -565,6 +604,7 @@ func (f *fsm) rcvCodeRej(data []byte) {
 	}
 	rejected := Code(data[0])
 	if rejected >= CodeConfReq && rejected <= CodeCodeRej {
+		f.failure = fmt.Sprintf("the peer sent a Code-Reject of our code %d", rejected)
 		f.rxjMinus()
 		return
 	}

@@ -12,7 +12,6 @@ type fakeLayer struct {
 	f        *fsm
 	accept   bool // configure answers Ack (RCR+) or Nak (RCR-)
 	badReply bool // ack/nak/reject refuse the reply
-	events   []string
 }
 
 func (l *fakeLayer) resetOptions()         {}
@@ -361,4 +360,45 @@ func TestStateString(t *testing.T) {
 	if StateAckSent.String() != "Ack-Sent" || State(42).String() != "State(42)" {
 		t.Error(StateAckSent.String(), State(42).String())
 	}
+}
+
+// Random event sequences: the automaton never panics, every step is the
+// table's transition, and the restart timer runs exactly in the states
+// that wait for an answer.
+func FuzzFSM(f *testing.F) {
+	f.Add([]byte{0, 2, 6, 8})              // Up, Open, RCR+, RCA: Opened
+	f.Add([]byte{0, 2, 10, 4, 5, 5, 5})    // RTR in Req-Sent, timeouts
+	f.Add([]byte{2, 0, 6, 8, 10, 5, 2, 3}) // to Opened, peer terminates
+	f.Fuzz(func(t *testing.T, seq []byte) {
+		fs, l, tm, actions, _ := newTestFSM()
+		for _, b := range seq {
+			ev := events[int(b)%len(events)]
+			prev := fs.state
+			// Make each receive event the table's event: replies valid,
+			// requests new (our duplicate rule aside), no give-up bound.
+			fs.seenReply = false
+			fs.acked = nil
+			fs.refusals, fs.refused = 0, 0
+			*actions = nil
+			ev.fire(fs, l)
+			cell := table[ev.name][prev]
+			want := prev
+			if cell != "-" {
+				_, st, found := strings.Cut(cell, "/")
+				if !found {
+					st = cell
+				}
+				var n int
+				fmt.Sscanf(st, "%d", &n)
+				want = State(n)
+			}
+			if fs.state != want {
+				t.Fatalf("%s in %s went to %s, want %s (%s)", ev.name, prev, fs.state, want, cell)
+			}
+			waiting := fs.state >= StateClosing && fs.state <= StateAckSent
+			if tm.running != waiting {
+				t.Fatalf("after %s in %s: %s with the timer running=%v", ev.name, prev, fs.state, tm.running)
+			}
+		}
+	})
 }

@@ -19,8 +19,6 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
-var logMu sync.Mutex
-
 func textLogger(b *strings.Builder) *slog.Logger {
 	var w io.Writer = &syncWriter{b: b}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))

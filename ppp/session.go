@@ -496,6 +496,7 @@ func (s *Session) protocolRejected(proto Protocol) {
 	s.log.Info("ppp: peer rejected protocol", "protocol", proto.String())
 	switch proto {
 	case ProtoLCP:
+		s.lcp.failure = "the peer sent a Protocol-Reject of LCP"
 		s.lcp.rxjMinus()
 	case ProtoIPCP:
 		if s.ipcp != nil {
@@ -550,7 +551,11 @@ func (s *Session) lcpDown() {
 
 // lcpFinished: LCP is done with the link; so is the session.
 func (s *Session) lcpFinished() {
-	s.setReason(ReasonNegotiationFailed, "LCP negotiation failed")
+	detail := s.lcp.failure
+	if detail == "" {
+		detail = "LCP negotiation failed"
+	}
+	s.setReason(ReasonNegotiationFailed, detail)
 	s.dead = true
 }
 

@@ -454,3 +454,101 @@ func TestContextCancel(t *testing.T) {
 		}
 	})
 }
+
+// idleLink reports data traffic the way the kernel unit does.
+type idleLink struct {
+	*ppptest.End
+	idle time.Duration
+}
+
+func (l idleLink) ReceiveIdle() time.Duration { return l.idle }
+
+// Adaptive keepalives send no echo while data arrives: a peer that stops
+// answering echoes but keeps sending data is alive.
+func TestEchoAdaptive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		echoes := 0
+		a, b := ppptest.Pipe(ppptest.Config{Tap: func(from string, proto ppp.Protocol, p []byte, _ bool) {
+			if from == "a" && proto == ppp.ProtoLCP && len(p) > 0 && ppp.Code(p[0]) == ppp.CodeEchoReq {
+				mu.Lock()
+				echoes++
+				mu.Unlock()
+			}
+		}, Drop: func(from string, proto ppp.Protocol, p []byte) bool {
+			return from == "b" && proto == ppp.ProtoLCP && len(p) > 0 && ppp.Code(p[0]) == ppp.CodeEchoRep
+		}})
+		srv := start(serverConfig(ppp.AuthNone, true, false, ppptest.NewPool(clientAddr, 1)), b)
+		ccfg := clientConfig(true, false)
+		ccfg.EchoInterval, ccfg.EchoFailures, ccfg.EchoAdaptive = 5*time.Second, 2, true
+		cli := start(ccfg, idleLink{End: a, idle: time.Second})
+		synctest.Wait()
+		time.Sleep(10 * time.Minute)
+		if _, down := find[ppp.Down](cli.rec); down {
+			t.Fatalf("an active peer was declared dead: %s", kinds(cli.rec))
+		}
+		mu.Lock()
+		n := echoes
+		mu.Unlock()
+		if n != 0 {
+			t.Errorf("%d echoes sent while data flowed", n)
+		}
+		cli.s.Close("")
+		cli.wait(t)
+		srv.wait(t)
+	})
+}
+
+// A peer that Code-Rejects our Echo-Requests turns keepalives off instead
+// of being declared dead (RXJ+).
+func TestEchoCodeRejected(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := ppptest.Pipe(ppptest.Config{})
+		runScript(b, acScript(t, ppp.AuthProtocol{Protocol: ppp.ProtoPAP}, func(s *script, p ppp.Packet) {
+			switch {
+			case p.Protocol == ppp.ProtoPAP && p.Code == ppp.CodePAPAuthReq:
+				d, _ := ppp.PAPResponse{}.Append(nil)
+				s.end.Send(ppp.ProtoPAP, ppp.CodePAPAuthAck, p.ID, d)
+			case p.Protocol == ppp.ProtoIPCP && p.Code == ppp.CodeConfReq:
+				s.end.Send(ppp.ProtoIPCP, ppp.CodeConfAck, p.ID, p.Data)
+			}
+		}))
+		// acScript ignores echo requests; answer them with Code-Rejects.
+		ccfg := clientConfig(true, false)
+		ccfg.IPv4.Local = clientAddr
+		ccfg.EchoInterval, ccfg.EchoFailures = 5*time.Second, 2
+		var mu sync.Mutex
+		rejected := false
+		cli := start(ccfg, echoRejecter{End: a, peer: b, mu: &mu, done: &rejected})
+		time.Sleep(10 * time.Minute)
+		if d, down := find[ppp.Down](cli.rec); down {
+			t.Fatalf("down: %v", d)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !rejected {
+			t.Fatal("no echo was sent, so none was rejected")
+		}
+		cli.s.Close("")
+		cli.wait(t)
+	})
+}
+
+// echoRejecter answers every Echo-Request the client writes with a
+// Code-Reject from the peer's end.
+type echoRejecter struct {
+	*ppptest.End
+	peer *ppptest.End
+	mu   *sync.Mutex
+	done *bool
+}
+
+func (e echoRejecter) WriteFrame(proto ppp.Protocol, p []byte) error {
+	if proto == ppp.ProtoLCP && len(p) > 0 && ppp.Code(p[0]) == ppp.CodeEchoReq {
+		e.mu.Lock()
+		*e.done = true
+		e.mu.Unlock()
+		return e.peer.Send(ppp.ProtoLCP, ppp.CodeCodeRej, 200, p)
+	}
+	return e.End.WriteFrame(proto, p)
+}
