@@ -1,0 +1,559 @@
+package discovery
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mdlayher/packet"
+)
+
+// Conn is what discovery needs of a packet socket bound to an interface
+// and to the discovery EtherType: *packet.Conn of type packet.Datagram,
+// whose addresses are *packet.Addr.
+type Conn interface {
+	ReadFrom(b []byte) (int, net.Addr, error)
+	WriteTo(b []byte, addr net.Addr) (int, error)
+	Close() error
+}
+
+// Listen opens a datagram packet socket for discovery on ifi: the kernel
+// adds and strips the Ethernet header.
+func Listen(ifi *net.Interface) (*packet.Conn, error) {
+	c, err := packet.Listen(ifi, packet.Datagram, EtherTypeDiscovery, nil)
+	if err != nil {
+		return nil, fmt.Errorf("discovery: packet socket on %s: %w", ifi.Name, err)
+	}
+	return c, nil
+}
+
+// Implementation defaults, as pppd's PPPoE plugin has them.
+const (
+	DefaultTimeout  = 5 * time.Second // the first PADI's wait; it doubles
+	DefaultAttempts = 3
+	hostUniqLen     = 8
+)
+
+// Broadcast is the Ethernet broadcast address PADIs go to.
+var Broadcast = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// ClientConfig configures the host's side of discovery.
+type ClientConfig struct {
+	// ServiceName is the service asked for; "" accepts any (RFC 2516
+	// appendix A).
+	ServiceName string
+	// ACName and ACMAC, when set, select among the offers; otherwise the
+	// first valid offer is taken.
+	ACName string
+	ACMAC  net.HardwareAddr
+	// HostUniq is echoed by the AC; nil picks 8 random octets.
+	HostUniq []byte
+	// MaxPayload, when above 1492, is sent as RFC 4638's PPP-Max-Payload
+	// in the PADI and PADR.
+	MaxPayload uint16
+	// Timeout is the wait for the first answer to a PADI or PADR; each
+	// retransmission doubles it. Attempts bounds the PADIs and the PADRs.
+	Timeout  time.Duration
+	Attempts int
+	Logger   *slog.Logger
+}
+
+// Offer is an access concentrator's PADO.
+type Offer struct {
+	AC             net.HardwareAddr
+	ACName         string
+	Services       []string
+	Cookie         []byte
+	RelaySessionID []byte
+	MaxPayload     uint16 // RFC 4638, 0 when the AC does not offer it
+	Error          string // an error tag in the PADO, if any
+	Packet         *Packet
+}
+
+// Session is an established PPPoE session.
+type Session struct {
+	ID             uint16
+	AC             net.HardwareAddr
+	ACName         string
+	ServiceName    string
+	HostUniq       []byte
+	RelaySessionID []byte
+	// MaxPayload is what the AC echoed of our PPP-Max-Payload in its PADS
+	// (RFC 4638 §4); 0 when it did not, and the MRU stays at most 1492.
+	MaxPayload uint16
+}
+
+// Stats counts the discovery packets that were ignored, by reason.
+type Stats struct {
+	Malformed     int // failed to parse
+	Unexpected    int // a code we were not waiting for
+	WrongHostUniq int // a Host-Uniq other than ours (another host's reply)
+	WrongMAC      int // from an AC we did not choose
+	NotSelected   int // an offer the ACName, ACMAC or ServiceName filters refused
+	ACErrors      int // offers carrying an error tag
+}
+
+// RefusedError is an AC's refusal in its PADS: the error tag's name and
+// text, verbatim.
+type RefusedError struct {
+	AC  net.HardwareAddr
+	Tag Tag
+}
+
+func (e *RefusedError) Error() string {
+	text := ""
+	switch v := e.Tag.(type) {
+	case ServiceNameError:
+		text = string(v)
+	case ACSystemError:
+		text = string(v)
+	case GenericError:
+		text = string(v)
+	}
+	if text == "" {
+		return fmt.Sprintf("discovery: access concentrator %s refused the session: %s", e.AC, e.Tag.Type())
+	}
+	return fmt.Sprintf("discovery: access concentrator %s refused the session: %s: %s", e.AC, e.Tag.Type(), sanitize(text))
+}
+
+// ErrNoOffer is returned (wrapped) when no acceptable PADO arrived.
+var ErrNoOffer = errors.New("no access concentrator answered")
+
+// ErrNoConfirmation is returned (wrapped) when the chosen AC never
+// confirmed the session with a PADS.
+var ErrNoConfirmation = errors.New("no session confirmation (PADS)")
+
+type received struct {
+	pkt  *Packet
+	from net.HardwareAddr
+	err  error
+}
+
+// Client runs the host's side of discovery on one packet socket. A single
+// goroutine reads the socket for the client's lifetime, so the same socket
+// serves discovery, PADT watching and sending PADT.
+type Client struct {
+	conn  Conn
+	cfg   ClientConfig
+	log   *slog.Logger
+	in    chan received
+	done  chan struct{}
+	once  sync.Once
+	mu    sync.Mutex
+	stats Stats
+}
+
+// NewClient starts a client on conn, which it closes on Close.
+func NewClient(conn Conn, cfg ClientConfig) *Client {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = DefaultAttempts
+	}
+	if cfg.HostUniq == nil {
+		cfg.HostUniq = make([]byte, hostUniqLen)
+		_, _ = rand.Read(cfg.HostUniq)
+	}
+	c := &Client{conn: conn, cfg: cfg, log: cfg.Logger, in: make(chan received, 64), done: make(chan struct{})}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	go c.read()
+	return c
+}
+
+func (c *Client) read() {
+	buf := make([]byte, 1600)
+	for {
+		n, addr, err := c.conn.ReadFrom(buf)
+		var r received
+		if err != nil {
+			r.err = err
+		} else {
+			pa, ok := addr.(*packet.Addr)
+			if !ok {
+				continue
+			}
+			p, perr := Parse(buf[:n])
+			if perr != nil {
+				c.count(func(s *Stats) { s.Malformed++ })
+				c.log.Debug("discovery: ignored malformed packet", "from", pa.HardwareAddr.String(), "err", perr)
+				continue
+			}
+			r = received{pkt: p, from: slices.Clone(pa.HardwareAddr)}
+		}
+		select {
+		case c.in <- r:
+		case <-c.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (c *Client) count(f func(*Stats)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f(&c.stats)
+}
+
+// Stats returns the counts of ignored packets so far.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// Close stops the client and closes its socket.
+func (c *Client) Close() error {
+	var err error
+	c.once.Do(func() {
+		close(c.done)
+		err = c.conn.Close()
+	})
+	return err
+}
+
+func (c *Client) send(p *Packet, to net.HardwareAddr) error {
+	b, err := p.Marshal()
+	if err != nil {
+		return err
+	}
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("sent " + p.String())
+	}
+	if _, err := c.conn.WriteTo(b, &packet.Addr{HardwareAddr: to}); err != nil {
+		return fmt.Errorf("discovery: sending %s: %w", p.Code, err)
+	}
+	return nil
+}
+
+func (c *Client) padi() *Packet {
+	p := &Packet{Code: CodePADI, Tags: []Tag{ServiceName(c.cfg.ServiceName), HostUniq(c.cfg.HostUniq)}}
+	if c.cfg.MaxPayload > 1492 {
+		p.Tags = append(p.Tags, PPPMaxPayload(c.cfg.MaxPayload))
+	}
+	return p
+}
+
+// ours reports whether a reply carries our Host-Uniq; replies to other
+// hosts on the segment are counted and ignored.
+func (c *Client) ours(p *Packet) bool {
+	hu, ok := Find[HostUniq](p)
+	if !ok || !bytes.Equal(hu, c.cfg.HostUniq) {
+		c.count(func(s *Stats) { s.WrongHostUniq++ })
+		return false
+	}
+	return true
+}
+
+func offerOf(p *Packet, from net.HardwareAddr) Offer {
+	o := Offer{AC: from, Packet: p}
+	if n, ok := Find[ACName](p); ok {
+		o.ACName = string(n)
+	}
+	for _, s := range FindAll[ServiceName](p) {
+		o.Services = append(o.Services, string(s))
+	}
+	if ck, ok := Find[ACCookie](p); ok {
+		o.Cookie = ck
+	}
+	if r, ok := Find[RelaySessionID](p); ok {
+		o.RelaySessionID = r
+	}
+	if m, ok := Find[PPPMaxPayload](p); ok {
+		o.MaxPayload = uint16(m)
+	}
+	if e := p.Error(); e != nil {
+		o.Error = e.String()
+	}
+	return o
+}
+
+// acceptable applies the configured selection to an offer.
+func (c *Client) acceptable(o Offer) bool {
+	if len(c.cfg.ACMAC) > 0 && !bytes.Equal(o.AC, c.cfg.ACMAC) {
+		return false
+	}
+	if c.cfg.ACName != "" && o.ACName != c.cfg.ACName {
+		return false
+	}
+	if c.cfg.ServiceName != "" && !slices.Contains(o.Services, c.cfg.ServiceName) {
+		return false
+	}
+	return true
+}
+
+func validUnicast(mac net.HardwareAddr) bool {
+	return len(mac) == 6 && mac[0]&1 == 0 && !bytes.Equal(mac, make([]byte, 6))
+}
+
+// Discover finds an access concentrator and has it open a session: PADI
+// to broadcast until an acceptable PADO arrives, then PADR to that AC
+// until its PADS (RFC 2516 §5.1-5.4).
+func (c *Client) Discover(ctx context.Context) (*Session, error) {
+	offer, err := c.offer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.request(ctx, offer)
+}
+
+// offer broadcasts PADIs, waiting Timeout, then twice as long, ...
+func (c *Client) offer(ctx context.Context) (Offer, error) {
+	wait := c.cfg.Timeout
+	var lastErr string
+	for attempt := 1; attempt <= c.cfg.Attempts; attempt++ {
+		if err := c.send(c.padi(), Broadcast); err != nil {
+			return Offer{}, err
+		}
+		deadline := time.NewTimer(wait)
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				deadline.Stop()
+				return Offer{}, fmt.Errorf("discovery: %w", context.Cause(ctx))
+			case r := <-c.in:
+				if r.err != nil {
+					deadline.Stop()
+					return Offer{}, fmt.Errorf("discovery: reading: %w", r.err)
+				}
+				o, ok := c.offerFrom(r)
+				if !ok {
+					if r.pkt.Code == CodePADO && o.Error != "" {
+						lastErr = fmt.Sprintf("%s (%s) answered with %s", o.AC, o.ACName, o.Error)
+					}
+					continue
+				}
+				deadline.Stop()
+				c.log.Info("discovery: offer", "ac", o.AC.String(), "ac-name", o.ACName, "services", strings.Join(o.Services, ","))
+				return o, nil
+			case <-deadline.C:
+				waiting = false
+			}
+		}
+		c.log.Debug("discovery: no offer yet", "attempt", attempt, "waited", wait.String())
+		wait *= 2
+	}
+	extra := ""
+	if c.cfg.ServiceName != "" || c.cfg.ACName != "" || len(c.cfg.ACMAC) > 0 {
+		extra += fmt.Sprintf(" (service-name %q, ac-name %q, ac-mac %v)", c.cfg.ServiceName, c.cfg.ACName, c.cfg.ACMAC)
+	}
+	if st := c.Stats(); st.NotSelected > 0 {
+		extra += fmt.Sprintf("; %d offers did not match", st.NotSelected)
+	}
+	if lastErr != "" {
+		extra += "; " + lastErr
+	}
+	return Offer{}, fmt.Errorf("discovery: %w after %d PADIs%s", ErrNoOffer, c.cfg.Attempts, extra)
+}
+
+// offerFrom checks a received packet as an offer for us.
+func (c *Client) offerFrom(r received) (Offer, bool) {
+	p := r.pkt
+	if p.Code != CodePADO {
+		c.count(func(s *Stats) { s.Unexpected++ })
+		return Offer{}, false
+	}
+	if !c.ours(p) {
+		return Offer{}, false
+	}
+	if !validUnicast(r.from) {
+		c.count(func(s *Stats) { s.WrongMAC++ })
+		return Offer{}, false
+	}
+	o := offerOf(p, r.from)
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("rcvd " + p.String())
+	}
+	if o.Error != "" {
+		c.count(func(s *Stats) { s.ACErrors++ })
+		return o, false
+	}
+	if !c.acceptable(o) {
+		c.count(func(s *Stats) { s.NotSelected++ })
+		return o, false
+	}
+	return o, true
+}
+
+// request sends PADRs to the chosen AC until its PADS.
+func (c *Client) request(ctx context.Context, o Offer) (*Session, error) {
+	padr := &Packet{Code: CodePADR, Tags: []Tag{ServiceName(c.cfg.ServiceName), HostUniq(c.cfg.HostUniq)}}
+	if o.Cookie != nil {
+		padr.Tags = append(padr.Tags, ACCookie(o.Cookie)) // echoed unmodified (appendix A)
+	}
+	if o.RelaySessionID != nil {
+		padr.Tags = append(padr.Tags, RelaySessionID(o.RelaySessionID))
+	}
+	if c.cfg.MaxPayload > 1492 {
+		padr.Tags = append(padr.Tags, PPPMaxPayload(c.cfg.MaxPayload))
+	}
+	wait := c.cfg.Timeout
+	for attempt := 1; attempt <= c.cfg.Attempts; attempt++ {
+		if err := c.send(padr, o.AC); err != nil {
+			return nil, err
+		}
+		deadline := time.NewTimer(wait)
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				deadline.Stop()
+				return nil, fmt.Errorf("discovery: %w", context.Cause(ctx))
+			case r := <-c.in:
+				if r.err != nil {
+					deadline.Stop()
+					return nil, fmt.Errorf("discovery: reading: %w", r.err)
+				}
+				s, err, ok := c.confirmation(r, o)
+				if !ok {
+					continue
+				}
+				deadline.Stop()
+				return s, err
+			case <-deadline.C:
+				waiting = false
+			}
+		}
+		wait *= 2
+	}
+	return nil, fmt.Errorf("discovery: %w from %s after %d PADRs", ErrNoConfirmation, o.AC, c.cfg.Attempts)
+}
+
+// confirmation checks a received packet as the PADS for our request; ok
+// is false for anything else, which is ignored.
+func (c *Client) confirmation(r received, o Offer) (*Session, error, bool) {
+	p := r.pkt
+	if p.Code != CodePADS {
+		if p.Code != CodePADO { // late offers are expected; the rest is odd
+			c.count(func(s *Stats) { s.Unexpected++ })
+		}
+		return nil, nil, false
+	}
+	if !bytes.Equal(r.from, o.AC) {
+		c.count(func(s *Stats) { s.WrongMAC++ })
+		return nil, nil, false
+	}
+	if !c.ours(p) {
+		return nil, nil, false
+	}
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.log.Debug("rcvd " + p.String())
+	}
+	if e := p.Error(); e != nil {
+		return nil, &RefusedError{AC: o.AC, Tag: e}, true
+	}
+	s := &Session{ID: p.SessionID, AC: o.AC, ACName: o.ACName, ServiceName: c.cfg.ServiceName, HostUniq: c.cfg.HostUniq, RelaySessionID: o.RelaySessionID}
+	if sn, ok := Find[ServiceName](p); ok {
+		s.ServiceName = string(sn)
+	}
+	if m, ok := Find[PPPMaxPayload](p); ok && c.cfg.MaxPayload > 1492 {
+		s.MaxPayload = min(uint16(m), c.cfg.MaxPayload)
+	}
+	return s, nil, true
+}
+
+// Scan broadcasts one PADI and collects every offer for wait, as
+// RouterOS's pppoe-client scan and pppd's pppoe-discovery do. Offers are
+// not filtered by ACName or ACMAC.
+func (c *Client) Scan(ctx context.Context, wait time.Duration) ([]Offer, error) {
+	if err := c.send(c.padi(), Broadcast); err != nil {
+		return nil, err
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	var offers []Offer
+	for {
+		select {
+		case <-ctx.Done():
+			return offers, fmt.Errorf("discovery: %w", context.Cause(ctx))
+		case <-deadline.C:
+			return offers, nil
+		case r := <-c.in:
+			if r.err != nil {
+				return offers, fmt.Errorf("discovery: reading: %w", r.err)
+			}
+			if r.pkt.Code != CodePADO || !c.ours(r.pkt) || !validUnicast(r.from) {
+				continue
+			}
+			o := offerOf(r.pkt, r.from)
+			if i := slices.IndexFunc(offers, func(x Offer) bool { return bytes.Equal(x.AC, o.AC) }); i >= 0 {
+				offers[i] = o // a later copy replaces an earlier one
+				continue
+			}
+			offers = append(offers, o)
+		}
+	}
+}
+
+// WaitPADT returns the AC's PADT for s, or ctx's error. Other packets are
+// ignored.
+func (c *Client) WaitPADT(ctx context.Context, s *Session) (*Packet, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		case r := <-c.in:
+			if r.err != nil {
+				return nil, fmt.Errorf("discovery: reading: %w", r.err)
+			}
+			p := r.pkt
+			if p.Code == CodePADT && p.SessionID == s.ID && bytes.Equal(r.from, s.AC) {
+				if c.log.Enabled(context.Background(), slog.LevelDebug) {
+					c.log.Debug("rcvd " + p.String())
+				}
+				return p, nil
+			}
+		}
+	}
+}
+
+// SendPADT ends s at the AC (RFC 2516 §5.5), saying why in a
+// Generic-Error tag.
+func (c *Client) SendPADT(s *Session, reason string) error {
+	p := &Packet{Code: CodePADT, SessionID: s.ID, Tags: []Tag{HostUniq(s.HostUniq)}}
+	if s.RelaySessionID != nil {
+		p.Tags = append(p.Tags, RelaySessionID(s.RelaySessionID))
+	}
+	if reason != "" {
+		p.Tags = append(p.Tags, GenericError(reason))
+	}
+	return c.send(p, s.AC)
+}
+
+// PADTReason renders a PADT's error tags for a log line.
+func PADTReason(p *Packet) string {
+	var parts []string
+	for _, t := range p.live() {
+		switch v := t.(type) {
+		case GenericError:
+			parts = append(parts, sanitize(string(v)))
+		case ACSystemError:
+			parts = append(parts, "AC-System-Error: "+sanitize(string(v)))
+		case ServiceNameError:
+			parts = append(parts, "Service-Name-Error: "+sanitize(string(v)))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// sanitize keeps an AC's text printable for logs and errors.
+func sanitize(s string) string {
+	var b strings.Builder
+	writeVisible(&b, []byte(s))
+	if len(b.String()) > 200 {
+		return b.String()[:200] + "..."
+	}
+	return b.String()
+}
