@@ -41,7 +41,9 @@ type Interface struct {
 func Open(h *netlink.Handle, name string, log *slog.Logger) (*Interface, error) {
 	if h == nil {
 		var err error
-		if h, err = netlink.NewHandle(); err != nil {
+		// Route only: asking for every family makes the kernel try to
+		// load xfrm and netfilter modules, a third of a second here.
+		if h, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
 			return nil, fmt.Errorf("netcfg: netlink: %w", err)
 		}
 	}

@@ -142,18 +142,25 @@ func (s *Socket) Connect(cfg Config) (_ *Session, err error) {
 		return nil, fmt.Errorf("pppox: PPPIOCGCHAN: %w", err)
 	}
 	ps.drainSocket()
-	if ps.ch, err = openPPP(); err != nil {
+	chfd, err := openPPP()
+	if err != nil {
 		return nil, err
 	}
-	if err = ioctlSetIntPtr(ps.ch, unix.PPPIOCATTCHAN, ps.Channel); err != nil {
+	x := int32(ps.Channel)
+	if err := ioctlPtr(chfd, unix.PPPIOCATTCHAN, unsafe.Pointer(&x)); err != nil {
+		unix.Close(chfd)
 		return nil, fmt.Errorf("pppox: PPPIOCATTCHAN %d: %w", ps.Channel, err)
 	}
-	if ps.unit, err = openPPP(); err != nil {
+	ps.ch = pollable(chfd)
+	unitfd, err := openPPP()
+	if err != nil {
 		return nil, err
 	}
-	if err = ps.newUnit(cfg.Ifname); err != nil {
+	if err := ps.newUnit(unitfd, cfg.Ifname); err != nil {
+		unix.Close(unitfd)
 		return nil, err
 	}
+	ps.unit = pollable(unitfd)
 	if err = ioctlSetIntPtr(ps.ch, unix.PPPIOCCONNECT, ps.Unit); err != nil {
 		return nil, fmt.Errorf("pppox: PPPIOCCONNECT channel %d to unit %d: %w", ps.Channel, ps.Unit, err)
 	}
@@ -167,21 +174,28 @@ func (s *Socket) Connect(cfg Config) (_ *Session, err error) {
 	return ps, nil
 }
 
-func openPPP() (*os.File, error) {
-	f, err := os.OpenFile("/dev/ppp", os.O_RDWR, 0)
+// openPPP opens /dev/ppp as a raw descriptor. It goes to Go's poller only
+// once attached (pollable): ppp_poll registers no wait queue for a file
+// that is neither channel nor unit yet, so an epoll registration made at
+// open time would never wake.
+func openPPP() (int, error) {
+	fd, err := unix.Open("/dev/ppp", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENXIO) {
-			return nil, fmt.Errorf("pppox: /dev/ppp: %w (%v)", ErrNoKernelSupport, err)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENXIO) {
+			return -1, fmt.Errorf("pppox: /dev/ppp: %w (%v)", ErrNoKernelSupport, err)
 		}
-		return nil, fmt.Errorf("pppox: /dev/ppp: %w", kernelError(err))
+		return -1, fmt.Errorf("pppox: /dev/ppp: %w", kernelError(err))
 	}
-	return f, nil
+	return fd, nil
 }
+
+// pollable hands an attached /dev/ppp descriptor to Go's poller.
+func pollable(fd int) *os.File { return os.NewFile(uintptr(fd), "/dev/ppp") }
 
 // newUnit creates the unit on ps.unit: RTM_NEWLINK names it atomically
 // (Linux 4.7+); older kernels get PPPIOCNEWUNIT and a rename.
-func (ps *Session) newUnit(name string) error {
-	err := withFd(ps.unit, func(fd int) error { return rtnlNewPPP(fd, name) })
+func (ps *Session) newUnit(fd int, name string) error {
+	err := rtnlNewPPP(fd, name)
 	if err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("pppox: interface %s already exists", name)
@@ -190,8 +204,8 @@ func (ps *Session) newUnit(name string) error {
 			return fmt.Errorf("pppox: creating unit %q: %w", name, kernelError(err))
 		}
 		ps.log.Debug("pppox: RTM_NEWLINK for ppp unsupported; PPPIOCNEWUNIT", "err", err)
-		unit := -1
-		if err := withFd(ps.unit, func(fd int) error { return ioctlPtr(fd, unix.PPPIOCNEWUNIT, unsafe.Pointer(&unit)) }); err != nil {
+		unit := int32(-1)
+		if err := ioctlPtr(fd, unix.PPPIOCNEWUNIT, unsafe.Pointer(&unit)); err != nil {
 			return fmt.Errorf("pppox: PPPIOCNEWUNIT: %w", kernelError(err))
 		}
 		if name != "" {
@@ -204,7 +218,7 @@ func (ps *Session) newUnit(name string) error {
 			}
 		}
 	}
-	unit, err := ioctlGetIntFile(ps.unit, unix.PPPIOCGUNIT)
+	unit, err := ioctlGetInt(fd, unix.PPPIOCGUNIT)
 	if err != nil {
 		return fmt.Errorf("pppox: PPPIOCGUNIT: %w", err)
 	}
@@ -395,16 +409,6 @@ func ioctlGetInt(fd int, req uint) (int, error) {
 	var v int32
 	err := ioctlPtr(fd, req, unsafe.Pointer(&v))
 	return int(v), err
-}
-
-func ioctlGetIntFile(f *os.File, req uint) (int, error) {
-	var v int
-	err := withFd(f, func(fd int) error {
-		var e error
-		v, e = ioctlGetInt(fd, req)
-		return e
-	})
-	return v, err
 }
 
 func ioctlSetIntPtr(f *os.File, req uint, v int) error {

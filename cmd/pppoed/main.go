@@ -1,14 +1,28 @@
 // Command pppoed is a PPPoE client and access concentrator for Linux whose
-// data path is the kernel's. This file only parses the command line; the
-// work is done by the library packages.
+// data path is the kernel's. This file only turns the command line into a
+// library configuration; the work is done by package client.
 package main
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"strings"
+	"syscall"
+	"text/tabwriter"
 
+	"github.com/pppoed/pppoed/client"
+	"github.com/pppoed/pppoed/discovery"
+	"github.com/pppoed/pppoed/netcfg"
+	"github.com/pppoed/pppoed/ppp"
 	"github.com/urfave/cli/v3"
 )
 
@@ -19,17 +33,270 @@ func version() string {
 	return "devel"
 }
 
-func newApp() *cli.Command {
+// usageError marks a bad command line: exit status 2, as pppd's.
+func usageError(format string, a ...any) error {
+	return &client.ExitError{Code: client.ExitOptionError, Err: fmt.Errorf(format, a...)}
+}
+
+func onUsageError(_ context.Context, _ *cli.Command, err error, _ bool) error {
+	return &client.ExitError{Code: client.ExitOptionError, Err: err}
+}
+
+func newApp(stdout, stderr io.Writer) *cli.Command {
 	return &cli.Command{
-		Name:    "pppoed",
-		Usage:   "PPPoE client and access concentrator on the kernel's data path",
-		Version: version(),
+		Name:         "pppoed",
+		Usage:        "PPPoE client and access concentrator on the kernel's data path",
+		Version:      version(),
+		Writer:       stdout,
+		ErrWriter:    stderr,
+		OnUsageError: onUsageError,
+		Commands: []*cli.Command{
+			connectCommand(stderr),
+			discoverCommand(stdout, stderr),
+		},
 	}
 }
 
-func main() {
-	if err := newApp().Run(context.Background(), os.Args); err != nil {
-		fmt.Fprintf(os.Stderr, "pppoed: %v\n", err)
-		os.Exit(1)
+func logger(w io.Writer, debug bool) *slog.Logger {
+	level := slog.LevelInfo
+	if debug {
+		level = slog.LevelDebug
 	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+func connectCommand(stderr io.Writer) *cli.Command {
+	return &cli.Command{
+		Name:         "connect",
+		Usage:        "bring up a PPPoE session and keep it until stopped (SIGINT, SIGTERM)",
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "the Ethernet interface facing the access concentrator", Required: true},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "the user name to authenticate as", Required: true},
+			&cli.StringFlag{Name: "password-file", Usage: "read the password from `FILE` (its first line)"},
+			&cli.StringFlag{Name: "password", Usage: "the password (visible in ps; prefer --password-file)"},
+			&cli.StringFlag{Name: "service-name", Usage: "ask for this service (RFC 2516 Service-Name); default: any"},
+			&cli.StringFlag{Name: "ac-name", Usage: "accept only the access concentrator of this name"},
+			&cli.StringFlag{Name: "ac-mac", Usage: "accept only the access concentrator with this MAC address"},
+			&cli.StringFlag{Name: "ifname", Usage: "name the PPP interface (default pppN)"},
+			&cli.IntFlag{Name: "mtu", Usage: "the MTU; above 1492 needs RFC 4638 (default 1492)"},
+			&cli.IntFlag{Name: "mru", Usage: "the MRU; above 1492 needs RFC 4638 (default 1492)"},
+			&cli.BoolFlag{Name: "raise-parent-mtu", Usage: "raise the Ethernet MTU to MTU+8 before discovery, for RFC 4638"},
+			&cli.StringFlag{Name: "auth", Usage: "accepted authentication methods, preferred first: pap,chap,mschap1,mschap2 (default all)"},
+			&cli.BoolFlag{Name: "no-ipv4", Usage: "do not negotiate IPv4 (IPCP)"},
+			&cli.BoolFlag{Name: "no-ipv6", Usage: "do not negotiate IPv6 (IPv6CP)"},
+			&cli.BoolFlag{Name: "add-default-route", Usage: "route everything over the session (fails if a default route of the same metric exists)"},
+			&cli.BoolFlag{Name: "replace-default-route", Usage: "replace the existing default route while the session lasts"},
+			&cli.IntFlag{Name: "default-route-metric", Usage: "add the default route with this metric"},
+			&cli.BoolFlag{Name: "use-peer-dns", Usage: "ask for name servers and write them to --resolv-conf"},
+			&cli.StringFlag{Name: "resolv-conf", Usage: "where --use-peer-dns writes the name servers", Value: client.DefaultResolvConf},
+			&cli.DurationFlag{Name: "keepalive-interval", Usage: "send an LCP echo this often; 0 disables", Value: client.DefaultKeepaliveInterval},
+			&cli.IntFlag{Name: "keepalive-failures", Usage: "unanswered echoes before the peer is declared dead", Value: client.DefaultKeepaliveFailures},
+			&cli.DurationFlag{Name: "padi-timeout", Usage: "wait this long for the first answer to a PADI; it doubles", Value: 5e9},
+			&cli.IntFlag{Name: "padi-attempts", Usage: "PADIs (and PADRs) to send before giving up", Value: 3},
+			&cli.StringFlag{Name: "host-uniq", Usage: "the Host-Uniq tag, in hex (default random)"},
+			&cli.BoolFlag{Name: "debug", Usage: "log every control packet, as pppd's debug option does"},
+		},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			cfg, err := connectConfig(cmd)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = logger(stderr, cmd.Bool("debug"))
+			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return client.Run(ctx, cfg)
+		},
+	}
+}
+
+// connectConfig checks the command line and builds client.Config; every
+// error names the flag.
+func connectConfig(cmd *cli.Command) (client.Config, error) {
+	cfg := client.Config{
+		Interface:          cmd.String("interface"),
+		User:               cmd.String("user"),
+		ServiceName:        cmd.String("service-name"),
+		ACName:             cmd.String("ac-name"),
+		Ifname:             cmd.String("ifname"),
+		MTU:                cmd.Int("mtu"),
+		MRU:                cmd.Int("mru"),
+		RaiseParentMTU:     cmd.Bool("raise-parent-mtu"),
+		NoIPv4:             cmd.Bool("no-ipv4"),
+		NoIPv6:             cmd.Bool("no-ipv6"),
+		DefaultRouteMetric: cmd.Int("default-route-metric"),
+		UsePeerDNS:         cmd.Bool("use-peer-dns"),
+		ResolvConf:         cmd.String("resolv-conf"),
+		KeepaliveInterval:  cmd.Duration("keepalive-interval"),
+		KeepaliveFailures:  cmd.Int("keepalive-failures"),
+		PADITimeout:        cmd.Duration("padi-timeout"),
+		PADIAttempts:       cmd.Int("padi-attempts"),
+	}
+	if cfg.KeepaliveInterval == 0 {
+		cfg.KeepaliveInterval = -1 // the flag's 0 means off; the library's 0 means its default
+	}
+	pw, err := password(cmd.String("password-file"), cmd.String("password"), cmd.IsSet("password"))
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Password = pw
+	if s := cmd.String("ac-mac"); s != "" {
+		mac, err := net.ParseMAC(s)
+		if err != nil || len(mac) != 6 {
+			return cfg, usageError("--ac-mac %q: not an Ethernet MAC address", s)
+		}
+		cfg.ACMAC = mac
+	}
+	if s := cmd.String("host-uniq"); s != "" {
+		b, err := hex.DecodeString(s)
+		if err != nil || len(b) == 0 {
+			return cfg, usageError("--host-uniq %q: not hexadecimal octets", s)
+		}
+		cfg.HostUniq = b
+	}
+	if s := cmd.String("auth"); s != "" {
+		for _, name := range strings.Split(s, ",") {
+			m, err := ppp.ParseAuthMethod(name)
+			if err != nil {
+				return cfg, usageError("--auth: %v", strings.TrimPrefix(err.Error(), "ppp: "))
+			}
+			cfg.Auth = append(cfg.Auth, m)
+		}
+	}
+	switch {
+	case cmd.Bool("replace-default-route"):
+		cfg.DefaultRoute = netcfg.RouteReplace
+	case cmd.Bool("add-default-route"), cmd.IsSet("default-route-metric"):
+		cfg.DefaultRoute = netcfg.RouteAdd
+	}
+	if cfg.DefaultRouteMetric < 0 {
+		return cfg, usageError("--default-route-metric %d: must not be negative", cfg.DefaultRouteMetric)
+	}
+	if cfg.KeepaliveFailures < 1 {
+		return cfg, usageError("--keepalive-failures %d: must be at least 1", cfg.KeepaliveFailures)
+	}
+	if cfg.PADIAttempts < 1 {
+		return cfg, usageError("--padi-attempts %d: must be at least 1", cfg.PADIAttempts)
+	}
+	if cfg.PADITimeout <= 0 {
+		return cfg, usageError("--padi-timeout %s: must be positive", cfg.PADITimeout)
+	}
+	return cfg, nil
+}
+
+// password reads the secret from a file (its first line) or the flag.
+// Its value never appears in an error.
+func password(file, flag string, flagSet bool) (string, error) {
+	switch {
+	case file != "" && flagSet:
+		return "", usageError("give --password-file or --password, not both")
+	case file == "" && !flagSet:
+		return "", usageError("no password: give --password-file FILE (or --password)")
+	case flagSet:
+		return flag, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", usageError("--password-file %s: %v", file, err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" {
+		return "", usageError("--password-file %s: the first line is empty", file)
+	}
+	return line, nil
+}
+
+func discoverCommand(stdout, stderr io.Writer) *cli.Command {
+	return &cli.Command{
+		Name:         "discover",
+		Usage:        "list the access concentrators that answer on an interface",
+		OnUsageError: onUsageError,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "the Ethernet interface", Required: true},
+			&cli.StringFlag{Name: "service-name", Usage: "ask for this service; default: any"},
+			&cli.DurationFlag{Name: "timeout", Usage: "how long to collect answers", Value: 3e9},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+			&cli.BoolFlag{Name: "debug", Usage: "log every discovery packet"},
+		},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			offers, err := client.Discover(ctx, client.DiscoverConfig{
+				Interface:   cmd.String("interface"),
+				ServiceName: cmd.String("service-name"),
+				Timeout:     cmd.Duration("timeout"),
+				Logger:      logger(stderr, cmd.Bool("debug")),
+			})
+			if err != nil {
+				return err
+			}
+			if cmd.Bool("json") {
+				return printJSON(stdout, offers)
+			}
+			printTable(stdout, offers)
+			return nil
+		},
+	}
+}
+
+// acJSON is one access concentrator in `discover --json`.
+type acJSON struct {
+	MAC            string   `json:"mac"`
+	Name           string   `json:"ac_name"`
+	Services       []string `json:"services"`
+	Cookie         string   `json:"cookie,omitempty"`
+	RelaySessionID string   `json:"relay_session_id,omitempty"`
+	MaxPayload     int      `json:"max_payload,omitempty"`
+}
+
+func printJSON(w io.Writer, offers []discovery.Offer) error {
+	out := make([]acJSON, 0, len(offers))
+	for _, o := range offers {
+		out = append(out, acJSON{MAC: o.AC.String(), Name: o.ACName, Services: nonNil(o.Services), Cookie: hex.EncodeToString(o.Cookie),
+			RelaySessionID: hex.EncodeToString(o.RelaySessionID), MaxPayload: int(o.MaxPayload)})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func printTable(w io.Writer, offers []discovery.Offer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MAC\tAC-NAME\tSERVICES\tMAX-PAYLOAD\tCOOKIE")
+	for _, o := range offers {
+		mp := "-"
+		if o.MaxPayload > 0 {
+			mp = fmt.Sprint(o.MaxPayload)
+		}
+		svc := strings.Join(o.Services, ",")
+		if svc == "" {
+			svc = "-"
+		}
+		ck := hex.EncodeToString(o.Cookie)
+		if ck == "" {
+			ck = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.AC, o.ACName, svc, mp, ck)
+	}
+	tw.Flush()
+}
+
+func main() {
+	err := newApp(os.Stdout, os.Stderr).Run(context.Background(), os.Args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pppoed: %v\n", err)
+	}
+	os.Exit(client.ExitCode(err))
 }

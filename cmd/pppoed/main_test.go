@@ -3,18 +3,82 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pppoed/pppoed/client"
 )
 
-func TestVersionFlag(t *testing.T) {
-	app := newApp()
-	var out bytes.Buffer
-	app.Writer = &out
-	if err := app.Run(context.Background(), []string{"pppoed", "--version"}); err != nil {
-		t.Fatal(err)
+func run(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	err := newApp(&out, &errb).Run(context.Background(), append([]string{"pppoed"}, args...))
+	if err != nil {
+		errb.WriteString("pppoed: " + err.Error() + "\n")
 	}
-	if !strings.HasPrefix(out.String(), "pppoed version ") {
-		t.Errorf("--version printed %q", out.String())
+	return client.ExitCode(err), out.String(), errb.String()
+}
+
+func TestVersionFlag(t *testing.T) {
+	code, out, _ := run("--version")
+	if code != 0 || !strings.HasPrefix(out, "pppoed version ") {
+		t.Errorf("--version: %d %q", code, out)
+	}
+}
+
+// Bad command lines: exit status 2 and one line naming the culprit, before
+// anything touches the network.
+func TestConnectUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	good := filepath.Join(dir, "pw")
+	os.WriteFile(good, []byte("s3cret\nignored\n"), 0o600)
+	base := []string{"connect", "-i", "lo", "-u", "user"}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no password", base, "no password: give --password-file"},
+		{"both passwords", append(base, "--password", "x", "--password-file", good), "not both"},
+		{"missing password file", append(base, "--password-file", filepath.Join(dir, "nope")), "--password-file " + filepath.Join(dir, "nope") + ": no such file or directory"},
+		{"empty password file", append(base, "--password-file", empty), "the first line is empty"},
+		{"bad MAC", append(base, "--password-file", good, "--ac-mac", "zz:zz"), `--ac-mac "zz:zz": not an Ethernet MAC address`},
+		{"bad host-uniq", append(base, "--password-file", good, "--host-uniq", "xyz"), `--host-uniq "xyz"`},
+		{"bad auth", append(base, "--password-file", good, "--auth", "pap,eap"), `--auth: unknown authentication method "eap"`},
+		{"bad MTU", append(base, "--password-file", good, "--mtu", "9000"), "--mtu 9000 is outside 128-1500"},
+		{"no NCP", append(base, "--password-file", good, "--no-ipv4", "--no-ipv6"), "leave nothing to connect"},
+		{"route without IPv4", append(base, "--password-file", good, "--no-ipv4", "--add-default-route"), "a default route needs IPv4"},
+		{"negative metric", append(base, "--password-file", good, "--default-route-metric", "-1"), "--default-route-metric -1"},
+		{"zero attempts", append(base, "--password-file", good, "--padi-attempts", "0"), "--padi-attempts 0"},
+		{"unknown flag", append(base, "--bogus"), "bogus"},
+		{"missing interface flag", []string{"connect", "-u", "x", "--password", "p"}, "interface"},
+		{"long ifname", append(base, "--password-file", good, "--ifname", "a-very-long-interface-name"), "--ifname"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(tt.args...)
+			if code != client.ExitOptionError || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tt.want)
+			}
+			if strings.Contains(stderr, "s3cret") {
+				t.Errorf("the password leaked: %q", stderr)
+			}
+		})
+	}
+}
+
+// A missing interface is found before any socket is opened (exit 7, as
+// pppd's "open failed").
+func TestConnectMissingInterface(t *testing.T) {
+	code, _, stderr := run("connect", "-i", "nosuch0", "-u", "u", "--password", "p")
+	if code != client.ExitOpenFailed || !strings.Contains(stderr, "interface nosuch0 does not exist") {
+		t.Errorf("exit %d: %q", code, stderr)
+	}
+	code, _, stderr = run("discover", "-i", "nosuch0")
+	if code != client.ExitOpenFailed || !strings.Contains(stderr, "interface nosuch0 does not exist") {
+		t.Errorf("discover: exit %d: %q", code, stderr)
 	}
 }

@@ -1,0 +1,393 @@
+// Package client is pppoed's PPPoE client: discovery (RFC 2516) on a
+// packet socket, the session handed to the kernel (package pppox), PPP
+// negotiated on its control descriptors (package ppp), and pppN configured
+// over netlink (package netcfg), until the session ends, then everything
+// undone: a PADT to the AC, addresses, routes and files removed, pppN
+// destroyed.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/pppoed/pppoed/discovery"
+	"github.com/pppoed/pppoed/netcfg"
+	"github.com/pppoed/pppoed/ppp"
+	"github.com/pppoed/pppoed/pppox"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Config is everything `pppoed connect` takes.
+type Config struct {
+	Interface   string // the Ethernet interface (required)
+	User        string
+	Password    string
+	ServiceName string
+	ACName      string
+	ACMAC       net.HardwareAddr
+	HostUniq    []byte
+	Ifname      string // the unit's interface name; "" for pppN
+
+	// MTU and MRU: what we send and what we accept; 0 means 1492. Above
+	// 1492 needs RFC 4638 and an Ethernet MTU of at least 8 more.
+	MTU, MRU int
+	// RaiseParentMTU sets the Ethernet MTU to MTU+8 before discovery
+	// (raising it later would kill the session in the kernel).
+	RaiseParentMTU bool
+
+	Auth   []ppp.AuthMethod // accepted methods, preferred first; nil: all
+	NoIPv4 bool
+	NoIPv6 bool
+
+	DefaultRoute       netcfg.RouteMode
+	DefaultRouteMetric int
+	UsePeerDNS         bool
+	ResolvConf         string // default /etc/ppp/resolv.conf
+
+	KeepaliveInterval time.Duration // default 30 s; negative disables
+	KeepaliveFailures int           // default 4
+	KeepaliveAdaptive bool
+
+	PADITimeout  time.Duration // default 5 s, doubling
+	PADIAttempts int           // default 3
+	Timers       ppp.Timers
+
+	Logger *slog.Logger
+	// OnEvent receives the PPP session's events after pppoed acted on them.
+	OnEvent func(ppp.Event)
+}
+
+// Defaults, as pppd on Debian has them.
+const (
+	DefaultMTU               = 1492
+	DefaultResolvConf        = "/etc/ppp/resolv.conf"
+	DefaultKeepaliveInterval = 30 * time.Second
+	DefaultKeepaliveFailures = 4
+	pppoeOverhead            = 8 // PPPoE header (6) and PPP protocol field (2): RFC 4638 §2
+)
+
+func (c *Config) fill() error {
+	if c.Interface == "" {
+		return errors.New("no interface given (--interface)")
+	}
+	if len(c.Interface) >= unix.IFNAMSIZ {
+		return fmt.Errorf("interface name %q is longer than %d characters", c.Interface, unix.IFNAMSIZ-1)
+	}
+	if len(c.Ifname) >= unix.IFNAMSIZ {
+		return fmt.Errorf("--ifname %q is longer than %d characters", c.Ifname, unix.IFNAMSIZ-1)
+	}
+	if c.User == "" {
+		return errors.New("no user name given (--user)")
+	}
+	if c.MTU == 0 {
+		c.MTU = DefaultMTU
+	}
+	if c.MRU == 0 {
+		c.MRU = DefaultMTU
+	}
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"--mtu", c.MTU}, {"--mru", c.MRU}} {
+		if v.n < 128 || v.n > 1500 {
+			return fmt.Errorf("%s %d is outside 128-1500 (PPPoE carries at most 1500, RFC 4638)", v.name, v.n)
+		}
+	}
+	if c.NoIPv4 && c.NoIPv6 {
+		return errors.New("--no-ipv4 and --no-ipv6 leave nothing to connect")
+	}
+	if c.DefaultRoute != netcfg.RouteNone && c.NoIPv4 {
+		return errors.New("a default route needs IPv4 (drop --no-ipv4)")
+	}
+	if c.ResolvConf == "" {
+		c.ResolvConf = DefaultResolvConf
+	}
+	if c.KeepaliveInterval == 0 {
+		c.KeepaliveInterval = DefaultKeepaliveInterval
+	}
+	if c.KeepaliveInterval < 0 {
+		c.KeepaliveInterval = 0
+	}
+	if c.KeepaliveFailures <= 0 {
+		c.KeepaliveFailures = DefaultKeepaliveFailures
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Run connects and stays connected until ctx ends (a clean stop: nil) or
+// the session does (an error carrying pppd's exit status, see ExitCode).
+func Run(ctx context.Context, cfg Config) error {
+	start := time.Now()
+	if err := cfg.fill(); err != nil {
+		return &ExitError{Code: ExitOptionError, Err: fmt.Errorf("client: %w", err)}
+	}
+	log := cfg.Logger
+	ifi, err := net.InterfaceByName(cfg.Interface)
+	if err != nil {
+		return &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf("client: interface %s does not exist", cfg.Interface)}
+	}
+	if ifi.Flags&net.FlagUp == 0 {
+		return &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf("client: interface %s is down (ip link set %s up)", cfg.Interface, cfg.Interface)}
+	}
+	maxPayload, err := planMaxPayload(&cfg, ifi, log)
+	if err != nil {
+		return err
+	}
+
+	sock, err := pppox.OpenSocket()
+	if err != nil {
+		return kernelExit(err)
+	}
+	defer sock.Close()
+	conn, err := discovery.Listen(ifi)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return &ExitError{Code: ExitNotRoot, Err: fmt.Errorf("client: %w: %w", pppox.ErrPermission, err)}
+		}
+		return &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf("client: %w", err)}
+	}
+	dc := discovery.NewClient(conn, discovery.ClientConfig{
+		ServiceName: cfg.ServiceName, ACName: cfg.ACName, ACMAC: cfg.ACMAC, HostUniq: cfg.HostUniq,
+		MaxPayload: maxPayload, Timeout: cfg.PADITimeout, Attempts: cfg.PADIAttempts, Logger: log,
+	})
+	defer dc.Close()
+	log.Info("client: looking for an access concentrator", "interface", cfg.Interface, "service-name", cfg.ServiceName)
+	sess, err := dc.Discover(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("client: stopped during discovery")
+			return nil
+		}
+		return &ExitError{Code: ExitConnectFailed, Err: err}
+	}
+	ks, err := sock.Connect(pppox.Config{Interface: cfg.Interface, SessionID: sess.ID, AC: sess.AC, Ifname: cfg.Ifname, Logger: log})
+	if err != nil {
+		_ = dc.SendPADT(sess, "pppoed: could not set up the session")
+		return kernelExit(err)
+	}
+	log.Info("client: PPPoE session up", "session-id", fmt.Sprintf("0x%x", sess.ID), "ac", sess.AC.String(), "ac-name", sess.ACName,
+		"service-name", sess.ServiceName, "interface", ks.Ifname)
+
+	c := &connection{cfg: &cfg, log: log, ks: ks, sess: sess, start: start}
+	err = c.run(ctx, dc, maxPayload)
+	return err
+}
+
+// connection is one connected session's state.
+type connection struct {
+	cfg   *Config
+	log   *slog.Logger
+	ks    *pppox.Session
+	sess  *discovery.Session
+	ni    *netcfg.Interface
+	ps    *ppp.Session
+	start time.Time
+	up4   bool
+	fail  error // a local failure that ended the session
+}
+
+func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload uint16) error {
+	cfg, log := c.cfg, c.log
+	// Whatever ends the session, the kernel's part goes, and the AC
+	// hears of it unless it told us first.
+	padt := make(chan *discovery.Packet, 1)
+	watch, stopWatch := context.WithCancel(context.Background())
+	go func() {
+		p, err := dc.WaitPADT(watch, c.sess)
+		if err != nil {
+			return
+		}
+		padt <- p
+		c.ks.HangUp(fmt.Errorf("the access concentrator ended the session (PADT%s)", padtText(p)))
+	}()
+	defer func() {
+		stopWatch()
+		select {
+		case p := <-padt:
+			log.Info("client: the access concentrator sent PADT", "reason", discovery.PADTReason(p))
+		default:
+			if err := dc.SendPADT(c.sess, "pppoed: session closed"); err != nil {
+				log.Warn("client: PADT not sent", "err", err)
+			} else {
+				log.Info("client: PADT sent", "session-id", fmt.Sprintf("0x%x", c.sess.ID))
+			}
+		}
+	}()
+	defer c.ks.Close()
+
+	ni, err := netcfg.Open(nil, c.ks.Ifname, log)
+	if err != nil {
+		return &ExitError{Code: ExitFatal, Err: fmt.Errorf("client: %w", err)}
+	}
+	c.ni = ni
+	defer ni.Close()
+
+	// The most the link carries: 1492, or what the AC granted by RFC 4638.
+	maxMTU := uint16(DefaultMTU)
+	if c.sess.MaxPayload > DefaultMTU {
+		maxMTU = c.sess.MaxPayload
+		log.Info("client: the access concentrator accepts RFC 4638 payloads", "max-payload", maxMTU)
+	} else if maxPayload > DefaultMTU {
+		log.Info("client: the access concentrator did not echo PPP-Max-Payload (RFC 4638); MTU and MRU stay at 1492")
+	}
+	pcfg := ppp.Config{
+		Role:         ppp.RoleClient,
+		Timers:       cfg.Timers,
+		Logger:       log,
+		MRU:          uint16(min(cfg.MRU, int(maxMTU))),
+		MaxMTU:       uint16(min(cfg.MTU, int(maxMTU))),
+		EchoInterval: cfg.KeepaliveInterval,
+		EchoFailures: cfg.KeepaliveFailures,
+		EchoAdaptive: cfg.KeepaliveAdaptive,
+		User:         cfg.User,
+		Password:     cfg.Password,
+		Allow:        cfg.Auth,
+		OnEvent:      c.onEvent,
+	}
+	if !cfg.NoIPv4 {
+		pcfg.IPv4 = &ppp.IPv4Config{RequestDNS: cfg.UsePeerDNS}
+	}
+	if !cfg.NoIPv6 {
+		pcfg.IPv6 = &ppp.IPv6Config{}
+	}
+	c.ps = ppp.NewSession(c.ks, pcfg)
+	runErr := c.ps.Run(ctx)
+	if c.fail != nil {
+		return c.fail
+	}
+	return exitFor(runErr)
+}
+
+func padtText(p *discovery.Packet) string {
+	if r := discovery.PADTReason(p); r != "" {
+		return ": " + r
+	}
+	return ""
+}
+
+// onEvent configures the kernel and the interface as the PPP layers come
+// and go. It runs on the PPP session's goroutine.
+func (c *connection) onEvent(ev ppp.Event) {
+	log := c.log
+	fail := func(err error) {
+		log.Error("client: "+err.Error(), "interface", c.ks.Ifname)
+		if c.fail == nil {
+			c.fail = &ExitError{Code: ExitFatal, Err: fmt.Errorf("client: %w", err)}
+		}
+		c.ps.Close("pppoed: configuring the interface failed")
+	}
+	switch e := ev.(type) {
+	case ppp.LinkUp:
+		log.Info("client: LCP up", "mru", e.MRU, "mtu", e.MTU)
+		if err := c.ni.SetMTU(int(e.MTU)); err != nil {
+			fail(err)
+			return
+		}
+		if err := c.ks.SetMRU(int(e.MRU)); err != nil {
+			fail(err)
+		}
+	case ppp.Authenticated:
+		log.Info("client: authenticated", "peer", e.Peer)
+	case ppp.IPv4Up:
+		if err := c.ni.AddIPv4(e.Local, e.Peer); err != nil {
+			fail(err)
+			return
+		}
+		if err := c.ni.Up(); err != nil {
+			fail(err)
+			return
+		}
+		if err := c.ks.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass); err != nil {
+			fail(err)
+			return
+		}
+		if err := c.ni.DefaultRoute(c.cfg.DefaultRoute, c.cfg.DefaultRouteMetric); err != nil {
+			fail(err)
+			return
+		}
+		if c.cfg.UsePeerDNS {
+			if len(e.DNS) == 0 {
+				log.Info("client: the access concentrator gave no name servers")
+			}
+			if err := c.ni.WriteResolvConf(c.cfg.ResolvConf, e.DNS); err != nil {
+				fail(err)
+				return
+			}
+		}
+		c.up4 = true
+		log.Info("client: IPv4 up", "interface", c.ks.Ifname, "local", e.Local.String(), "peer", e.Peer.String(),
+			"dns", fmt.Sprint(e.DNS), "connect-time", time.Since(c.start).Round(time.Millisecond).String())
+	case ppp.IPv6Up:
+		local, peer := e.Local.LinkLocal(), e.Peer.LinkLocal()
+		if err := c.ni.AddIPv6LinkLocal(local, peer); err != nil {
+			fail(err)
+			return
+		}
+		if err := c.ni.Up(); err != nil {
+			fail(err)
+			return
+		}
+		if err := c.ks.SetNPMode(ppp.ProtoIPv6, pppox.NPModePass); err != nil {
+			fail(err)
+			return
+		}
+		log.Info("client: IPv6 up", "interface", c.ks.Ifname, "local", local.String(), "peer", peer.String())
+	case ppp.IPv4Down:
+		_ = c.ks.SetNPMode(ppp.ProtoIPv4, pppox.NPModeError)
+		c.ni.RemoveRoutes()
+		c.ni.RemoveAddresses(unix.AF_INET)
+		c.ni.RemoveFiles()
+		if c.up4 {
+			log.Info("client: IPv4 down")
+			c.up4 = false
+		}
+	case ppp.IPv6Down:
+		_ = c.ks.SetNPMode(ppp.ProtoIPv6, pppox.NPModeError)
+		c.ni.RemoveAddresses(unix.AF_INET6)
+		log.Info("client: IPv6 down")
+	case ppp.Down:
+		lvl := slog.LevelInfo
+		if e.Reason != ppp.ReasonLocalClose {
+			lvl = slog.LevelWarn
+		}
+		log.Log(context.Background(), lvl, "client: session ended", "reason", e.Reason.String(), "detail", e.Detail)
+	}
+	if c.cfg.OnEvent != nil {
+		c.cfg.OnEvent(ev)
+	}
+}
+
+// planMaxPayload decides whether to ask for RFC 4638 payloads above 1492,
+// raising the Ethernet MTU first if asked to.
+func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger) (uint16, error) {
+	want := max(cfg.MTU, cfg.MRU)
+	if want <= DefaultMTU {
+		return 0, nil
+	}
+	need := want + pppoeOverhead
+	if ifi.MTU < need && cfg.RaiseParentMTU {
+		l, err := netlink.LinkByName(cfg.Interface)
+		if err == nil {
+			err = netlink.LinkSetMTU(l, need)
+		}
+		if err != nil {
+			return 0, &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf("client: raising the MTU of %s to %d: %w", cfg.Interface, need, err)}
+		}
+		log.Info("client: raised the Ethernet MTU for RFC 4638", "interface", cfg.Interface, "from", ifi.MTU, "to", need)
+		ifi.MTU = need
+	}
+	if ifi.MTU < need {
+		log.Warn(fmt.Sprintf("client: %s has MTU %d, %d is needed for a PPP MTU of %d (RFC 4638): using 1492; --raise-parent-mtu raises it",
+			cfg.Interface, ifi.MTU, need, want))
+		return 0, nil
+	}
+	return uint16(want), nil
+}
