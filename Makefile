@@ -48,9 +48,9 @@ vmrun:
 	CGO_ENABLED=0 $(GO) build -o $(VMRUN) ./integration/vmrun
 
 ## test-integration: the kernel tests, in the VM unless this host has PPP
-test-integration: vmrun
+test-integration: vmrun build
 	$(GO) test -c -o $(BIN)/integration.test ./integration
-	PPPOED_REQUIRE_INTEGRATION=1 $(VMRUN) -v -host-if-ppp -timeout $(INTEGRATION_TIMEOUT) -chdir integration $(VMFLAGS) -- \
+	PPPOED_REQUIRE_INTEGRATION=1 PPPOED_BIN=$(BIN)/pppoed $(VMRUN) -v -host-if-ppp -timeout $(INTEGRATION_TIMEOUT) -chdir integration $(VMFLAGS) -- \
 		$(BIN)/integration.test -test.v -test.count=1 -test.run '$(RUN)' -test.timeout $(TEST_TIMEOUT)
 
 ## fuzz: every fuzz target for FUZZTIME
@@ -64,10 +64,10 @@ lint:
 	$(GO) tool staticcheck ./...
 
 ## bench: Go benchmarks, then the kernel benchmarks in the VM
-bench: vmrun
+bench: vmrun build
 	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v '/integration$$')
 	$(GO) test -c -o $(BIN)/integration.test ./integration
-	$(VMRUN) -host-if-ppp -timeout $(INTEGRATION_TIMEOUT) -chdir integration $(VMFLAGS) -- \
+	PPPOED_BIN=$(BIN)/pppoed $(VMRUN) -host-if-ppp -timeout $(INTEGRATION_TIMEOUT) -chdir integration $(VMFLAGS) -- \
 		$(BIN)/integration.test -test.run '^$$' -test.bench . -test.benchtime 10x -test.timeout $(TEST_TIMEOUT)
 
 ## demo: a live PPPoE session on a built-in lab (in the VM unless this host has PPP)

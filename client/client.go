@@ -236,7 +236,7 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		maxMTU = c.sess.MaxPayload
 		log.Info("client: the access concentrator accepts RFC 4638 payloads", "max-payload", maxMTU)
 	} else if maxPayload > DefaultMTU {
-		log.Info("client: the access concentrator did not echo PPP-Max-Payload (RFC 4638); MTU and MRU stay at 1492")
+		log.Info("client: the access concentrator did not echo PPP-Max-Payload above 1492 (RFC 4638); MTU and MRU stay at 1492")
 	}
 	pcfg := ppp.Config{
 		Role:         ppp.RoleClient,

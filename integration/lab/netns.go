@@ -367,6 +367,7 @@ func Poll(ctx context.Context, interval time.Duration, f func() (bool, error)) e
 // PairConfig describes a veth link between two new namespaces.
 type PairConfig struct {
 	MTU      int    // both ends; default 1500
+	ACMTU    int    // the AC's end, when it should differ from MTU
 	ACIf     string // default: unique
 	ClientIf string // default: unique
 }
@@ -406,6 +407,11 @@ func NewPair(s Scope, cfg PairConfig) (*Pair, error) {
 	if cfg.MTU > 0 {
 		// The peer is created with the default MTU unless told otherwise.
 		if err := cl.SetMTU(p.ClientIf, cfg.MTU); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.ACMTU > 0 {
+		if err := ac.SetMTU(p.ACIf, cfg.ACMTU); err != nil {
 			return nil, err
 		}
 	}

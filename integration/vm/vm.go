@@ -41,7 +41,7 @@ import (
 // Defaults. The PPP modules are what pppoed and the reference peers need:
 // ppp_async because Debian's pppoe-server runs pppd on a pty.
 var (
-	DefaultModules = []string{"ppp_generic", "pppox", "pppoe", "veth", "ppp_async"}
+	DefaultModules = []string{"ppp_generic", "pppox", "pppoe", "veth", "ppp_async", "macvlan"}
 	// DefaultTmpfs are the guest directories that get a fresh tmpfs, since
 	// the shared root is read-only.
 	DefaultTmpfs = []string{"/tmp", "/run", "/var/tmp", "/var/log", "/var/lib/misc", "/etc/ppp"}

@@ -1,0 +1,231 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mdlayher/packet"
+	"github.com/pppoed/pppoed/discovery"
+	"github.com/pppoed/pppoed/integration/lab"
+	"github.com/pppoed/pppoed/netcfg"
+	"github.com/pppoed/pppoed/ppp"
+	"github.com/pppoed/pppoed/ppp/ppptest"
+	"github.com/pppoed/pppoed/pppox"
+)
+
+// goAC is a small access concentrator scripted in Go, for what Debian's
+// pppoe-server cannot do: echo RFC 4638's PPP-Max-Payload (so the MRU can
+// reach 1500), or refuse a session with an error tag in its PADS. It runs
+// one session, on the kernel's data path like pppoed's client, with the
+// ppp package in the server role.
+type goAC struct {
+	ns      *lab.Netns
+	iface   string
+	echoMax bool          // echo PPP-Max-Payload in PADO and PADS
+	refuse  discovery.Tag // answer the PADR with this error instead
+
+	mu      sync.Mutex
+	events  []ppp.Event
+	ifname  string
+	padts   int
+	done    chan struct{}
+	conn    *packet.Conn
+	sock    *pppox.Socket
+	session *pppox.Session
+}
+
+func startGoAC(t *testing.T, ns *lab.Netns, iface string, echoMax bool, refuse discovery.Tag) *goAC {
+	t.Helper()
+	ac := &goAC{ns: ns, iface: iface, echoMax: echoMax, refuse: refuse, done: make(chan struct{})}
+	err := ns.Do(func() error {
+		ifi, err := net.InterfaceByName(iface)
+		if err != nil {
+			return err
+		}
+		if ac.conn, err = discovery.Listen(ifi); err != nil {
+			return err
+		}
+		ac.sock, err = pppox.OpenSocket()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ac.stop)
+	go ac.serve(t)
+	return ac
+}
+
+func (ac *goAC) stop() {
+	ac.conn.Close()
+	<-ac.done
+	if ac.session != nil {
+		ac.session.Close()
+	}
+	ac.sock.Close()
+}
+
+func (ac *goAC) send(p *discovery.Packet, to net.HardwareAddr) error {
+	b, err := p.Marshal()
+	if err != nil {
+		return err
+	}
+	_, err = ac.conn.WriteTo(b, &packet.Addr{HardwareAddr: to})
+	return err
+}
+
+func (ac *goAC) serve(t *testing.T) {
+	defer close(ac.done)
+	buf := make([]byte, 1600)
+	const sid = 0x77
+	for {
+		n, addr, err := ac.conn.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		from := addr.(*packet.Addr).HardwareAddr
+		p, err := discovery.Parse(buf[:n])
+		if err != nil {
+			continue
+		}
+		hu, _ := discovery.Find[discovery.HostUniq](p)
+		switch p.Code {
+		case discovery.CodePADI:
+			pado := &discovery.Packet{Code: discovery.CodePADO, Tags: []discovery.Tag{
+				discovery.ACName("go-ac"), discovery.ServiceName("isp"), discovery.ACCookie("go-cookie"), discovery.HostUniq(hu)}}
+			if m, ok := discovery.Find[discovery.PPPMaxPayload](p); ok && ac.echoMax {
+				pado.Tags = append(pado.Tags, m)
+			}
+			ac.send(pado, from)
+		case discovery.CodePADR:
+			if ac.refuse != nil {
+				ac.send(&discovery.Packet{Code: discovery.CodePADS, Tags: []discovery.Tag{discovery.HostUniq(hu), ac.refuse}}, from)
+				continue
+			}
+			if ac.session != nil {
+				continue // one session is all this AC does
+			}
+			pads := &discovery.Packet{Code: discovery.CodePADS, SessionID: sid, Tags: []discovery.Tag{discovery.ServiceName("isp"), discovery.HostUniq(hu)}}
+			maxMTU := 1492
+			if m, ok := discovery.Find[discovery.PPPMaxPayload](p); ok && ac.echoMax {
+				pads.Tags = append(pads.Tags, m)
+				maxMTU = int(m)
+			}
+			if err := ac.ns.Do(func() error {
+				var err error
+				ac.session, err = ac.sock.Connect(pppox.Config{Interface: ac.iface, SessionID: sid, AC: from, Ifname: "gac0"})
+				return err
+			}); err != nil {
+				t.Errorf("go AC: %v", err)
+				return
+			}
+			if err := ac.send(pads, from); err != nil {
+				t.Errorf("go AC: %v", err)
+				return
+			}
+			go ac.runPPP(t, maxMTU)
+		case discovery.CodePADT:
+			ac.mu.Lock()
+			ac.padts++
+			ac.mu.Unlock()
+			if ac.session != nil {
+				ac.session.HangUp(errors.New("PADT"))
+			}
+		}
+	}
+}
+
+func (ac *goAC) runPPP(t *testing.T, maxMTU int) {
+	ni, err := netcfg.Open(ac.ns.Handle(), "gac0", nil)
+	if err != nil {
+		t.Errorf("go AC: %v", err)
+		return
+	}
+	defer ni.Close()
+	s := ppp.NewSession(ac.session, ppp.Config{
+		Role: ppp.RoleServer, Name: "go-ac", MRU: uint16(maxMTU), MaxMTU: uint16(maxMTU),
+		Require: []ppp.AuthMethod{ppp.AuthCHAPMD5}, Secrets: ppp.Secrets{"go-user": "go-pass"},
+		IPv4: &ppp.IPv4Config{Local: netip.MustParseAddr("10.66.0.1"), Pool: ppptest.NewPool(netip.MustParseAddr("10.66.0.2"), 1)},
+		OnEvent: func(e ppp.Event) {
+			ac.mu.Lock()
+			ac.events = append(ac.events, e)
+			ac.mu.Unlock()
+			switch e := e.(type) {
+			case ppp.LinkUp:
+				ni.SetMTU(int(e.MTU))
+				ac.session.SetMRU(int(e.MRU))
+			case ppp.IPv4Up:
+				ni.AddIPv4(e.Local, e.Peer)
+				ni.Up()
+			}
+		},
+	})
+	s.Run(context.Background())
+}
+
+func (ac *goAC) linkUp() (ppp.LinkUp, bool) {
+	ac.mu.Lock()
+	defer ac.mu.Unlock()
+	for _, e := range ac.events {
+		if l, ok := e.(ppp.LinkUp); ok {
+			return l, true
+		}
+	}
+	return ppp.LinkUp{}, false
+}
+
+// RFC 4638: with an Ethernet MTU of 1508 and an AC that echoes
+// PPP-Max-Payload, both ends run an MTU of 1500, and full-size packets
+// cross unfragmented.
+func TestConnectRFC4638(t *testing.T) {
+	lab.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{MTU: 1508}))
+	ac := startGoAC(t, p.AC, p.ACIf, true, nil)
+	cli := must[*lab.Pppoed](t)(lab.StartPppoed(t, p.Client, "ppp0",
+		lab.ClientArgs(t, p.ClientIf, "go-user", "go-pass", "--mtu", "1500", "--mru", "1500", "--no-ipv6", "--debug")...))
+	if _, err := cli.WaitUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := must[lab.Link](t)(p.Client.Link("ppp0")); l.MTU != 1500 {
+		t.Errorf("client ppp0 MTU %d, want 1500\n%s", l.MTU, cli.Log())
+	}
+	if up, ok := ac.linkUp(); !ok || up.MRU != 1500 || up.MTU != 1500 {
+		t.Errorf("AC LinkUp %+v", up)
+	}
+	// 1472 octets of ICMP data make a 1500-octet IP packet.
+	if out, err := p.Client.Run(ctx, "busybox", "ping", "-c", "2", "-W", "2", "-s", "1472", "10.66.0.1"); err != nil || !bytes.Contains([]byte(out), []byte("2 packets received")) {
+		t.Errorf("full-size ping: %v\n%s", err, out)
+	}
+	stopClean(t, cli)
+	ac.mu.Lock()
+	defer ac.mu.Unlock()
+	if ac.padts != 1 {
+		t.Errorf("the AC got %d PADTs, want 1", ac.padts)
+	}
+}
+
+// An AC refusing the session in its PADS: pppoed says what it said and
+// exits 8, as pppd does when discovery fails.
+func TestConnectPADSError(t *testing.T) {
+	lab.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{}))
+	startGoAC(t, p.AC, p.ACIf, false, discovery.GenericError("quota exceeded for go-user"))
+	cli := must[*lab.Pppoed](t)(lab.StartPppoed(t, p.Client, "ppp0", lab.ClientArgs(t, p.ClientIf, "go-user", "go-pass")...))
+	if err := cli.Wait(ctx); err == nil || cli.ExitCode() != 8 {
+		t.Fatalf("pppoed: %v, status %d; want 8\n%s", err, cli.ExitCode(), cli.Log())
+	}
+	if !bytes.Contains([]byte(cli.Log()), []byte("refused the session: generic-error: quota exceeded for go-user")) {
+		t.Errorf("the AC's words are missing:\n%s", cli.Log())
+	}
+	assertNothingLeft(t, p.Client)
+}
