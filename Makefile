@@ -71,9 +71,9 @@ bench: vmrun build
 		$(BIN)/integration.test -test.run '^$$' -test.bench . -test.benchtime 10x -test.timeout $(TEST_TIMEOUT)
 
 ## demo: a live PPPoE session on a built-in lab (in the VM unless this host has PPP)
-demo: deps vmrun
+demo: deps vmrun build
 	$(GO) build -o $(BIN)/demo ./integration/demo
-	@$(VMRUN) -host-if-ppp $(VMFLAGS) -- $(BIN)/demo
+	@PPPOED_BIN=$(BIN)/pppoed $(VMRUN) -host-if-ppp $(VMFLAGS) -- $(BIN)/demo
 
 ## capture: re-record the reference sessions the codec tests decode
 capture: deps vmrun

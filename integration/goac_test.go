@@ -32,7 +32,6 @@ type goAC struct {
 
 	mu      sync.Mutex
 	events  []ppp.Event
-	ifname  string
 	padts   int
 	done    chan struct{}
 	conn    *packet.Conn

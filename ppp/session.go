@@ -261,7 +261,9 @@ func (s *Session) Run(ctx context.Context) error {
 			fn()
 		case <-stop:
 			stop = nil
-			s.close(ReasonLocalClose, "context ended: "+context.Cause(ctx).Error())
+			// pppd's words in the Terminate-Request; the cause goes to the log.
+			s.log.Info("ppp: stopping", "cause", context.Cause(ctx).Error())
+			s.close(ReasonLocalClose, "User request")
 		}
 		s.runLater()
 	}

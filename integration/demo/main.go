@@ -1,11 +1,12 @@
 // Command demo builds a small PPPoE lab and shows a live session on it: an
-// access concentrator in one network namespace, a client in another, a veth
-// pair between them. It shows the control exchange, the session (its PPPoE
-// id, addresses, routes) and pings across it, then tears everything down.
+// access concentrator in one network namespace, `pppoed connect` in
+// another, a veth pair between them. It shows the control exchange, the
+// session (its PPPoE id, addresses, routes, name servers), pings across it,
+// then stops pppoed and shows that nothing was left behind.
 //
 // Run it with `make demo`, which boots a VM with a PPP kernel when this
-// host's kernel has none. Until pppoed's own client and server exist, both
-// ends are the reference peers (Debian's pppoe-server, pppd with rp-pppoe.so).
+// host's kernel has none. The access concentrator is Debian's pppoe-server
+// (pppd per session) until pppoed's own server exists.
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -39,11 +41,11 @@ func run() error {
 	if why := lab.Unavailable(); why != "" {
 		return fmt.Errorf("%s", why)
 	}
+	if _, err := lab.PppoedBinary(); err != nil {
+		return err
+	}
 	td := &lab.Teardown{}
-	defer func() {
-		fmt.Println("\ntearing down: processes, namespaces, veth")
-		td.Close()
-	}()
+	defer td.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
@@ -56,57 +58,59 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("  [AC: netns %s] %s <== veth ==> %s [client: netns %s]\n\n", p.AC.Name, p.ACIf, p.ClientIf, p.Client.Name)
-
-	fmt.Println("access concentrator: Debian pppoe-server + pppd, CHAP required, service \"isp\", AC name \"demo-ac\"")
+	fmt.Printf("  [access concentrator: netns %s] %s <== veth ==> %s [client: netns %s]\n\n", p.AC.Name, p.ACIf, p.ClientIf, p.Client.Name)
+	fmt.Println("access concentrator: Debian's pppoe-server (pppd per session), CHAP required,")
+	fmt.Println("                     service \"isp\", AC name \"demo-ac\", name server 10.64.0.53")
 	srv, err := lab.StartPPPoEServer(td, p.AC, lab.ServerConfig{
 		Interface: p.ACIf, Auth: lab.AuthCHAP, ServiceNames: []string{"isp"}, ACName: "demo-ac",
 		Local: acAddr, PoolStart: clientAddr,
-		Secrets:      []lab.Secret{{User: "demo", Password: "demo-secret"}},
-		EchoInterval: 10, EchoFailure: 3,
-		DNS: []netip.Addr{netip.MustParseAddr("10.64.0.53")},
+		Secrets: []lab.Secret{{User: "demo", Password: "demo-secret"}},
+		DNS:     []netip.Addr{netip.MustParseAddr("10.64.0.53")},
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Println("client:              pppd + rp-pppoe.so (the kernel's PPPoE data path), user \"demo\"")
-	fmt.Println("                     (pppoed replaces both ends as its client and server land)")
+	args := lab.ClientArgs(td, p.ClientIf, "demo", "demo-secret", "--service-name", "isp",
+		"--add-default-route", "--use-peer-dns", "--debug")
+	fmt.Printf("client:              pppoed %s\n", strings.Join(redact(args), " "))
 	start := time.Now()
-	cli, err := lab.StartPPPD(td, p.Client, lab.PPPDConfig{
-		Interface: p.ClientIf, User: "demo", Password: "demo-secret", ServiceName: "isp",
-		Options: []string{"defaultroute", "usepeerdns"},
-	})
+	cli, err := lab.StartPppoed(td, p.Client, "ppp0", args...)
 	if err != nil {
 		return err
 	}
 	addr, err := cli.WaitUp(ctx)
 	if err != nil {
-		return fmt.Errorf("%w\nserver log:\n%s", err, srv.Log())
+		return fmt.Errorf("%w\naccess concentrator log:\n%s", err, srv.Log())
 	}
-	fmt.Printf("\nsession up in %.1fs\n\n", time.Since(start).Seconds())
+	fmt.Printf("\nsession up in %.1fs (pppd takes about 3.5s against this AC: make bench)\n\n", time.Since(start).Seconds())
 
-	fmt.Println("control exchange (the client's pppd debug log):")
-	for _, l := range strings.Split(cli.Log(), "\n") {
-		if strings.HasPrefix(l, "sent [") || strings.HasPrefix(l, "rcvd [") {
-			if !strings.Contains(l, "Echo") {
-				fmt.Println("  " + l)
+	fmt.Println("the exchange, from pppoed's debug log:")
+	for _, m := range messages(cli.Log()) {
+		if strings.HasPrefix(m, "sent ") || strings.HasPrefix(m, "rcvd ") {
+			if !strings.Contains(m, "Echo") {
+				fmt.Println("  " + m)
 			}
 		}
 	}
 
 	fmt.Println("\nthe session:")
-	if ss, err := lab.PPPoESessions(cli.Pid()); err == nil {
-		for _, s := range ss {
-			fmt.Printf("  PPPoE session id 0x%04x on %s, AC at %s (kernel: /proc/net/pppoe)\n", s.ID, s.Device, s.Peer)
-		}
-	} else {
-		return err
-	}
-	link, err := p.Client.Link(cli.Ifname)
+	ss, err := lab.PPPoESessions(cli.Pid())
 	if err != nil {
 		return err
 	}
-	fmt.Printf("  client %s: %s peer %s, mtu %d\n", cli.Ifname, addr.Local.Addr(), addr.Peer.Addr(), link.MTU)
+	for _, s := range ss {
+		fmt.Printf("  PPPoE session id 0x%04x on %s with the AC at %s, carried by the kernel (/proc/net/pppoe)\n", s.ID, s.Device, s.Peer)
+	}
+	link, err := p.Client.Link("ppp0")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  client ppp0: %s peer %s, MTU %d\n", addr.Local.Addr(), addr.Peer.Addr(), link.MTU)
+	if as, err := p.Client.Addrs("ppp0", netlink.FAMILY_V6); err == nil {
+		for _, a := range as {
+			fmt.Printf("  client ppp0: %s peer %s (IPv6CP)\n", a.Local.Addr(), a.Peer.Addr())
+		}
+	}
 	_ = lab.Poll(ctx, 20*time.Millisecond, func() (bool, error) {
 		as, err := p.AC.Addrs("", netlink.FAMILY_V4)
 		if i := slices.IndexFunc(as, func(a lab.Addr) bool { return strings.HasPrefix(a.Link, "ppp") }); i >= 0 {
@@ -115,20 +119,11 @@ func run() error {
 		}
 		return false, err
 	})
-	routes, err := p.Client.Routes(netlink.FAMILY_V4)
-	if err != nil {
+	if err := printRoutes(p.Client); err != nil {
 		return err
 	}
-	fmt.Println("  client routes:")
-	for _, r := range routes {
-		dst := r.Dst.String()
-		if r.IsDefault() {
-			dst = "default"
-		}
-		fmt.Printf("    %-16s dev %s\n", dst, r.Link)
-	}
 	if dns, err := os.ReadFile("/etc/ppp/resolv.conf"); err == nil {
-		fmt.Printf("  DNS from the AC (/etc/ppp/resolv.conf): %s\n", strings.Join(strings.Fields(string(dns)), " "))
+		fmt.Printf("  name servers (/etc/ppp/resolv.conf): %s\n", strings.Join(strings.Fields(string(dns)), " "))
 	}
 
 	fmt.Printf("\nping %s from the client, across the session:\n", acAddr)
@@ -136,5 +131,100 @@ func run() error {
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		fmt.Println("  " + l)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+
+	fmt.Println("\nstopping pppoed (SIGTERM):")
+	if err := cli.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	if err := cli.Wait(ctx); err != nil {
+		return fmt.Errorf("pppoed: %w", err)
+	}
+	for _, m := range messages(cli.Log()) {
+		if strings.Contains(m, "TermReq") || strings.Contains(m, "TermAck") || strings.Contains(m, "PADT") || strings.Contains(m, "restored") {
+			fmt.Println("  " + m)
+		}
+	}
+	fmt.Printf("  exit status %d\n", cli.ExitCode())
+	links, err := p.Client.Links()
+	if err != nil {
+		return err
+	}
+	left := "nothing"
+	for _, l := range links {
+		if l.Kind == "ppp" {
+			left = "interface " + l.Name
+		}
+	}
+	if _, err := os.Stat("/etc/ppp/resolv.conf"); err == nil {
+		left += ", /etc/ppp/resolv.conf"
+	}
+	fmt.Printf("  left behind in the client's namespace: %s\n", left)
+	if err := printRoutes(p.Client); err != nil {
+		return err
+	}
+	fmt.Println("\ntearing down the lab")
+	return nil
+}
+
+func printRoutes(ns *lab.Netns) error {
+	routes, err := ns.Routes(netlink.FAMILY_V4)
+	if err != nil {
+		return err
+	}
+	fmt.Println("  client routes:")
+	if len(routes) == 0 {
+		fmt.Println("    (none)")
+	}
+	for _, r := range routes {
+		dst := r.Dst.String()
+		if r.IsDefault() {
+			dst = "default"
+		}
+		fmt.Printf("    %-16s dev %s\n", dst, r.Link)
+	}
+	return nil
+}
+
+// messages extracts the msg values of slog's text lines, unquoted.
+func messages(log string) []string {
+	var out []string
+	for _, l := range strings.Split(log, "\n") {
+		i := strings.Index(l, "msg=")
+		if i < 0 {
+			continue
+		}
+		rest := l[i+4:]
+		if strings.HasPrefix(rest, `"`) {
+			if q, err := strconv.QuotedPrefix(rest); err == nil {
+				if s, err := strconv.Unquote(q); err == nil {
+					msg := s
+					if attrs := strings.TrimSpace(rest[len(q):]); attrs != "" && !strings.HasPrefix(msg, "sent ") && !strings.HasPrefix(msg, "rcvd ") {
+						msg += " (" + attrs + ")"
+					}
+					out = append(out, msg)
+				}
+			}
+			continue
+		}
+		msg, attrs, _ := strings.Cut(rest, " ")
+		if attrs != "" {
+			msg += " (" + attrs + ")"
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+// redact hides the password file's path in what the demo prints.
+func redact(args []string) []string {
+	out := slices.Clone(args)
+	for i := range out {
+		if i > 0 && out[i-1] == "--password-file" {
+			out[i] = "FILE"
+		}
+	}
+	return out
 }
