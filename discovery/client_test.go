@@ -262,45 +262,92 @@ func TestDiscoverSelection(t *testing.T) {
 	}
 }
 
-// Replies that are not for us, or not from the chosen AC, are counted and
-// ignored; a PADS refusing the session is reported verbatim.
-func TestDiscoverIgnoresAndRefusals(t *testing.T) {
+// Replies that are not for us are counted and ignored: with nothing else
+// on the segment, discovery times out having seen them all.
+func TestDiscoverIgnores(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		seg := &discoverytest.Segment{}
 		defer seg.Close()
 		other := newAC(seg, "02:00:00:00:00:0c", "other", "isp")
 		other.badHostUniq = true // answers with a Host-Uniq that is not ours
 		other.run(t)
-		ac := newAC(seg, "02:00:00:00:00:0a", "ac1", "isp")
-		ac.refuse = discovery.ServiceNameError("no such service\x07")
-		ac.run(t)
 		client := seg.Port("02:00:00:00:00:01")
-		// Junk on the wire, before and during discovery.
 		junk := seg.Port("02:00:00:00:00:0d")
 		junk.WriteTo([]byte{0x11, 0x07, 0, 0, 0, 9}, addr(client.MAC))             // malformed
 		junk.WriteTo([]byte{0x11, 0x65, 0, 5, 0, 4, 1, 3, 0, 0}, addr(client.MAC)) // a PADS nobody asked for
 		mcast := seg.Port("03:00:00:00:00:0e")                                     // a multicast source
-		c := discovery.NewClient(client, discovery.ClientConfig{Timeout: time.Second})
-		defer c.Close()
 		go func() {
-			b, from, err := mcast.Receive()
+			for {
+				b, from, err := mcast.Receive()
+				if err != nil {
+					return
+				}
+				p, _ := discovery.Parse(b)
+				hu, _ := discovery.Find[discovery.HostUniq](p)
+				pado := &discovery.Packet{Code: discovery.CodePADO, Tags: []discovery.Tag{discovery.ACName("mc"), discovery.ServiceName("isp"), discovery.HostUniq(hu)}}
+				w, _ := pado.Marshal()
+				mcast.WriteTo(w, addr(from))
+			}
+		}()
+		c := discovery.NewClient(client, discovery.ClientConfig{Timeout: time.Second, Attempts: 1})
+		defer c.Close()
+		if _, err := c.Discover(context.Background()); !errors.Is(err, discovery.ErrNoOffer) {
+			t.Fatalf("Discover = %v", err)
+		}
+		if st := c.Stats(); st != (discovery.Stats{Malformed: 1, Unexpected: 1, WrongHostUniq: 1, WrongMAC: 1}) {
+			t.Errorf("stats %+v", st)
+		}
+	})
+}
+
+// A PADS from another station than the chosen AC is ignored (counted),
+// however well it imitates the real one.
+func TestDiscoverIgnoresImpostorPADS(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := &discoverytest.Segment{}
+		defer seg.Close()
+		ac := newAC(seg, "02:00:00:00:00:0a", "ac1", "isp")
+		ac.ignorePADR = 1 // the real PADS comes after 5 s
+		ac.run(t)
+		impostor := seg.Port("02:00:00:00:00:0f")
+		go func() {
+			b, from, err := impostor.Receive() // the PADI
 			if err != nil {
 				return
 			}
 			p, _ := discovery.Parse(b)
 			hu, _ := discovery.Find[discovery.HostUniq](p)
-			pado := &discovery.Packet{Code: discovery.CodePADO, Tags: []discovery.Tag{discovery.ACName("mc"), discovery.ServiceName("isp"), discovery.HostUniq(hu)}}
-			w, _ := pado.Marshal()
-			mcast.WriteTo(w, addr(from))
+			time.Sleep(time.Second) // the client waits for its PADS now
+			pads := &discovery.Packet{Code: discovery.CodePADS, SessionID: 666, Tags: []discovery.Tag{discovery.ServiceName("isp"), discovery.HostUniq(hu)}}
+			w, _ := pads.Marshal()
+			impostor.WriteTo(w, addr(from))
 		}()
+		c := discovery.NewClient(seg.Port("02:00:00:00:00:01"), discovery.ClientConfig{})
+		defer c.Close()
+		s, err := c.Discover(context.Background())
+		if err != nil || s.ID != 0x42 {
+			t.Fatalf("Discover = %+v, %v", s, err)
+		}
+		if st := c.Stats(); st.WrongMAC != 1 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+}
+
+// A PADS refusing the session is reported with its tag, verbatim.
+func TestDiscoverRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := &discoverytest.Segment{}
+		defer seg.Close()
+		ac := newAC(seg, "02:00:00:00:00:0a", "ac1", "isp")
+		ac.refuse = discovery.ServiceNameError("no such service\x07")
+		ac.run(t)
+		c := discovery.NewClient(seg.Port("02:00:00:00:00:01"), discovery.ClientConfig{})
+		defer c.Close()
 		_, err := c.Discover(context.Background())
 		var refused *discovery.RefusedError
 		if !errors.As(err, &refused) || err.Error() != "discovery: access concentrator 02:00:00:00:00:0a refused the session: service-name-error: no such service^G" {
 			t.Fatalf("Discover = %v", err)
-		}
-		st := c.Stats()
-		if st.Malformed != 1 || st.WrongHostUniq < 1 || st.WrongMAC < 1 {
-			t.Errorf("stats %+v", st)
 		}
 	})
 }
