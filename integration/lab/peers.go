@@ -416,7 +416,9 @@ func (c *PPPD) WaitUp(ctx context.Context) (Addr, error) {
 			return false, nil
 		}
 		as, err := c.ns.Addrs(c.Ifname, netlink.FAMILY_V4)
-		if err != nil || len(as) == 0 {
+		// pppd sets the local address and the peer's in two ioctls
+		// (SIOCSIFADDR, SIOCSIFDSTADDR): wait for both.
+		if err != nil || len(as) == 0 || !as[0].Peer.IsValid() {
 			return false, nil
 		}
 		got = as[0]
