@@ -137,10 +137,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if ifi.Flags&net.FlagUp == 0 {
 		return &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf("client: interface %s is down (ip link set %s up)", cfg.Interface, cfg.Interface)}
 	}
-	maxPayload, err := planMaxPayload(&cfg, ifi, log)
+	maxPayload, restoreMTU, err := planMaxPayload(&cfg, ifi, log)
 	if err != nil {
 		return err
 	}
+	defer restoreMTU()
 
 	sock, err := pppox.OpenSocket()
 	if err != nil {
@@ -366,11 +367,12 @@ func (c *connection) onEvent(ev ppp.Event) {
 }
 
 // planMaxPayload decides whether to ask for RFC 4638 payloads above 1492,
-// raising the Ethernet MTU first if asked to.
-func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger) (uint16, error) {
+// raising the Ethernet MTU first if asked to; restore puts it back.
+func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger) (_ uint16, restore func(), _ error) {
+	restore = func() {}
 	want := max(cfg.MTU, cfg.MRU)
 	if want <= DefaultMTU {
-		return 0, nil
+		return 0, restore, nil
 	}
 	need := want + pppoeOverhead
 	if ifi.MTU < need && cfg.RaiseParentMTU {
@@ -379,15 +381,23 @@ func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger) (uint16, 
 			err = netlink.LinkSetMTU(l, need)
 		}
 		if err != nil {
-			return 0, &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf("client: raising the MTU of %s to %d: %w", cfg.Interface, need, err)}
+			return 0, restore, &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf("client: raising the MTU of %s to %d: %w", cfg.Interface, need, err)}
 		}
 		log.Info("client: raised the Ethernet MTU for RFC 4638", "interface", cfg.Interface, "from", ifi.MTU, "to", need)
+		old := ifi.MTU
+		restore = func() {
+			if err := netlink.LinkSetMTU(l, old); err != nil {
+				log.Warn("client: restoring the Ethernet MTU", "interface", cfg.Interface, "mtu", old, "err", err)
+				return
+			}
+			log.Info("client: Ethernet MTU restored", "interface", cfg.Interface, "mtu", old)
+		}
 		ifi.MTU = need
 	}
 	if ifi.MTU < need {
 		log.Warn(fmt.Sprintf("client: %s has MTU %d, %d is needed for a PPP MTU of %d (RFC 4638): using 1492; --raise-parent-mtu raises it",
 			cfg.Interface, ifi.MTU, need, want))
-		return 0, nil
+		return 0, restore, nil
 	}
-	return uint16(want), nil
+	return uint16(want), restore, nil
 }

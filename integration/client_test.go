@@ -131,6 +131,20 @@ func TestConnect(t *testing.T) {
 	}
 }
 
+// An interface that is down is refused at once, clearly (status 7).
+func TestConnectInterfaceDown(t *testing.T) {
+	lab.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{}))
+	must[string](t)(p.Client.Run(ctx, "ip", "link", "set", p.ClientIf, "down"))
+	cli := connect(t, p)
+	cli.Wait(ctx)
+	if cli.ExitCode() != 7 || !strings.Contains(cli.Log(), "interface "+p.ClientIf+" is down") {
+		t.Errorf("exit %d\n%s", cli.ExitCode(), cli.Log())
+	}
+}
+
 func TestConnectWrongPassword(t *testing.T) {
 	lab.Require(t)
 	for _, auth := range []lab.Auth{lab.AuthPAP, lab.AuthCHAP, lab.AuthMSCHAPv2} {

@@ -211,6 +211,32 @@ func TestConnectRFC4638(t *testing.T) {
 	}
 }
 
+// --raise-parent-mtu: the Ethernet side starts at 1500, pppoed raises it
+// to 1508 before discovery, gets 1500 from the AC, and puts 1500 back
+// when it stops.
+func TestConnectRaiseParentMTU(t *testing.T) {
+	lab.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{MTU: 1500, ACMTU: 1508}))
+	startGoAC(t, p.AC, p.ACIf, true, nil)
+	cli := must[*lab.Pppoed](t)(lab.StartPppoed(t, p.Client, "ppp0",
+		lab.ClientArgs(t, p.ClientIf, "go-user", "go-pass", "--mtu", "1500", "--mru", "1500", "--raise-parent-mtu", "--no-ipv6")...))
+	if _, err := cli.WaitUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l := must[lab.Link](t)(p.Client.Link(p.ClientIf)); l.MTU != 1508 {
+		t.Errorf("Ethernet MTU %d while up, want 1508", l.MTU)
+	}
+	if l := must[lab.Link](t)(p.Client.Link("ppp0")); l.MTU != 1500 {
+		t.Errorf("ppp0 MTU %d, want 1500\n%s", l.MTU, cli.Log())
+	}
+	stopClean(t, cli)
+	if l := must[lab.Link](t)(p.Client.Link(p.ClientIf)); l.MTU != 1500 {
+		t.Errorf("Ethernet MTU %d after, want 1500 restored", l.MTU)
+	}
+}
+
 // An AC refusing the session in its PADS: pppoed says what it said and
 // exits 8, as pppd does when discovery fails.
 func TestConnectPADSError(t *testing.T) {

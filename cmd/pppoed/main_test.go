@@ -82,3 +82,18 @@ func TestConnectMissingInterface(t *testing.T) {
 		t.Errorf("discover: exit %d: %q", code, stderr)
 	}
 }
+
+// On a kernel without PPPoE (this project's CI host is one) connect says
+// so and exits 4, as pppd does. Skipped where the kernel has it.
+func TestConnectNoKernelSupport(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	if _, err := os.Stat("/dev/ppp"); err == nil {
+		t.Skip("this kernel has PPP")
+	}
+	code, _, stderr := run("connect", "-i", "lo", "-u", "u", "--password", "p")
+	if code != client.ExitNoKernelSupport || !strings.Contains(stderr, "modprobe pppoe") {
+		t.Errorf("exit %d: %q", code, stderr)
+	}
+}
