@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/pppoed/pppoed/discovery"
@@ -137,12 +139,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if ifi.Flags&net.FlagUp == 0 {
 		return &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf("client: interface %s is down (ip link set %s up)", cfg.Interface, cfg.Interface)}
 	}
-	maxPayload, restoreMTU, err := planMaxPayload(&cfg, ifi, log)
-	if err != nil {
-		return err
-	}
-	defer restoreMTU()
-
+	// The cheap checks (kernel support, privileges) come before anything
+	// that changes the system.
 	sock, err := pppox.OpenSocket()
 	if err != nil {
 		return kernelExit(err)
@@ -155,6 +153,15 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf("client: %w", err)}
 	}
+	maxPayload, restoreMTU, err := planMaxPayload(&cfg, ifi, log)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	defer func() {
+		sock.Close() // our session leaves /proc/net/pppoe only now
+		restoreMTU()
+	}()
 	dc := discovery.NewClient(conn, discovery.ClientConfig{
 		ServiceName: cfg.ServiceName, ACName: cfg.ACName, ACMAC: cfg.ACMAC, HostUniq: cfg.HostUniq,
 		MaxPayload: maxPayload, Timeout: cfg.PADITimeout, Attempts: cfg.PADIAttempts, Logger: log,
@@ -172,7 +179,10 @@ func Run(ctx context.Context, cfg Config) error {
 	ks, err := sock.Connect(pppox.Config{Interface: cfg.Interface, SessionID: sess.ID, AC: sess.AC, Ifname: cfg.Ifname, Logger: log})
 	if err != nil {
 		_ = dc.SendPADT(sess, "pppoed: could not set up the session")
-		return kernelExit(err)
+		if errors.Is(err, pppox.ErrNoKernelSupport) || errors.Is(err, pppox.ErrPermission) {
+			return kernelExit(err)
+		}
+		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
 	log.Info("client: PPPoE session up", "session-id", fmt.Sprintf("0x%x", sess.ID), "ac", sess.AC.String(), "ac-name", sess.ACName,
 		"service-name", sess.ServiceName, "interface", ks.Ifname)
@@ -198,10 +208,14 @@ type connection struct {
 func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload uint16) error {
 	cfg, log := c.cfg, c.log
 	// Whatever ends the session, the kernel's part goes, and the AC
-	// hears of it unless it told us first.
+	// hears of it unless it told us first. The kernel sees a PADT too and
+	// drops the channel, which often reaches the PPP session before our
+	// own packet socket's copy does; theirPADT settles which it was.
 	padt := make(chan *discovery.Packet, 1)
 	watch, stopWatch := context.WithCancel(context.Background())
+	watcherDone := make(chan struct{})
 	go func() {
+		defer close(watcherDone)
 		p, err := dc.WaitPADT(watch, c.sess)
 		if err != nil {
 			return
@@ -209,17 +223,34 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		padt <- p
 		c.ks.HangUp(fmt.Errorf("the access concentrator ended the session (PADT%s)", padtText(p)))
 	}()
-	defer func() {
-		stopWatch()
+	var theirPADT *discovery.Packet
+	settlePADT := func(wait time.Duration) {
+		if theirPADT != nil {
+			return
+		}
 		select {
-		case p := <-padt:
-			log.Info("client: the access concentrator sent PADT", "reason", discovery.PADTReason(p))
-		default:
-			if err := dc.SendPADT(c.sess, "pppoed: session closed"); err != nil {
-				log.Warn("client: PADT not sent", "err", err)
-			} else {
-				log.Info("client: PADT sent", "session-id", fmt.Sprintf("0x%x", c.sess.ID))
+		case theirPADT = <-padt:
+		case <-time.After(wait):
+		}
+	}
+	defer func() {
+		settlePADT(0)
+		stopWatch()
+		<-watcherDone
+		if theirPADT == nil {
+			select {
+			case theirPADT = <-padt:
+			default:
 			}
+		}
+		if theirPADT != nil {
+			log.Info("client: the access concentrator sent PADT", "reason", discovery.PADTReason(theirPADT))
+			return
+		}
+		if err := dc.SendPADT(c.sess, "pppoed: session closed"); err != nil {
+			log.Warn("client: PADT not sent", "err", err)
+		} else {
+			log.Info("client: PADT sent", "session-id", fmt.Sprintf("0x%x", c.sess.ID))
 		}
 	}()
 	defer c.ks.Close()
@@ -263,6 +294,14 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 	runErr := c.ps.Run(ctx)
 	if c.fail != nil {
 		return c.fail
+	}
+	var de *ppp.DownError
+	if errors.As(runErr, &de) && de.Reason == ppp.ReasonLinkLost {
+		// The channel went: was it the AC's PADT?
+		settlePADT(300 * time.Millisecond)
+		if theirPADT != nil {
+			de.Detail = "the access concentrator ended the session (PADT" + padtText(theirPADT) + ")"
+		}
 	}
 	return exitFor(runErr)
 }
@@ -318,9 +357,10 @@ func (c *connection) onEvent(ev ppp.Event) {
 			if len(e.DNS) == 0 {
 				log.Info("client: the access concentrator gave no name servers")
 			}
+			// As pppd: a resolv.conf we cannot write is worth a log
+			// line, not the session.
 			if err := c.ni.WriteResolvConf(c.cfg.ResolvConf, e.DNS); err != nil {
-				fail(err)
-				return
+				log.Error("client: " + err.Error())
 			}
 		}
 		c.up4 = true
@@ -381,11 +421,21 @@ func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger) (_ uint16
 			err = netlink.LinkSetMTU(l, need)
 		}
 		if err != nil {
-			return 0, restore, &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf("client: raising the MTU of %s to %d: %w", cfg.Interface, need, err)}
+			code := ExitOpenFailed
+			if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+				code = ExitNotRoot
+			}
+			return 0, restore, &ExitError{Code: code, Err: fmt.Errorf("client: raising the MTU of %s to %d: %w", cfg.Interface, need, err)}
 		}
 		log.Info("client: raised the Ethernet MTU for RFC 4638", "interface", cfg.Interface, "from", ifi.MTU, "to", need)
 		old := ifi.MTU
 		restore = func() {
+			// Any MTU change makes the kernel drop every PPPoE session on
+			// the device (pppoe_flush_dev): leave it while others run.
+			if n := pppoeSessionsOn(cfg.Interface); n > 0 {
+				log.Info("client: Ethernet MTU left raised: other PPPoE sessions use the interface", "interface", cfg.Interface, "sessions", n)
+				return
+			}
 			if err := netlink.LinkSetMTU(l, old); err != nil {
 				log.Warn("client: restoring the Ethernet MTU", "interface", cfg.Interface, "mtu", old, "err", err)
 				return
@@ -400,4 +450,20 @@ func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger) (_ uint16
 		return 0, restore, nil
 	}
 	return uint16(want), restore, nil
+}
+
+// pppoeSessionsOn counts the kernel's PPPoE sessions on dev, from
+// /proc/net/pppoe ("%08X %pM %8s" per session after a header line).
+func pppoeSessionsOn(dev string) int {
+	b, err := os.ReadFile("/proc/net/pppoe")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for i, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); i > 0 && len(f) == 3 && f[2] == dev {
+			n++
+		}
+	}
+	return n
 }

@@ -385,8 +385,11 @@ func TestConnectACStops(t *testing.T) {
 	if cli.ExitCode() != 16 {
 		t.Fatalf("exit status %d, want 16\n%s", cli.ExitCode(), cli.Log())
 	}
-	if !strings.Contains(cli.Log(), "PADT") && !strings.Contains(cli.Log(), "terminated by peer") {
+	if !strings.Contains(cli.Log(), "the access concentrator sent PADT") && !strings.Contains(cli.Log(), "terminated by peer") {
 		t.Errorf("the log does not say the AC ended it:\n%s", cli.Log())
+	}
+	if strings.Contains(cli.Log(), "PADT sent") {
+		t.Errorf("a PADT went back for a session the AC had ended:\n%s", cli.Log())
 	}
 	assertNothingLeft(t, p.Client)
 }

@@ -29,16 +29,27 @@ type Interface struct {
 	Name string
 
 	h        *netlink.Handle
+	ownH     bool // h was made by Open, and Close closes it
 	link     netlink.Link
 	log      *slog.Logger
 	addrs    []*netlink.Addr
 	routes   []*netlink.Route
 	replaced []netlink.Route // default routes we displaced, restored on Close
-	files    []string
+	files    []*written
+}
+
+// written is a file we wrote, with what was there before.
+type written struct {
+	path    string
+	link    string      // the symbolic link that was there, or ""
+	content []byte      // the file that was there, if not a link
+	mode    os.FileMode // its permissions
+	existed bool
 }
 
 // Open finds the interface name in h's namespace (nil: ours).
 func Open(h *netlink.Handle, name string, log *slog.Logger) (*Interface, error) {
+	own := false
 	if h == nil {
 		var err error
 		// Route only: asking for every family makes the kernel try to
@@ -46,15 +57,19 @@ func Open(h *netlink.Handle, name string, log *slog.Logger) (*Interface, error) 
 		if h, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
 			return nil, fmt.Errorf("netcfg: netlink: %w", err)
 		}
+		own = true
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	l, err := h.LinkByName(name)
 	if err != nil {
+		if own {
+			h.Close()
+		}
 		return nil, fmt.Errorf("netcfg: interface %s: %w", name, err)
 	}
-	return &Interface{Name: name, h: h, link: l, log: log}, nil
+	return &Interface{Name: name, h: h, ownH: own, link: l, log: log}, nil
 }
 
 // SetMTU sets the interface's MTU.
@@ -202,7 +217,9 @@ func (i *Interface) RemoveRoutes() {
 }
 
 // WriteResolvConf writes the name servers in resolv.conf form to path, as
-// pppd's usepeerdns does (/etc/ppp/resolv.conf), atomically.
+// pppd's usepeerdns does (/etc/ppp/resolv.conf), atomically, creating its
+// directory if need be. Whatever was at path (a file, a symbolic link such
+// as systemd-resolved's) is put back by RemoveFiles.
 func (i *Interface) WriteResolvConf(path string, servers []netip.Addr) error {
 	if len(servers) == 0 {
 		return nil
@@ -211,12 +228,40 @@ func (i *Interface) WriteResolvConf(path string, servers []netip.Addr) error {
 	for _, s := range servers {
 		fmt.Fprintf(&b, "nameserver %s\n", s)
 	}
+	w := &written{path: path}
+	if !slicesContainsPath(i.files, path) {
+		if fi, err := os.Lstat(path); err == nil {
+			w.existed, w.mode = true, fi.Mode().Perm()
+			if fi.Mode()&os.ModeSymlink != 0 {
+				w.link, err = os.Readlink(path)
+			} else {
+				w.content, err = os.ReadFile(path)
+			}
+			if err != nil {
+				return fmt.Errorf("netcfg: saving %s before replacing it: %w", path, err)
+			}
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("netcfg: %w", err)
+		}
+	}
 	if err := writeAtomic(path, []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("netcfg: %w", err)
 	}
-	i.files = append(i.files, path)
+	if !slicesContainsPath(i.files, path) {
+		i.files = append(i.files, w)
+	}
 	i.log.Info("netcfg: name servers written", "file", path, "servers", fmt.Sprint(servers))
 	return nil
+}
+
+func slicesContainsPath(ws []*written, path string) bool {
+	for _, w := range ws {
+		if w.path == path {
+			return true
+		}
+	}
+	return false
 }
 
 func writeAtomic(path string, data []byte, perm os.FileMode) error {
@@ -240,11 +285,27 @@ func writeAtomic(path string, data []byte, perm os.FileMode) error {
 	return err
 }
 
-// RemoveFiles deletes the files we wrote.
+// RemoveFiles deletes the files we wrote, putting back what they replaced.
 func (i *Interface) RemoveFiles() {
-	for _, f := range i.files {
-		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-			i.log.Warn("netcfg: removing", "file", f, "err", err)
+	for _, w := range i.files {
+		var err error
+		switch {
+		case !w.existed:
+			err = os.Remove(w.path)
+			if errors.Is(err, os.ErrNotExist) {
+				err = nil
+			}
+		case w.link != "":
+			tmp := w.path + ".pppoed-restore"
+			os.Remove(tmp)
+			if err = os.Symlink(w.link, tmp); err == nil {
+				err = os.Rename(tmp, w.path)
+			}
+		default:
+			err = writeAtomic(w.path, w.content, w.mode)
+		}
+		if err != nil {
+			i.log.Warn("netcfg: restoring", "file", w.path, "err", err)
 		}
 	}
 	i.files = nil
@@ -257,6 +318,10 @@ func (i *Interface) Close() {
 	i.RemoveAddresses(unix.AF_INET)
 	i.RemoveAddresses(unix.AF_INET6)
 	i.RemoveFiles()
+	if i.ownH {
+		i.h.Close()
+		i.ownH = false
+	}
 }
 
 // gone reports errors meaning the thing was already removed (the

@@ -197,10 +197,54 @@ func TestBadInput(t *testing.T) {
 	if err := i.AddIPv4(netip.MustParseAddr("::1"), netip.Addr{}); err == nil {
 		t.Error("AddIPv4 took an IPv6 address")
 	}
-	if err := i.WriteResolvConf("/nonexistent-dir/resolv.conf", []netip.Addr{netip.MustParseAddr("1.1.1.1")}); err == nil {
-		t.Error("WriteResolvConf into a missing directory succeeded")
+	notDir := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(notDir, nil, 0o644)
+	if err := i.WriteResolvConf(filepath.Join(notDir, "resolv.conf"), []netip.Addr{netip.MustParseAddr("1.1.1.1")}); err == nil {
+		t.Error("WriteResolvConf under a regular file succeeded")
 	}
-	if err := i.WriteResolvConf("/nonexistent-dir/resolv.conf", nil); err != nil {
+	if err := i.WriteResolvConf(filepath.Join(notDir, "resolv.conf"), nil); err != nil {
 		t.Errorf("no servers, no file: %v", err)
+	}
+}
+
+// A resolv.conf that was there, as a file or as a symbolic link
+// (systemd-resolved's), is put back; a missing directory is made.
+func TestResolvConfRestored(t *testing.T) {
+	h, _ := testNS(t)
+	i, err := Open(h, "ppp9", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "resolv.conf")
+	os.WriteFile(file, []byte("nameserver 9.9.9.9\n"), 0o640)
+	link := filepath.Join(dir, "linked.conf")
+	os.Symlink("../run/systemd/resolve/stub-resolv.conf", link)
+	fresh := filepath.Join(dir, "new", "dir", "resolv.conf")
+	servers := []netip.Addr{netip.MustParseAddr("10.64.0.53")}
+	for _, p := range []string{file, link, fresh} {
+		if err := i.WriteResolvConf(p, servers); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(p); string(b) != "nameserver 10.64.0.53\n" {
+			t.Errorf("%s: %q", p, b)
+		}
+	}
+	// Written twice: still restores the original.
+	if err := i.WriteResolvConf(file, servers); err != nil {
+		t.Fatal(err)
+	}
+	i.Close()
+	if b, _ := os.ReadFile(file); string(b) != "nameserver 9.9.9.9\n" {
+		t.Errorf("file not restored: %q", b)
+	}
+	if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+	if target, err := os.Readlink(link); err != nil || target != "../run/systemd/resolve/stub-resolv.conf" {
+		t.Errorf("link not restored: %q %v", target, err)
+	}
+	if _, err := os.Lstat(fresh); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a file that was not there is left: %v", err)
 	}
 }

@@ -135,13 +135,15 @@ func (s *Socket) Connect(cfg Config) (_ *Session, err error) {
 			ps.closeFiles()
 		}
 	}()
-	// From PPPIOCGCHAN on, the kernel hands the session's frames to the
-	// channel (which queues them until we attach); what arrived between
-	// connect and now waits on the socket itself and is read first.
+	// Until PPPIOCGCHAN binds the socket, the session's frames queue on
+	// the socket itself; afterwards the kernel hands them to the channel
+	// (which keeps them until we attach) and the socket answers reads with
+	// EIO. So what arrived since connect is read now, then the channel
+	// takes over: only microseconds are left uncovered.
+	ps.drainSocket()
 	if ps.Channel, err = ioctlGetInt(s.fd, unix.PPPIOCGCHAN); err != nil {
 		return nil, fmt.Errorf("pppox: PPPIOCGCHAN: %w", err)
 	}
-	ps.drainSocket()
 	chfd, err := openPPP()
 	if err != nil {
 		return nil, err
@@ -200,10 +202,14 @@ func (ps *Session) newUnit(fd int, name string) error {
 		if errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("pppox: interface %s already exists", name)
 		}
-		if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EINVAL) {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			return fmt.Errorf("pppox: creating unit %q: %w", name, kernelError(err))
 		}
-		ps.log.Debug("pppox: RTM_NEWLINK for ppp unsupported; PPPIOCNEWUNIT", "err", err)
+		// Older kernels lack the rtnetlink ops (EOPNOTSUPP), and
+		// ppp_nl_newlink answers EBUSY when another unit is being made at
+		// the same moment: either way PPPIOCNEWUNIT does it, as pppd falls
+		// back on any error.
+		ps.log.Debug("pppox: RTM_NEWLINK refused; PPPIOCNEWUNIT", "err", err)
 		unit := int32(-1)
 		if err := ioctlPtr(fd, unix.PPPIOCNEWUNIT, unsafe.Pointer(&unit)); err != nil {
 			return fmt.Errorf("pppox: PPPIOCNEWUNIT: %w", kernelError(err))
@@ -265,10 +271,13 @@ func (ps *Session) drainSocket() {
 // or an error once the kernel unregistered the channel: PADT, the
 // interface gone) is the end of the session.
 func (ps *Session) read(f *os.File, channel bool) {
-	buf := make([]byte, 4096)
+	buf := make([]byte, 65536)
 	for {
 		n, err := f.Read(buf)
 		var fr frame
+		if errors.Is(err, unix.EOVERFLOW) {
+			continue // a frame larger than any MRU: dropped by the kernel
+		}
 		switch {
 		case err != nil || n == 0:
 			if !channel {
@@ -342,8 +351,8 @@ func (ps *Session) HangUp(err error) {
 	}
 }
 
-// Close takes the session out of the kernel: the channel disconnected,
-// the unit (and its interface) destroyed, the socket closed.
+// Close takes the session out of the kernel: the channel disconnected and
+// the unit (and its interface) destroyed. The socket is the caller's.
 func (ps *Session) Close() error {
 	ps.once.Do(func() { close(ps.done) })
 	return ps.closeFiles()

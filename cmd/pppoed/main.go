@@ -50,6 +50,15 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		Writer:       stdout,
 		ErrWriter:    stderr,
 		OnUsageError: onUsageError,
+		// Errors go back to main, which exits with pppd's statuses; left
+		// to itself urfave/cli exits 3 for an unknown command.
+		ExitErrHandler: func(context.Context, *cli.Command, error) {},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if cmd.Args().Len() > 0 {
+				return usageError("no command %q (want connect or discover; pppoed --help)", cmd.Args().First())
+			}
+			return cli.ShowAppHelp(cmd)
+		},
 		Commands: []*cli.Command{
 			connectCommand(stderr),
 			discoverCommand(stdout, stderr),
@@ -68,7 +77,7 @@ func logger(w io.Writer, debug bool) *slog.Logger {
 func connectCommand(stderr io.Writer) *cli.Command {
 	return &cli.Command{
 		Name:         "connect",
-		Usage:        "bring up a PPPoE session and keep it until stopped (SIGINT, SIGTERM)",
+		Usage:        "bring up a PPPoE session and keep it until stopped (SIGINT, SIGTERM, SIGHUP)",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "the Ethernet interface facing the access concentrator", Required: true},
@@ -98,12 +107,15 @@ func connectCommand(stderr io.Writer) *cli.Command {
 			&cli.BoolFlag{Name: "debug", Usage: "log every control packet, as pppd's debug option does"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if cmd.Args().Len() > 0 {
+				return usageError("connect takes no arguments: %q", cmd.Args().Slice())
+			}
 			cfg, err := connectConfig(cmd)
 			if err != nil {
 				return err
 			}
 			cfg.Logger = logger(stderr, cmd.Bool("debug"))
-			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			ctx, stop := stopSignals(ctx)
 			defer stop()
 			return client.Run(ctx, cfg)
 		},
@@ -224,7 +236,10 @@ func discoverCommand(stdout, stderr io.Writer) *cli.Command {
 			&cli.BoolFlag{Name: "debug", Usage: "log every discovery packet"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			if cmd.Args().Len() > 0 {
+				return usageError("discover takes no arguments: %q", cmd.Args().Slice())
+			}
+			ctx, stop := stopSignals(ctx)
 			defer stop()
 			offers, err := client.Discover(ctx, client.DiscoverConfig{
 				Interface:   cmd.String("interface"),
@@ -291,6 +306,14 @@ func printTable(w io.Writer, offers []discovery.Offer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.AC, o.ACName, svc, mp, ck)
 	}
 	tw.Flush()
+}
+
+// stopSignals ends ctx on SIGINT, SIGTERM and SIGHUP (a closed terminal),
+// so that the session is torn down properly; SIGPIPE is ignored, so a log
+// reader that went away (| tee) cannot kill pppoed mid-teardown.
+func stopSignals(ctx context.Context) (context.Context, context.CancelFunc) {
+	signal.Ignore(syscall.SIGPIPE)
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 }
 
 func main() {

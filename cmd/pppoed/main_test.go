@@ -56,6 +56,7 @@ func TestConnectUsageErrors(t *testing.T) {
 		{"unknown flag", append(base, "--bogus"), "bogus"},
 		{"missing interface flag", []string{"connect", "-u", "x", "--password", "p"}, "interface"},
 		{"long ifname", append(base, "--password-file", good, "--ifname", "a-very-long-interface-name"), "--ifname"},
+		{"stray argument", append(base, "--password-file", good, "eth0"), "connect takes no arguments"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +68,13 @@ func TestConnectUsageErrors(t *testing.T) {
 				t.Errorf("the password leaked: %q", stderr)
 			}
 		})
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	code, _, stderr := run("conect")
+	if code != client.ExitOptionError || !strings.Contains(stderr, `no command "conect"`) {
+		t.Errorf("exit %d: %q", code, stderr)
 	}
 }
 
