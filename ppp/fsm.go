@@ -88,6 +88,10 @@ func (t Timers) withDefaults() Timers {
 // already Opened.
 const fastRetransmit = 200 * time.Millisecond
 
+// fastRetransmitAge is how old our unanswered request must be for the
+// fast retransmit: older than any plausible round trip.
+const fastRetransmitAge = time.Second
+
 // layer is what a protocol adds to the automaton: its options and the
 // this-layer actions (RFC 1661 §4.4), like pppd's fsm_callbacks.
 type layer interface {
@@ -150,8 +154,22 @@ type fsm struct {
 
 	termReason []byte // data of our Terminate-Request
 	passive    bool   // TO- in Req-Sent.. stays Stopped without tlf ("p")
-	noFast     bool   // disables fastRetransmit
+	noFast     bool   // disables fastRetransmit (all but LCP)
 	timerSet   time.Duration
+	reqSentAt  time.Time // when our current request first went out
+	now        func() time.Time
+	// idleAcks counts restart timeouts in Ack-Rcvd with no request from
+	// the peer in between: a peer that acknowledges ours but never sends
+	// its own would otherwise keep us there for ever, as the counter is
+	// re-initialised on each Ack.
+	idleAcks int
+}
+
+func (f *fsm) clock() time.Time {
+	if f.now != nil {
+		return f.now()
+	}
+	return time.Now()
 }
 
 func (f *fsm) act(a string) {
@@ -218,6 +236,7 @@ func (f *fsm) scr(retransmit bool) {
 		f.id++
 		f.reqID = f.id
 		f.seenReply = false
+		f.reqSentAt = f.clock()
 	}
 	f.restart--
 	f.send(CodeConfReq, f.reqID, f.reqData)
@@ -334,6 +353,13 @@ func (f *fsm) timeout() {
 			f.setState(StateStopped)
 		}
 	case StateReqSent, StateAckRcvd, StateAckSent:
+		if f.state == StateAckRcvd {
+			f.idleAcks++
+			if f.idleAcks > f.timers.MaxConfigure {
+				f.giveUp(fmt.Sprintf("the peer acknowledges our requests but sent none of its own in %d tries", f.idleAcks))
+				return
+			}
+		}
 		if plus {
 			f.scr(true)
 			if f.state == StateAckRcvd {
@@ -401,6 +427,7 @@ func (f *fsm) rcvConfReq(id uint8, data []byte) {
 		}
 		return
 	}
+	f.idleAcks = 0
 	switch f.state {
 	case StateClosed:
 		f.sta(id)
@@ -450,11 +477,15 @@ func (f *fsm) rcvConfReq(id uint8, data []byte) {
 			f.setState(StateReqSent)
 		}
 	}
-	// The peer is listening now; if our request is still unanswered it
-	// was probably lost before the peer started.
+	// The peer is listening now. If our request went out long before and
+	// is still unanswered, it was lost before the peer started (an AC that
+	// forks its pppd per session): resend soon. A fresh request may just
+	// be crossing the peer's, and a duplicate reaching a peer already
+	// Opened makes pppd renegotiate, so it is left to the restart timer.
 	if !f.heard {
 		f.heard = true
-		if !f.noFast && !f.seenReply && (f.state == StateReqSent || f.state == StateAckSent) && f.timerSet > fastRetransmit {
+		if !f.noFast && !f.seenReply && (f.state == StateReqSent || f.state == StateAckSent) &&
+			f.timerSet > fastRetransmit && f.clock().Sub(f.reqSentAt) >= fastRetransmitAge {
 			f.startTimer(fastRetransmit)
 		}
 	}

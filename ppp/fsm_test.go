@@ -68,6 +68,7 @@ func newTestFSM() (*fsm, *fakeLayer, *fakeTimer, *[]string, *[]sent) {
 		timers: Timers{}.withDefaults(),
 		timer:  t,
 		send:   func(c Code, id uint8, d []byte) { out = append(out, sent{c, id, d}) },
+		now:    func() time.Time { return time.Unix(0, 0) },
 		trace:  func(a string) { actions = append(actions, a) },
 		noFast: true,
 	}
@@ -321,9 +322,12 @@ func TestCodeRejectTruncated(t *testing.T) {
 // goes again soon instead of after the restart time.
 func TestFastRetransmit(t *testing.T) {
 	f, l, tm, _, out := newTestFSM()
+	now := time.Unix(1000, 0)
+	f.now = func() time.Time { return now }
 	f.noFast = false
 	f.Up()
 	f.Open()
+	now = now.Add(1300 * time.Millisecond) // the AC's pppd starts late
 	first := (*out)[0]
 	l.accept = true
 	f.input(pkt(CodeConfReq, 1, 1, 4, 5, 0xd4), 1500)
@@ -342,6 +346,16 @@ func TestFastRetransmit(t *testing.T) {
 	f.input(pkt(CodeConfReq, 2, 1, 4, 5, 0xd4), 1500)
 	if tm.d == fastRetransmit {
 		t.Error("fast retransmit armed twice")
+	}
+	// Nor when our request is fresh: it may be crossing the peer's.
+	h, hl, ht, _, _ := newTestFSM()
+	h.noFast = false
+	h.Up()
+	h.Open()
+	hl.accept = true
+	h.input(pkt(CodeConfReq, 1, 1, 4, 5, 0xd4), 1500)
+	if ht.d != DefaultRestart {
+		t.Errorf("fast retransmit armed for a fresh request")
 	}
 	// Nor when our request was answered before the peer's arrived.
 	g, gl, gt, _, _ := newTestFSM()

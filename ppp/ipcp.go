@@ -24,6 +24,7 @@ type ipcpLayer struct {
 	peerAddr netip.Addr // what the peer claims for itself (client)
 	assigned netip.Addr // what we hand the peer (server)
 	allocErr error
+	isUp     bool // IPv4Up was reported
 }
 
 func (l *ipcpLayer) server() bool { return l.s.cfg.Role == RoleServer }
@@ -220,11 +221,26 @@ func (l *ipcpLayer) up() {
 	if l.server() {
 		ev.Peer = l.assigned
 	}
-	if !ev.Local.Is4() || ev.Local.IsUnspecified() {
-		l.s.log.Warn("ppp: IPCP up without a local address; closing IPCP")
-		l.s.defer_(func() { l.s.ipcp.Close("no local address") })
+	if l.server() && !ev.Peer.IsValid() {
+		// Nothing to route to: the pool was empty or the peer refused
+		// every address (pppd: "Could not determine remote IP address").
+		l.s.ipcp.failure = "no IPv4 address for the peer"
+		if l.allocErr != nil {
+			l.s.ipcp.failure += ": " + l.allocErr.Error()
+		}
+		l.s.log.Warn("ppp: IPCP: " + l.s.ipcp.failure + "; closing IPCP")
+		l.s.defer_(func() { l.s.ipcp.Close("Could not determine remote IP address") })
 		return
 	}
+	if !ev.Local.Is4() || ev.Local.IsUnspecified() {
+		// As pppd's ipcp_up: an NCP with no address to configure is
+		// closed, and the session ends if no other NCP is left.
+		l.s.ipcp.failure = "no local IPv4 address was agreed"
+		l.s.log.Warn("ppp: IPCP: " + l.s.ipcp.failure + "; closing IPCP")
+		l.s.defer_(func() { l.s.ipcp.Close("Could not determine local IP address") })
+		return
+	}
+	l.isUp = true
 	for i, d := range l.dns {
 		if l.negDNS[i] && d.Is4() && !d.IsUnspecified() {
 			ev.DNS = append(ev.DNS, d)
@@ -233,7 +249,15 @@ func (l *ipcpLayer) up() {
 	l.s.emit(ev)
 }
 
-func (l *ipcpLayer) down()                              { l.s.emit(IPv4Down{}) }
+// down reports IPv4Down only for an up that was reported: a layer
+// closed from up() never configured anything to take down.
+func (l *ipcpLayer) down() {
+	if l.isUp {
+		l.isUp = false
+		l.s.emit(IPv4Down{})
+	}
+}
+
 func (l *ipcpLayer) starting()                          {}
-func (l *ipcpLayer) finished()                          { l.s.ncpFinished() }
+func (l *ipcpLayer) finished()                          { l.s.ncpFinished(l.s.ipcp) }
 func (l *ipcpLayer) extension(Code, uint8, []byte) bool { return false }

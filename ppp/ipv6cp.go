@@ -12,6 +12,7 @@ type ipv6cpLayer struct {
 	negID   bool
 	sentReq []byte
 	peer    InterfaceID
+	isUp    bool // IPv6Up was reported
 }
 
 // randomID is a random non-zero identifier with the "u" bit clear, as
@@ -120,8 +121,27 @@ func (l *ipv6cpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byt
 	return CodeConfAck, data
 }
 
-func (l *ipv6cpLayer) up()                                { l.s.emit(IPv6Up{Local: l.id, Peer: l.peer}) }
-func (l *ipv6cpLayer) down()                              { l.s.emit(IPv6Down{}) }
+// up reports the link-local pair. A peer that never sent an identifier
+// leaves no address for its end; pppd's ipv6cp_up closes IPv6CP then,
+// and so do we.
+func (l *ipv6cpLayer) up() {
+	if l.peer == (InterfaceID{}) {
+		l.s.ipv6cp.failure = "the peer sent no interface identifier"
+		l.s.log.Warn("ppp: IPv6CP: " + l.s.ipv6cp.failure + "; closing IPv6CP")
+		l.s.defer_(func() { l.s.ipv6cp.Close("Could not determine remote LL address") })
+		return
+	}
+	l.isUp = true
+	l.s.emit(IPv6Up{Local: l.id, Peer: l.peer})
+}
+
+func (l *ipv6cpLayer) down() {
+	if l.isUp {
+		l.isUp = false
+		l.s.emit(IPv6Down{})
+	}
+}
+
 func (l *ipv6cpLayer) starting()                          {}
-func (l *ipv6cpLayer) finished()                          { l.s.ncpFinished() }
+func (l *ipv6cpLayer) finished()                          { l.s.ncpFinished(l.s.ipv6cp) }
 func (l *ipv6cpLayer) extension(Code, uint8, []byte) bool { return false }

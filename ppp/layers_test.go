@@ -92,8 +92,11 @@ func TestLCPConfigure(t *testing.T) {
 			false, CodeConfRej, []Option{MRRU(1500), EndpointDiscriminator{Class: 1, Address: []byte{1}}, QualityProtocol{Protocol: ProtoLQR}, RawOption{Protocol: ProtoLCP, Kind: 13, Data: []byte{6}}}},
 		{"reject beats nak", []Option{MRU(100), ACCM(0)}, false, CodeConfRej, []Option{ACCM(0)}},
 	})
-	// Magic zero is Nak'd with a non-zero suggestion; our own magic too,
-	// and ours changes (RFC 1661 §6.4).
+	// Magic zero is Nak'd with a non-zero suggestion; the number we sent
+	// too (RFC 1661 §6.4). Ours changes only when the peer Naks it in
+	// turn, as pppd's lcp_nakci: a Nak of theirs must not alter what a
+	// pending Ack of ours refers to.
+	client.lcpL.request()
 	for _, m := range []uint32{0, magic} {
 		code, out := client.lcpL.configure(enc(t, MagicNumber(m)), false)
 		got, _ := ParseOptions(ProtoLCP, out)
@@ -101,8 +104,14 @@ func TestLCPConfigure(t *testing.T) {
 			t.Errorf("magic %#x: %d %v", m, code, got)
 		}
 	}
-	if client.lcpL.want.magic == magic {
-		t.Error("our magic number did not change after a clash")
+	if client.lcpL.want.magic != magic {
+		t.Error("our magic number changed on Nak-ing the peer's")
+	}
+	if !client.lcpL.ack(client.lcpL.sentReq) || client.lcpL.gotMagic() != magic {
+		t.Errorf("acknowledged magic %#x, want the one sent, %#x", client.lcpL.gotMagic(), magic)
+	}
+	if !client.lcpL.nak(enc(t, MagicNumber(magic)), false) || client.lcpL.want.magic == magic {
+		t.Error("our magic number did not change when the peer Nak'd it")
 	}
 	// A client without credentials rejects authentication.
 	anon := testSession(Config{})

@@ -30,6 +30,7 @@ type lcpOptions struct {
 type lcpLayer struct {
 	s    *Session
 	want lcpOptions // what we ask for now
+	sent lcpOptions // what the last Configure-Request carried
 	got  lcpOptions // what the peer acknowledged
 	peer lcpOptions // what we acknowledged of the peer's
 
@@ -89,7 +90,7 @@ func (l *lcpLayer) resetOptions() {
 	if cfg.Role == RoleServer && len(cfg.Require) > 0 {
 		l.want.negAuth, l.want.auth = true, cfg.Require[0]
 	}
-	l.got = lcpOptions{}
+	l.sent, l.got = lcpOptions{}, lcpOptions{}
 	l.loops = 0
 }
 
@@ -106,15 +107,17 @@ func (l *lcpLayer) request() []byte {
 		opts = append(opts, MagicNumber(l.want.magic))
 	}
 	b, _ := AppendOptions(nil, opts)
-	l.sentReq = b
+	l.sentReq, l.sent = b, l.want
 	return b
 }
 
+// ack takes the options the acknowledged request carried, not want: want
+// may have changed since the request went out.
 func (l *lcpLayer) ack(data []byte) bool {
 	if !bytes.Equal(data, l.sentReq) {
 		return false
 	}
-	l.got = l.want
+	l.got = l.sent
 	return true
 }
 
@@ -253,10 +256,11 @@ func (l *lcpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byte) 
 				// "A Magic-Number of zero is illegal and MUST always be
 				// Nak'd" (RFC 1661 §6.4).
 				nakWith(o, MagicNumber(l.newMagic()))
-			case l.want.negMagic && uint32(v) == l.want.magic:
-				// Our own number: a loop, or a clash. Both sides pick
-				// anew; a real loop keeps clashing (RFC 1661 §6.4).
-				l.want.magic = l.newMagic()
+			case l.sent.negMagic && uint32(v) == l.sent.magic:
+				// The number we last sent: a loop, or a clash. We Nak
+				// with another; ours changes when the peer Naks it in
+				// turn, so a real loop keeps clashing (RFC 1661 §6.4;
+				// pppd's lcp_reqci/lcp_nakci).
 				nakWith(o, MagicNumber(l.newMagic()))
 				l.loops++
 				if l.loops >= maxLoopbacks {

@@ -509,17 +509,15 @@ func printPAP(w *strings.Builder, p []byte) int {
 	end := HeaderLen + len(body)
 	switch Code(code) {
 	case CodePAPAuthReq:
-		if len(body) < 1 {
-			break
+		// A malformed request may still hold a password: where the
+		// fields cannot be told apart, none of it is printed, not even
+		// as hex (pppd would dump it).
+		if len(body) < 1 || len(body) < int(body[0])+2 || len(body) < int(body[0])+int(body[int(body[0])+1])+2 {
+			w.WriteString(" <malformed, hidden>")
+			return end
 		}
 		ulen := int(body[0])
-		if len(body) < ulen+2 {
-			break
-		}
 		wlen := int(body[ulen+1])
-		if len(body) < ulen+wlen+2 {
-			break
-		}
 		w.WriteString(" user=")
 		writeString(w, body[1:1+ulen])
 		w.WriteString(" password=<hidden>")

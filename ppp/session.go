@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -163,19 +164,21 @@ type Session struct {
 	authClient        *authPeer   // we authenticate to the peer
 	authServer        *authServer // we authenticate the peer
 
-	phase    Phase
-	frames   chan inFrame
-	calls    chan func()
-	done     chan struct{}
-	later    []func()
-	deferred []inFrame
-	lastRecv time.Time
-	dead     bool
-	reason   *DownError
-	stats    Stats
-	peerName string
-	clientOK bool // we passed the peer's authentication (or none was asked)
-	serverOK bool // the peer passed ours (or none was required)
+	phase       Phase
+	frames      chan inFrame
+	calls       chan func()
+	closeReq    chan string
+	done        chan struct{}
+	later       []func()
+	deferred    []inFrame
+	lastRecv    time.Time
+	dead        bool
+	reason      *DownError
+	stats       Stats
+	peerName    string
+	clientOK    bool // we passed the peer's authentication (or none was asked)
+	serverOK    bool // the peer passed ours (or none was required)
+	ncpFailures []string
 }
 
 type inFrame struct {
@@ -206,13 +209,14 @@ func NewSession(link Link, cfg Config) *Session {
 		cfg.AuthTimeout = 30 * time.Second
 	}
 	s := &Session{
-		cfg:    cfg,
-		link:   link,
-		log:    cfg.Logger,
-		rand:   cfg.Rand,
-		frames: make(chan inFrame, 16),
-		calls:  make(chan func(), 16),
-		done:   make(chan struct{}),
+		cfg:      cfg,
+		link:     link,
+		log:      cfg.Logger,
+		rand:     cfg.Rand,
+		frames:   make(chan inFrame, 16),
+		calls:    make(chan func(), 16),
+		closeReq: make(chan string, 1),
+		done:     make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -234,7 +238,9 @@ func NewSession(link Link, cfg Config) *Session {
 }
 
 func (s *Session) newFSM(proto Protocol, l layer) *fsm {
-	f := &fsm{proto: proto, layer: l, timers: s.cfg.Timers, log: s.log}
+	// Fast retransmit serves LCP against ACs that start late; NCPs start
+	// together on both sides, where a duplicate would only hurt.
+	f := &fsm{proto: proto, layer: l, timers: s.cfg.Timers, log: s.log, noFast: proto != ProtoLCP}
 	f.timer = s.newTimer(f.timeout)
 	f.send = func(code Code, id uint8, data []byte) { s.send(proto, code, id, data) }
 	return f
@@ -259,9 +265,10 @@ func (s *Session) Run(ctx context.Context) error {
 			}
 		case fn := <-s.calls:
 			fn()
+		case reason := <-s.closeReq:
+			s.close(ReasonLocalClose, reason)
 		case <-stop:
 			stop = nil
-			// pppd's words in the Terminate-Request; the cause goes to the log.
 			s.log.Info("ppp: stopping", "cause", context.Cause(ctx).Error())
 			s.close(ReasonLocalClose, "User request")
 		}
@@ -271,10 +278,14 @@ func (s *Session) Run(ctx context.Context) error {
 	return s.reason
 }
 
-// Close ends the session from any goroutine: LCP terminates the link (a
-// Terminate-Request, at most Max-Terminate times) and Run returns.
+// Close ends the session from any goroutine, OnEvent included (it never
+// blocks): LCP terminates the link (a Terminate-Request, at most
+// Max-Terminate times) and Run returns. reason goes to the log.
 func (s *Session) Close(reason string) {
-	s.post(func() { s.close(ReasonLocalClose, reason) })
+	select {
+	case s.closeReq <- reason:
+	default: // a close is already pending
+	}
 }
 
 // post runs fn on the session's goroutine, unless Run has returned.
@@ -318,12 +329,30 @@ func (s *Session) emit(ev Event) {
 	}
 }
 
+// maxDetail bounds a Down detail: it may quote the peer.
+const maxDetail = 256
+
 // setReason records why the session ends; the first reason stands.
 func (s *Session) setReason(r Reason, detail string) {
 	if s.reason == nil {
+		if len(detail) > maxDetail {
+			detail = strings.ToValidUTF8(detail[:maxDetail], "") + "..."
+		}
 		s.reason = &DownError{Reason: r, Detail: detail}
 		s.log.Info("ppp: closing", "reason", r.String(), "detail", detail)
 	}
+}
+
+// termText is what our Terminate-Request says: pppd's short phrases,
+// never the peer's own words back (they could exceed its MRU).
+var termText = map[Reason]string{
+	ReasonLocalClose:         "User request",
+	ReasonNegotiationFailed:  "Negotiation failed",
+	ReasonPeerAuthFailed:     "Authentication failed",
+	ReasonAuthFailed:         "Failed to authenticate ourselves to peer",
+	ReasonPeerDead:           "Peer not responding",
+	ReasonLoopback:           "Loopback detected",
+	ReasonNoNetworkProtocols: "No network protocols running",
 }
 
 // close records why and has LCP terminate the link.
@@ -333,7 +362,11 @@ func (s *Session) close(r Reason, detail string) {
 	}
 	s.setReason(r, detail)
 	s.phase = PhaseTerminate
-	s.lcp.Close(detail)
+	text, ok := termText[r]
+	if !ok || r == ReasonLocalClose && detail != "" && len(detail) <= 64 {
+		text = detail // an administrative reason, short, from our side
+	}
+	s.lcp.Close(text)
 }
 
 // lowerDown is the link going away under us (EOF, PADT, error).
@@ -509,8 +542,12 @@ func (s *Session) protocolRejected(proto Protocol) {
 			s.ipv6cp.rxjMinus()
 		}
 	case ProtoPAP, ProtoCHAP:
-		// The peer will not authenticate at all.
-		s.defer_(func() { s.close(ReasonAuthFailed, "peer rejected "+proto.String()) })
+		// The peer will not do the authentication we agreed on.
+		r := ReasonAuthFailed
+		if s.authServer != nil {
+			r = ReasonPeerAuthFailed
+		}
+		s.defer_(func() { s.close(r, "the peer rejected "+proto.String()) })
 	}
 }
 
@@ -609,7 +646,10 @@ func (s *Session) enterNetwork() {
 
 // ncpFinished: an NCP gave up. Without any NCP left, the link is useless
 // (pppd: "No network protocols running").
-func (s *Session) ncpFinished() {
+func (s *Session) ncpFinished(f *fsm) {
+	if f.failure != "" {
+		s.ncpFailures = append(s.ncpFailures, f.proto.String()+": "+f.failure)
+	}
 	s.defer_(func() {
 		for _, f := range []*fsm{s.ipcp, s.ipv6cp} {
 			if f != nil && f.state >= StateReqSent {
@@ -617,7 +657,11 @@ func (s *Session) ncpFinished() {
 			}
 		}
 		if s.phase == PhaseNetwork {
-			s.close(ReasonNoNetworkProtocols, "No network protocols running")
+			detail := "No network protocols running"
+			if len(s.ncpFailures) > 0 {
+				detail += " (" + strings.Join(s.ncpFailures, "; ") + ")"
+			}
+			s.close(ReasonNoNetworkProtocols, detail)
 		}
 	})
 }

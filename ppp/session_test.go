@@ -509,6 +509,7 @@ func TestEchoCodeRejected(t *testing.T) {
 			case p.Protocol == ppp.ProtoPAP && p.Code == ppp.CodePAPAuthReq:
 				d, _ := ppp.PAPResponse{}.Append(nil)
 				s.end.Send(ppp.ProtoPAP, ppp.CodePAPAuthAck, p.ID, d)
+				s.end.Send(ppp.ProtoIPCP, ppp.CodeConfReq, 1, opts(t, ppp.IPAddress(acAddr)))
 			case p.Protocol == ppp.ProtoIPCP && p.Code == ppp.CodeConfReq:
 				s.end.Send(ppp.ProtoIPCP, ppp.CodeConfAck, p.ID, p.Data)
 			}
