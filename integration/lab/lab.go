@@ -17,7 +17,6 @@ package lab
 import (
 	"fmt"
 	"os"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -153,11 +152,10 @@ func Summary(m *testing.M) int {
 	code := m.Run()
 	ran.Lock()
 	defer ran.Unlock()
-	tests := slices.Clone(ran.tests)
+	tests := merge(ran.tests)
 	if len(tests) == 0 {
 		return code
 	}
-	sort.Slice(tests, func(i, j int) bool { return tests[i].name < tests[j].name })
 	var b strings.Builder
 	counts := map[string]int{}
 	for _, r := range tests {
@@ -167,6 +165,28 @@ func Summary(m *testing.M) int {
 	fmt.Printf("\nintegration tests on %s: %d (%d passed, %d failed, %d skipped)\n%s",
 		kernelRelease(), len(tests), counts["PASS"], counts["FAIL"], counts["SKIP"], b.String())
 	return code
+}
+
+// merge folds the rounds of one name (a benchmark runs once per b.N it
+// tries) into one line: the worst outcome and the total time.
+func merge(rs []result) []result {
+	rank := map[string]int{"SKIP": 0, "PASS": 1, "FAIL": 2}
+	var out []result
+	at := map[string]int{}
+	for _, r := range rs {
+		i, ok := at[r.name]
+		if !ok {
+			at[r.name] = len(out)
+			out = append(out, r)
+			continue
+		}
+		out[i].took += r.took
+		if rank[r.outcome] > rank[out[i].outcome] {
+			out[i].outcome = r.outcome
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
 }
 
 func kernelRelease() string {

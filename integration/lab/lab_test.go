@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // These tests need no kernel: they check what the lab writes and parses.
@@ -128,4 +130,24 @@ func TestTeardownOrder(t *testing.T) {
 func dirExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
+}
+
+// A benchmark records one result per b.N it tries; the summary shows one
+// line per name, failed if any round failed.
+func TestSummaryMerge(t *testing.T) {
+	got := merge([]result{
+		{"TestB", "PASS", time.Second},
+		{"BenchmarkA", "PASS", time.Second},
+		{"BenchmarkA", "FAIL", 2 * time.Second},
+		{"TestC", "SKIP", 0},
+		{"BenchmarkA", "PASS", time.Second},
+	})
+	want := []result{
+		{"BenchmarkA", "FAIL", 4 * time.Second},
+		{"TestB", "PASS", time.Second},
+		{"TestC", "SKIP", 0},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("merge = %v, want %v", got, want)
+	}
 }
