@@ -165,6 +165,26 @@ type fsm struct {
 	idleAcks int
 }
 
+// refuse is the Nak or Reject a layer's configure answers with, given the
+// options it rejects, those it Naks (with its suggestions) and the same
+// as the peer sent them: Reject wins over Nak (RFC 1661 §5.3, §5.4), and
+// once Max-Failure Naks have gone unheeded the disputed options are
+// rejected as sent (§4.6). ok false: nothing to refuse, Ack.
+func refuse(rej, nak, nakOrig []Option, rejectIfDisagree bool) (code Code, data []byte, ok bool) {
+	switch {
+	case len(rej) > 0:
+		data, _ = AppendOptions(nil, rej)
+		return CodeConfRej, data, true
+	case len(nak) > 0 && rejectIfDisagree:
+		data, _ = AppendOptions(nil, nakOrig)
+		return CodeConfRej, data, true
+	case len(nak) > 0:
+		data, _ = AppendOptions(nil, nak)
+		return CodeConfNak, data, true
+	}
+	return 0, nil, false
+}
+
 func (f *fsm) clock() time.Time {
 	if f.now != nil {
 		return f.now()

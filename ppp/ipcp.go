@@ -200,17 +200,8 @@ func (l *ipcpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byte)
 			nak = append(nak, IPAddress(want))
 		}
 	}
-	if len(rej) > 0 {
-		b, _ := AppendOptions(nil, rej)
-		return CodeConfRej, b
-	}
-	if len(nak) > 0 {
-		if rejectIfDisagree {
-			b, _ := AppendOptions(nil, nakOrig)
-			return CodeConfRej, b
-		}
-		b, _ := AppendOptions(nil, nak)
-		return CodeConfNak, b
+	if code, b, ok := refuse(rej, nak, nakOrig, rejectIfDisagree); ok {
+		return code, b
 	}
 	l.peerAddr = peer
 	return CodeConfAck, data

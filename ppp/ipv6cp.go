@@ -105,17 +105,8 @@ func (l *ipv6cpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byt
 			peer = v
 		}
 	}
-	if len(rej) > 0 {
-		b, _ := AppendOptions(nil, rej)
-		return CodeConfRej, b
-	}
-	if len(nak) > 0 {
-		if rejectIfDisagree {
-			b, _ := AppendOptions(nil, nakOrig)
-			return CodeConfRej, b
-		}
-		b, _ := AppendOptions(nil, nak)
-		return CodeConfNak, b
+	if code, b, ok := refuse(rej, nak, nakOrig, rejectIfDisagree); ok {
+		return code, b
 	}
 	l.peer = peer
 	return CodeConfAck, data

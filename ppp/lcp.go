@@ -275,17 +275,8 @@ func (l *lcpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byte) 
 			rej = append(rej, o)
 		}
 	}
-	if len(rej) > 0 {
-		b, _ := AppendOptions(nil, rej)
-		return CodeConfRej, b
-	}
-	if len(nak) > 0 {
-		if rejectIfDisagree {
-			b, _ := AppendOptions(nil, nakOrig)
-			return CodeConfRej, b
-		}
-		b, _ := AppendOptions(nil, nak)
-		return CodeConfNak, b
+	if code, b, ok := refuse(rej, nak, nakOrig, rejectIfDisagree); ok {
+		return code, b
 	}
 	l.peer = peer
 	return CodeConfAck, data
