@@ -2,8 +2,6 @@ package discovery
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,25 +11,14 @@ import (
 // Decoding the discovery frames of real sessions (make capture) yields
 // exactly the lines pppd's PPPoE plugin logged for them.
 func TestReferenceCaptures(t *testing.T) {
-	pcaps, _ := filepath.Glob("../testdata/captures/*.pcap")
-	if len(pcaps) == 0 {
-		t.Fatal("no captures in ../testdata/captures (make capture)")
+	refs, err := pcapfile.References("../testdata/captures")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, path := range pcaps {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			capture, err := pcapfile.Parse(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			log, err := os.ReadFile(strings.TrimSuffix(path, ".pcap") + ".pppd.log")
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := loggedDiscovery(string(log))
+	for _, ref := range refs {
+		t.Run(ref.Name, func(t *testing.T) {
+			capture, log := ref.File, ref.Log
+			want := loggedDiscovery(log)
 			var got []string
 			var client []byte
 			for _, pkt := range capture.Packets {

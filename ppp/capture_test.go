@@ -3,8 +3,6 @@ package ppp
 import (
 	"bytes"
 	"encoding/binary"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,26 +14,15 @@ import (
 // echoes out of its log once a network protocol is up, so only those may be
 // missing from the log.
 func TestReferenceCaptures(t *testing.T) {
-	pcaps, _ := filepath.Glob("../testdata/captures/*.pcap")
-	if len(pcaps) == 0 {
-		t.Fatal("no captures in ../testdata/captures (make capture)")
+	refs, err := pcapfile.References("../testdata/captures")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, path := range pcaps {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			capture, err := pcapfile.Parse(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			log, err := os.ReadFile(strings.TrimSuffix(path, ".pcap") + ".pppd.log")
-			if err != nil {
-				t.Fatal(err)
-			}
+	for _, ref := range refs {
+		t.Run(ref.Name, func(t *testing.T) {
+			capture, log := ref.File, ref.Log
 			logged := map[string][]string{}
-			for _, l := range strings.Split(string(log), "\n") {
+			for _, l := range strings.Split(log, "\n") {
 				if dir, rest, ok := strings.Cut(l, " "); ok && (dir == "sent" || dir == "rcvd") {
 					logged[dir] = append(logged[dir], rest)
 				}

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -73,4 +76,42 @@ func Read(r io.Reader) (*File, error) {
 		return nil, fmt.Errorf("pcapfile: %w", err)
 	}
 	return Parse(b)
+}
+
+// Reference is a capture of a session between the reference peers and
+// the debug log pppd wrote for it (make capture writes NAME.pcap and
+// NAME.pppd.log side by side).
+type Reference struct {
+	Name string // the capture's file name
+	File *File
+	Log  string
+}
+
+// References reads every NAME.pcap in dir with its NAME.pppd.log. No
+// capture at all is an error: a decoder test over none would prove nothing.
+func References(dir string) ([]Reference, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.pcap"))
+	if err != nil {
+		return nil, fmt.Errorf("pcapfile: %w", err)
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("pcapfile: no captures in %s (make capture)", dir)
+	}
+	var refs []Reference
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("pcapfile: %w", err)
+		}
+		f, err := Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("pcapfile: %s: %w", p, err)
+		}
+		log, err := os.ReadFile(strings.TrimSuffix(p, ".pcap") + ".pppd.log")
+		if err != nil {
+			return nil, fmt.Errorf("pcapfile: %w", err)
+		}
+		refs = append(refs, Reference{Name: filepath.Base(p), File: f, Log: string(log)})
+	}
+	return refs, nil
 }

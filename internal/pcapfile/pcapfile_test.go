@@ -85,3 +85,18 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse(b)
 	})
 }
+
+func TestReferences(t *testing.T) {
+	refs, err := References("../../testdata/captures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range refs {
+		if len(r.File.Packets) == 0 || !strings.Contains(r.Log, "rcvd [") {
+			t.Errorf("%s: %d packets, log of %d bytes", r.Name, len(r.File.Packets), len(r.Log))
+		}
+	}
+	if _, err := References(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no captures") {
+		t.Errorf("empty directory: %v", err)
+	}
+}
