@@ -1,0 +1,74 @@
+package peerlog
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLimiter(t *testing.T) {
+	now := time.Unix(1000, 0)
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == slog.LevelKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+	l := New(log, 3, time.Second)
+	l.Now = func() time.Time { return now }
+
+	tests := []struct {
+		advance time.Duration
+		lines   int // attempts
+		want    []string
+	}{
+		// The burst goes through, the rest is held back.
+		{0, 5, []string{"msg=x n=0", "msg=x n=1", "msg=x n=2"}},
+		// Less than an interval later: still nothing.
+		{999 * time.Millisecond, 1, nil},
+		// One interval refills one token; the line says what was held.
+		{time.Millisecond, 2, []string{"msg=x n=0 suppressed=3"}},
+		// A long pause refills the burst, no more.
+		{time.Hour, 5, []string{"msg=x n=0 suppressed=1", "msg=x n=1", "msg=x n=2"}},
+	}
+	for i, tt := range tests {
+		buf.Reset()
+		now = now.Add(tt.advance)
+		for n := range tt.lines {
+			l.Debug("x", "n", n)
+		}
+		var got []string
+		if s := strings.TrimSuffix(buf.String(), "\n"); s != "" {
+			got = strings.Split(s, "\n")
+		}
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("step %d: logged %q, want %q", i, got, tt.want)
+		}
+	}
+}
+
+// A level the logger drops costs nothing: debug lines from a peer must
+// not use up the share of the warnings that are shown.
+func TestLimiterDisabledLevelFree(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})), 1, time.Hour)
+	for range 100 {
+		l.Debug("hidden")
+	}
+	l.Warn("shown")
+	if !strings.Contains(buf.String(), "msg=shown") || strings.Contains(buf.String(), "suppressed") {
+		t.Errorf("got %q", buf.String())
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	l := New(nil, 0, 0)
+	if l.burst != DefaultBurst || l.every != DefaultEvery {
+		t.Errorf("burst %d every %s", l.burst, l.every)
+	}
+	l.Info("goes nowhere") // a nil logger discards
+}
