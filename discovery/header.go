@@ -28,6 +28,16 @@ const (
 
 	// EthernetHeaderLen is destination, source and EtherType.
 	EthernetHeaderLen = 14
+
+	// DefaultMTU is the most a session carries in one PPP packet without
+	// RFC 4638: an Ethernet payload's 1500 octets less the PPPoE header
+	// and the 2-octet PPP protocol field. The PPP MRU must not be
+	// negotiated above it (RFC 2516 §7).
+	DefaultMTU = 1492
+
+	// Overhead is what a session adds to a PPP packet: the Ethernet MTU
+	// must be at least the PPP MTU plus this (RFC 4638 §2).
+	Overhead = HeaderLen + 2
 )
 
 // Offsets in the PPPoE header (RFC 2516 §4).

@@ -1,4 +1,6 @@
-// Package peerlog bounds the log lines a peer can make us write. Every
+// Package peerlog keeps what peers send from taking over our logs: it
+// bounds the log lines a peer can make us write, and escapes the text a
+// peer sends before it reaches a terminal. Every
 // malformed packet, unexpected code or rejected option from the wire is
 // worth a line, but a hostile or broken peer sending them at wire speed
 // would otherwise fill the disk (or the journal) and drown the lines that
@@ -9,6 +11,7 @@ package peerlog
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -100,3 +103,20 @@ func (l *Limiter) Log(level slog.Level, msg string, args ...any) {
 func (l *Limiter) Debug(msg string, args ...any) { l.Log(slog.LevelDebug, msg, args...) }
 func (l *Limiter) Info(msg string, args ...any)  { l.Log(slog.LevelInfo, msg, args...) }
 func (l *Limiter) Warn(msg string, args ...any)  { l.Log(slog.LevelWarn, msg, args...) }
+
+// MaxText bounds what Text returns, in bytes of its input.
+const MaxText = 256
+
+// Text renders text from the wire (an AC's name, a peer's message, a user
+// name) for a terminal or a log: printable characters as they are,
+// everything else escaped as Go escapes it (\x1b, \u202e), so no escape
+// sequence or control character from a peer reaches a terminal, and
+// cut to MaxText bytes ("..." marks the cut).
+func Text(s string) string {
+	cut := ""
+	if len(s) > MaxText {
+		s, cut = s[:MaxText], "..."
+	}
+	q := strconv.Quote(s)
+	return q[1:len(q)-1] + cut
+}

@@ -72,3 +72,21 @@ func TestNewDefaults(t *testing.T) {
 	}
 	l.Info("goes nowhere") // a nil logger discards
 }
+
+func TestText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"lab-ac", "lab-ac"},
+		{"Провайдер", "Провайдер"},                         // printable UTF-8 stays
+		{"\x1b[2J\x1b]0;owned\a", `\x1b[2J\x1b]0;owned\a`}, // ANSI and OSC sequences
+		{"a\u009bb", `a\u009bb`},                           // C1 CSI
+		{"evil\u202etxt", `evil\u202etxt`},                 // bidi override
+		{"\xff\xfe", `\xff\xfe`},                           // not UTF-8
+		{"say \"hi\"\n", `say \"hi\"\n`},
+		{strings.Repeat("x", MaxText+1), strings.Repeat("x", MaxText) + "..."},
+	}
+	for _, tt := range tests {
+		if got := Text(tt.in); got != tt.want {
+			t.Errorf("Text(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
