@@ -1,11 +1,11 @@
-// Package peerlog keeps what peers send from taking over our logs: it
-// bounds the log lines a peer can make us write, and escapes the text a
-// peer sends before it reaches a terminal. Every
+// Package peerlog keeps what peers send from taking over our logs. Every
 // malformed packet, unexpected code or rejected option from the wire is
 // worth a line, but a hostile or broken peer sending them at wire speed
 // would otherwise fill the disk (or the journal) and drown the lines that
-// matter. A Limiter lets a burst through, then a steady trickle, and says
-// how many lines it held back in the next one it lets through.
+// matter: a Limiter lets a burst through, then a steady trickle, and says
+// how many lines it held back in the next one it lets through. Text
+// renders what a peer wrote (names, messages) so that no control character
+// or escape sequence of its reaches a terminal.
 package peerlog
 
 import (
