@@ -52,13 +52,40 @@ func (s *Segment) Port(mac string) *Port {
 // ErrClosed is returned by a closed port.
 var ErrClosed = errors.New("discoverytest: port closed")
 
-// ReadFrom returns the next datagram and its sender.
+// ReadFrom returns the next datagram and its sender. It blocks until one
+// arrives or the port is closed: Close ends a pending ReadFrom with
+// ErrClosed, as closing a packet socket does, and a closed port returns
+// nothing it still had queued.
 func (p *Port) ReadFrom(b []byte) (int, net.Addr, error) {
+	select {
+	case <-p.closed:
+		return 0, nil, ErrClosed
+	default:
+	}
 	select {
 	case d := <-p.in:
 		return copy(b, d.b), &packet.Addr{HardwareAddr: d.from}, nil
 	case <-p.closed:
 		return 0, nil, ErrClosed
+	}
+}
+
+// Inject queues b at p as though the station with MAC from had sent it:
+// Ethernet does not stop a host from using any source address, so tests
+// of hostile stations need this. Unlike WriteTo it loses nothing: it
+// waits for room in p's queue, or returns ErrClosed once p is closed.
+func (p *Port) Inject(b []byte, from net.HardwareAddr) error {
+	select {
+	case <-p.closed:
+		return ErrClosed
+	default:
+	}
+	d := datagram{append([]byte(nil), b...), append(net.HardwareAddr(nil), from...)}
+	select {
+	case p.in <- d:
+		return nil
+	case <-p.closed:
+		return ErrClosed
 	}
 }
 
