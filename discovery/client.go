@@ -134,21 +134,25 @@ var ErrNoConfirmation = errors.New("no session confirmation (PADS)")
 type received struct {
 	pkt  *Packet
 	from net.HardwareAddr
-	err  error
 }
 
 // Client runs the host's side of discovery on one packet socket. A single
 // goroutine reads the socket for the client's lifetime, so the same socket
 // serves discovery, PADT watching and sending PADT.
 type Client struct {
-	conn  Conn
-	cfg   ClientConfig
-	log   *slog.Logger
-	in    chan received
-	done  chan struct{}
-	once  sync.Once
-	mu    sync.Mutex
-	stats Stats
+	conn Conn
+	cfg  ClientConfig
+	log  *slog.Logger
+	in   chan received
+	done chan struct{} // closed by Close
+	// stopped is closed when the reader has returned, for whatever
+	// reason (readErr, set before): waiters select on it, and Close
+	// waits for it, so no goroutine outlives Close.
+	stopped chan struct{}
+	readErr error
+	once    sync.Once
+	mu      sync.Mutex
+	stats   Stats
 }
 
 // NewClient starts a client on conn, which it closes on Close.
@@ -163,7 +167,7 @@ func NewClient(conn Conn, cfg ClientConfig) *Client {
 		cfg.HostUniq = make([]byte, hostUniqLen)
 		_, _ = rand.Read(cfg.HostUniq)
 	}
-	c := &Client{conn: conn, cfg: cfg, log: cfg.Logger, in: make(chan received, 64), done: make(chan struct{})}
+	c := &Client{conn: conn, cfg: cfg, log: cfg.Logger, in: make(chan received, 64), done: make(chan struct{}), stopped: make(chan struct{})}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -171,35 +175,45 @@ func NewClient(conn Conn, cfg ClientConfig) *Client {
 	return c
 }
 
+// read hands every discovery packet to c.in until the socket fails or
+// Close. Close unblocks it either way: closing the socket ends a pending
+// ReadFrom, and done ends a send to a c.in nobody reads.
 func (c *Client) read() {
+	defer close(c.stopped)
 	buf := make([]byte, 1600)
 	for {
 		n, addr, err := c.conn.ReadFrom(buf)
-		var r received
 		if err != nil {
-			r.err = err
-		} else {
-			pa, ok := addr.(*packet.Addr)
-			if !ok {
-				continue
+			select {
+			case <-c.done:
+				c.readErr = net.ErrClosed
+			default:
+				c.readErr = err
 			}
-			p, perr := Parse(buf[:n])
-			if perr != nil {
-				c.count(func(s *Stats) { s.Malformed++ })
-				c.log.Debug("discovery: ignored malformed packet", "from", pa.HardwareAddr.String(), "err", perr)
-				continue
-			}
-			r = received{pkt: p, from: slices.Clone(pa.HardwareAddr)}
-		}
-		select {
-		case c.in <- r:
-		case <-c.done:
 			return
 		}
-		if err != nil {
+		pa, ok := addr.(*packet.Addr)
+		if !ok {
+			continue
+		}
+		p, perr := Parse(buf[:n])
+		if perr != nil {
+			c.count(func(s *Stats) { s.Malformed++ })
+			c.log.Debug("discovery: ignored malformed packet", "from", pa.HardwareAddr.String(), "err", perr)
+			continue
+		}
+		select {
+		case c.in <- received{pkt: p, from: slices.Clone(pa.HardwareAddr)}:
+		case <-c.done:
+			c.readErr = net.ErrClosed
 			return
 		}
 	}
+}
+
+// stoppedErr is the reader's end, for a waiter that saw stopped.
+func (c *Client) stoppedErr() error {
+	return fmt.Errorf("discovery: reading: %w", c.readErr)
 }
 
 func (c *Client) count(f func(*Stats)) {
@@ -215,13 +229,16 @@ func (c *Client) Stats() Stats {
 	return c.stats
 }
 
-// Close stops the client and closes its socket.
+// Close stops the client and closes its socket. It returns once the
+// goroutine reading the socket has ended; a Discover, Scan or WaitPADT
+// still running returns an error wrapping net.ErrClosed.
 func (c *Client) Close() error {
 	var err error
 	c.once.Do(func() {
 		close(c.done)
 		err = c.conn.Close()
 	})
+	<-c.stopped
 	return err
 }
 
@@ -324,11 +341,10 @@ func (c *Client) offer(ctx context.Context) (Offer, error) {
 			case <-ctx.Done():
 				deadline.Stop()
 				return Offer{}, fmt.Errorf("discovery: %w", context.Cause(ctx))
+			case <-c.stopped:
+				deadline.Stop()
+				return Offer{}, c.stoppedErr()
 			case r := <-c.in:
-				if r.err != nil {
-					deadline.Stop()
-					return Offer{}, fmt.Errorf("discovery: reading: %w", r.err)
-				}
 				o, ok := c.offerFrom(r)
 				if !ok {
 					if r.pkt.Code == CodePADO && o.Error != "" {
@@ -411,11 +427,10 @@ func (c *Client) request(ctx context.Context, o Offer) (*Session, error) {
 			case <-ctx.Done():
 				deadline.Stop()
 				return nil, fmt.Errorf("discovery: %w", context.Cause(ctx))
+			case <-c.stopped:
+				deadline.Stop()
+				return nil, c.stoppedErr()
 			case r := <-c.in:
-				if r.err != nil {
-					deadline.Stop()
-					return nil, fmt.Errorf("discovery: reading: %w", r.err)
-				}
 				s, err, ok := c.confirmation(r, o)
 				if !ok {
 					continue
@@ -480,10 +495,9 @@ func (c *Client) Scan(ctx context.Context, wait time.Duration) ([]Offer, error) 
 			return offers, fmt.Errorf("discovery: %w", context.Cause(ctx))
 		case <-deadline.C:
 			return offers, nil
+		case <-c.stopped:
+			return offers, c.stoppedErr()
 		case r := <-c.in:
-			if r.err != nil {
-				return offers, fmt.Errorf("discovery: reading: %w", r.err)
-			}
 			if r.pkt.Code != CodePADO || !c.ours(r.pkt) || !validUnicast(r.from) {
 				continue
 			}
@@ -504,10 +518,9 @@ func (c *Client) WaitPADT(ctx context.Context, s *Session) (*Packet, error) {
 		select {
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
+		case <-c.stopped:
+			return nil, c.stoppedErr()
 		case r := <-c.in:
-			if r.err != nil {
-				return nil, fmt.Errorf("discovery: reading: %w", r.err)
-			}
 			p := r.pkt
 			if p.Code == CodePADT && p.SessionID == s.ID && bytes.Equal(r.from, s.AC) {
 				if c.log.Enabled(context.Background(), slog.LevelDebug) {
