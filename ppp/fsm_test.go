@@ -1,6 +1,7 @@
 package ppp
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -415,4 +416,46 @@ func FuzzFSM(f *testing.F) {
 			}
 		}
 	})
+}
+
+// In Opened, the very request we acknowledged (same Identifier, same
+// options) is a retransmission whose Ack was lost: it gets the Ack again
+// and nothing goes down. Anything else is a new negotiation (RFC 1661
+// §4.1, RCR in Opened).
+func TestReAckInOpened(t *testing.T) {
+	req := []byte{1, 4, 5, 0xd4}
+	other := []byte{1, 4, 5, 0xdc}
+	tests := []struct {
+		name    string
+		id      uint8
+		data    []byte
+		actions string
+		state   State
+	}{
+		{"the acknowledged request again", 1, req, "sca", StateOpened},
+		{"same options, another Identifier", 2, req, "tld,scr,sca", StateAckSent},
+		{"same Identifier, other options", 1, other, "tld,scr,sca", StateAckSent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, l, _, actions, out := newTestFSM()
+			l.accept = true
+			f.Up()
+			f.Open()
+			f.input(pkt(CodeConfReq, 1, req...), 1500)
+			f.input(pkt(CodeConfAck, f.reqID, l.request()...), 1500)
+			if f.state != StateOpened {
+				t.Fatalf("not Opened: %s", f.state)
+			}
+			*actions, *out = nil, nil
+			f.input(pkt(CodeConfReq, tt.id, tt.data...), 1500)
+			if got := strings.Join(*actions, ","); got != tt.actions || f.state != tt.state {
+				t.Errorf("%s/%s, want %s/%s", got, f.state, tt.actions, tt.state)
+			}
+			last := (*out)[len(*out)-1]
+			if last.code != CodeConfAck || last.id != tt.id || !bytes.Equal(last.data, tt.data) {
+				t.Errorf("last sent %+v, want the Ack of the request", last)
+			}
+		})
+	}
 }
