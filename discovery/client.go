@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"slices"
 	"strings"
@@ -56,7 +57,7 @@ type ClientConfig struct {
 	ACMAC  net.HardwareAddr
 	// HostUniq is echoed by the AC; nil picks 8 random octets.
 	HostUniq []byte
-	// MaxPayload, when above 1492, is sent as RFC 4638's PPP-Max-Payload
+	// MaxPayload, when above DefaultMTU, is sent as RFC 4638's PPP-Max-Payload
 	// in the PADI and PADR.
 	MaxPayload uint16
 	// Timeout is the wait for the first answer to a PADI or PADR; each
@@ -87,7 +88,8 @@ type Session struct {
 	HostUniq       []byte
 	RelaySessionID []byte
 	// MaxPayload is what the AC echoed of our PPP-Max-Payload in its PADS
-	// (RFC 4638 §4); 0 when it did not, and the MRU stays at most 1492.
+	// (RFC 4638 §4), never more than we asked; 0 when it did not or we
+	// did not ask, and the MRU stays at most DefaultMTU.
 	MaxPayload uint16
 }
 
@@ -258,7 +260,7 @@ func (c *Client) send(p *Packet, to net.HardwareAddr) error {
 
 func (c *Client) padi() *Packet {
 	p := &Packet{Code: CodePADI, Tags: []Tag{ServiceName(c.cfg.ServiceName), HostUniq(c.cfg.HostUniq)}}
-	if c.cfg.MaxPayload > 1492 {
+	if c.cfg.MaxPayload > DefaultMTU {
 		p.Tags = append(p.Tags, PPPMaxPayload(c.cfg.MaxPayload))
 	}
 	return p
@@ -327,52 +329,104 @@ func (c *Client) Discover(ctx context.Context) (*Session, error) {
 	return c.request(ctx, offer)
 }
 
-// offer broadcasts PADIs, waiting Timeout, then twice as long, ...
-func (c *Client) offer(ctx context.Context) (Offer, error) {
-	wait := c.cfg.Timeout
-	var lastErr string
-	for attempt := 1; attempt <= c.cfg.Attempts; attempt++ {
-		if err := c.send(c.padi(), Broadcast); err != nil {
-			return Offer{}, err
+// errNoAnswer ends an exchange none of whose attempts was answered.
+var errNoAnswer = errors.New("no answer")
+
+// exchange is what sendAndWait did.
+type exchange struct {
+	sent int           // how many times the packet went out
+	rtt  time.Duration // from the last send to the answer match accepted
+}
+
+// sendAndWait sends p to dst and hands every packet received to match
+// until match accepts one; unanswered, it sends p again, attempts times
+// in all, waiting wait after the first send and twice as long after each
+// retransmission, as pppd does (RFC 2516 leaves the timing to the host).
+// This is the loop of both PADI/PADO and PADR/PADS, shaped like
+// nclient4's SendAndRead. It returns errNoAnswer when the last wait runs
+// out, ctx's cause when ctx ends, and the reader's error after Close or a
+// socket failure.
+func (c *Client) sendAndWait(ctx context.Context, p *Packet, dst net.HardwareAddr, wait time.Duration, attempts int, match func(received) bool) (exchange, error) {
+	var x exchange
+	for x.sent < attempts {
+		if err := ctx.Err(); err != nil {
+			return x, fmt.Errorf("discovery: %w", context.Cause(ctx))
 		}
-		deadline := time.NewTimer(wait)
-		for waiting := true; waiting; {
-			select {
-			case <-ctx.Done():
-				deadline.Stop()
-				return Offer{}, fmt.Errorf("discovery: %w", context.Cause(ctx))
-			case <-c.stopped:
-				deadline.Stop()
-				return Offer{}, c.stoppedErr()
-			case r := <-c.in:
-				o, ok := c.offerFrom(r)
-				if !ok {
-					if r.pkt.Code == CodePADO && o.Error != "" {
-						lastErr = fmt.Sprintf("%s (%s) answered with %s", o.AC, o.ACName, o.Error)
-					}
-					continue
-				}
-				deadline.Stop()
-				c.log.Info("discovery: offer", "ac", o.AC.String(), "ac-name", o.ACName, "services", strings.Join(o.Services, ","))
-				return o, nil
-			case <-deadline.C:
-				waiting = false
+		if err := c.send(p, dst); err != nil {
+			return x, err
+		}
+		x.sent++
+		start := time.Now()
+		timer := time.NewTimer(wait)
+		err := c.waitMatch(ctx, timer.C, match)
+		timer.Stop()
+		if err == nil {
+			x.rtt = time.Since(start)
+			return x, nil
+		}
+		if err != errNoAnswer {
+			return x, err
+		}
+		c.log.Debug("discovery: no answer yet", "sent", p.Code.String(), "attempt", x.sent, "waited", wait.String())
+		if wait < math.MaxInt64/2 {
+			wait *= 2
+		}
+	}
+	return x, errNoAnswer
+}
+
+// waitMatch hands received packets to match until it accepts one (nil),
+// expired fires (errNoAnswer), ctx ends or the reader stops.
+func (c *Client) waitMatch(ctx context.Context, expired <-chan time.Time, match func(received) bool) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("discovery: %w", context.Cause(ctx))
+		case <-c.stopped:
+			return c.stoppedErr()
+		case <-expired:
+			return errNoAnswer
+		case r := <-c.in:
+			if match(r) {
+				return nil
 			}
 		}
-		c.log.Debug("discovery: no offer yet", "attempt", attempt, "waited", wait.String())
-		wait *= 2
 	}
-	extra := ""
-	if c.cfg.ServiceName != "" || c.cfg.ACName != "" || len(c.cfg.ACMAC) > 0 {
-		extra += fmt.Sprintf(" (service-name %q, ac-name %q, ac-mac %v)", c.cfg.ServiceName, c.cfg.ACName, c.cfg.ACMAC)
+}
+
+// offer broadcasts PADIs until an acceptable PADO.
+func (c *Client) offer(ctx context.Context) (Offer, error) {
+	var got Offer
+	var lastErr string
+	_, err := c.sendAndWait(ctx, c.padi(), Broadcast, c.cfg.Timeout, c.cfg.Attempts, func(r received) bool {
+		o, ok := c.offerFrom(r)
+		if !ok {
+			if r.pkt.Code == CodePADO && o.Error != "" {
+				lastErr = fmt.Sprintf("%s (%s) answered with %s", o.AC, o.ACName, o.Error)
+			}
+			return false
+		}
+		got = o
+		return true
+	})
+	if errors.Is(err, errNoAnswer) {
+		extra := ""
+		if c.cfg.ServiceName != "" || c.cfg.ACName != "" || len(c.cfg.ACMAC) > 0 {
+			extra += fmt.Sprintf(" (service-name %q, ac-name %q, ac-mac %v)", c.cfg.ServiceName, c.cfg.ACName, c.cfg.ACMAC)
+		}
+		if st := c.Stats(); st.NotSelected > 0 {
+			extra += fmt.Sprintf("; %d offers did not match", st.NotSelected)
+		}
+		if lastErr != "" {
+			extra += "; " + lastErr
+		}
+		return Offer{}, fmt.Errorf("discovery: %w after %d PADIs%s", ErrNoOffer, c.cfg.Attempts, extra)
 	}
-	if st := c.Stats(); st.NotSelected > 0 {
-		extra += fmt.Sprintf("; %d offers did not match", st.NotSelected)
+	if err != nil {
+		return Offer{}, err
 	}
-	if lastErr != "" {
-		extra += "; " + lastErr
-	}
-	return Offer{}, fmt.Errorf("discovery: %w after %d PADIs%s", ErrNoOffer, c.cfg.Attempts, extra)
+	c.log.Info("discovery: offer", "ac", got.AC.String(), "ac-name", got.ACName, "services", strings.Join(got.Services, ","))
+	return got, nil
 }
 
 // offerFrom checks a received packet as an offer for us.
@@ -413,37 +467,26 @@ func (c *Client) request(ctx context.Context, o Offer) (*Session, error) {
 	if o.RelaySessionID != nil {
 		padr.Tags = append(padr.Tags, RelaySessionID(o.RelaySessionID))
 	}
-	if c.cfg.MaxPayload > 1492 {
+	if c.cfg.MaxPayload > DefaultMTU {
 		padr.Tags = append(padr.Tags, PPPMaxPayload(c.cfg.MaxPayload))
 	}
-	wait := c.cfg.Timeout
-	for attempt := 1; attempt <= c.cfg.Attempts; attempt++ {
-		if err := c.send(padr, o.AC); err != nil {
-			return nil, err
-		}
-		deadline := time.NewTimer(wait)
-		for waiting := true; waiting; {
-			select {
-			case <-ctx.Done():
-				deadline.Stop()
-				return nil, fmt.Errorf("discovery: %w", context.Cause(ctx))
-			case <-c.stopped:
-				deadline.Stop()
-				return nil, c.stoppedErr()
-			case r := <-c.in:
-				s, err, ok := c.confirmation(r, o)
-				if !ok {
-					continue
-				}
-				deadline.Stop()
-				return s, err
-			case <-deadline.C:
-				waiting = false
-			}
-		}
-		wait *= 2
+	var s *Session
+	var refused error
+	_, err := c.sendAndWait(ctx, padr, o.AC, c.cfg.Timeout, c.cfg.Attempts, func(r received) bool {
+		var ok bool
+		s, refused, ok = c.confirmation(r, o)
+		return ok
+	})
+	if errors.Is(err, errNoAnswer) {
+		return nil, fmt.Errorf("discovery: %w from %s after %d PADRs", ErrNoConfirmation, o.AC, c.cfg.Attempts)
 	}
-	return nil, fmt.Errorf("discovery: %w from %s after %d PADRs", ErrNoConfirmation, o.AC, c.cfg.Attempts)
+	if err != nil {
+		return nil, err
+	}
+	if refused != nil {
+		return nil, refused
+	}
+	return s, nil
 }
 
 // confirmation checks a received packet as the PADS for our request; ok
@@ -473,7 +516,9 @@ func (c *Client) confirmation(r received, o Offer) (*Session, error, bool) {
 	if sn, ok := Find[ServiceName](p); ok {
 		s.ServiceName = string(sn)
 	}
-	if m, ok := Find[PPPMaxPayload](p); ok && c.cfg.MaxPayload > 1492 {
+	// RFC 4638 §4: the AC echoes what we asked for; it may not raise it,
+	// and without our asking the tag means nothing.
+	if m, ok := Find[PPPMaxPayload](p); ok && c.cfg.MaxPayload > DefaultMTU {
 		s.MaxPayload = min(uint16(m), c.cfg.MaxPayload)
 	}
 	return s, nil, true
@@ -483,32 +528,23 @@ func (c *Client) confirmation(r received, o Offer) (*Session, error, bool) {
 // RouterOS's pppoe-client scan and pppd's pppoe-discovery do. Offers are
 // not filtered by ACName or ACMAC.
 func (c *Client) Scan(ctx context.Context, wait time.Duration) ([]Offer, error) {
-	if err := c.send(c.padi(), Broadcast); err != nil {
-		return nil, err
-	}
-	deadline := time.NewTimer(wait)
-	defer deadline.Stop()
 	var offers []Offer
-	for {
-		select {
-		case <-ctx.Done():
-			return offers, fmt.Errorf("discovery: %w", context.Cause(ctx))
-		case <-deadline.C:
-			return offers, nil
-		case <-c.stopped:
-			return offers, c.stoppedErr()
-		case r := <-c.in:
-			if r.pkt.Code != CodePADO || !c.ours(r.pkt) || !validUnicast(r.from) {
-				continue
-			}
-			o := offerOf(r.pkt, r.from)
-			if i := slices.IndexFunc(offers, func(x Offer) bool { return bytes.Equal(x.AC, o.AC) }); i >= 0 {
-				offers[i] = o // a later copy replaces an earlier one
-				continue
-			}
-			offers = append(offers, o)
+	_, err := c.sendAndWait(ctx, c.padi(), Broadcast, wait, 1, func(r received) bool {
+		if r.pkt.Code != CodePADO || !c.ours(r.pkt) || !validUnicast(r.from) {
+			return false
 		}
+		o := offerOf(r.pkt, r.from)
+		if i := slices.IndexFunc(offers, func(x Offer) bool { return bytes.Equal(x.AC, o.AC) }); i >= 0 {
+			offers[i] = o // a later copy replaces an earlier one
+			return false
+		}
+		offers = append(offers, o)
+		return false // collect until wait runs out
+	})
+	if errors.Is(err, errNoAnswer) {
+		return offers, nil
 	}
+	return offers, err
 }
 
 // WaitPADT returns the AC's PADT for s, or ctx's error. Other packets are
