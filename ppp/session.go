@@ -169,6 +169,7 @@ type Session struct {
 	calls       chan func()
 	closeReq    chan string
 	done        chan struct{}
+	readerDone  chan struct{} // closed when reader has returned
 	later       []func()
 	deferred    []inFrame
 	lastRecv    time.Time
@@ -209,14 +210,15 @@ func NewSession(link Link, cfg Config) *Session {
 		cfg.AuthTimeout = 30 * time.Second
 	}
 	s := &Session{
-		cfg:      cfg,
-		link:     link,
-		log:      cfg.Logger,
-		rand:     cfg.Rand,
-		frames:   make(chan inFrame, 16),
-		calls:    make(chan func(), 16),
-		closeReq: make(chan string, 1),
-		done:     make(chan struct{}),
+		cfg:        cfg,
+		link:       link,
+		log:        cfg.Logger,
+		rand:       cfg.Rand,
+		frames:     make(chan inFrame, 16),
+		calls:      make(chan func(), 16),
+		closeReq:   make(chan string, 1),
+		done:       make(chan struct{}),
+		readerDone: make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -248,6 +250,8 @@ func (s *Session) newFSM(proto Protocol, l layer) *fsm {
 
 // Run runs the session until the link is down and returns why, as a
 // *DownError. ctx's end closes the link as an administrative Close would.
+// Run closes the link and returns only once its reader is out of
+// ReadFrame: no goroutine of the session outlives it.
 func (s *Session) Run(ctx context.Context) error {
 	go s.reader()
 	s.phase = PhaseEstablish
@@ -296,8 +300,9 @@ func (s *Session) post(fn func()) {
 	}
 }
 
-// reader feeds received frames to Run.
+// reader feeds received frames to Run; Run waits for it to return.
 func (s *Session) reader() {
+	defer close(s.readerDone)
 	for {
 		proto, b, err := s.link.ReadFrame()
 		select {
@@ -393,7 +398,10 @@ func (s *Session) shutdown() {
 	if s.ipcpL != nil {
 		s.ipcpL.release()
 	}
+	// Link.Close unblocks ReadFrame: once reader has returned, nothing
+	// of the session touches the link, and no goroutine outlives Run.
 	_ = s.link.Close()
+	<-s.readerDone
 	if s.reason == nil {
 		s.reason = &DownError{Reason: ReasonUnknown}
 	}

@@ -553,3 +553,47 @@ func (e echoRejecter) WriteFrame(proto ppp.Protocol, p []byte) error {
 	}
 	return e.End.WriteFrame(proto, p)
 }
+
+// gateLink's ReadFrame, once the pipe is closed, returns only when the
+// test opens the gate: a link slow to let its reader go.
+type gateLink struct {
+	*ppptest.End
+	gate     chan struct{}
+	returned chan struct{}
+}
+
+func (l gateLink) ReadFrame() (ppp.Protocol, []byte, error) {
+	proto, b, err := l.End.ReadFrame()
+	if err != nil {
+		<-l.gate
+		close(l.returned)
+	}
+	return proto, b, err
+}
+
+// Run returns only once its reader goroutine is done with the link: a
+// caller may reuse or free the link then, and leak checks see nothing.
+func TestRunWaitsForReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, _ := ppptest.Pipe(ppptest.Config{})
+		link := gateLink{End: a, gate: make(chan struct{}), returned: make(chan struct{})}
+		cli := start(clientConfig(true, false), link)
+		synctest.Wait()
+		cli.s.Close("bye") // the peer is silent: Max-Terminate times out
+		time.Sleep(time.Minute)
+		select {
+		case err := <-cli.done:
+			t.Fatalf("Run returned (%v) while its reader was still in ReadFrame", err)
+		default:
+		}
+		close(link.gate)
+		if d := cli.wait(t); d.Reason != ppp.ReasonLocalClose {
+			t.Errorf("down %v", d)
+		}
+		select {
+		case <-link.returned:
+		default:
+			t.Error("Run returned before ReadFrame did")
+		}
+	})
+}
