@@ -9,6 +9,10 @@ VMFLAGS   ?=
 FUZZTIME  ?= 10s
 # Narrow the integration run: make test-integration RUN=TestReference
 RUN       ?= .
+# Mutation testing: the directories (with their subpackages) and the bar.
+MUTATE_DIRS      ?= ./discovery ./ppp
+MUTATE_THRESHOLD ?= 95
+MUTATE_FLAGS     ?=
 # The runner's limit; the tests get a minute less, so that a hung test
 # prints its goroutine dump before the VM is killed.
 INTEGRATION_TIMEOUT ?= 15m
@@ -18,7 +22,7 @@ TEST_TIMEOUT        ?= 14m
 # scripts/deps installs must win over an older distribution Go.
 export PATH := /usr/local/go/bin:$(PATH):/usr/sbin:/sbin
 
-.PHONY: all build test test-unit test-integration fuzz lint bench demo deps vmrun capture clean
+.PHONY: all build test test-unit test-integration fuzz lint bench mutate demo deps vmrun capture clean
 
 all: build
 
@@ -62,6 +66,12 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+
+## mutate: mutation testing (gremlins) of the protocol packages, per package
+## efficacy against MUTATE_THRESHOLD; every surviving mutant must be killed or
+## listed in testdata/equivalent-mutants.txt. Not part of `make test` (slow).
+mutate:
+	$(GO) run ./internal/cmd/mutate -threshold $(MUTATE_THRESHOLD) $(MUTATE_FLAGS) $(MUTATE_DIRS)
 
 ## bench: Go benchmarks, then the kernel benchmarks in the VM
 bench: vmrun build

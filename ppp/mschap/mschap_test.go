@@ -233,3 +233,63 @@ func FuzzParseResponse(f *testing.F) {
 		}
 	})
 }
+
+// RFC 2759 §8.2 hashes the user name without its domain, however short
+// the domain: "\user" (an empty domain) is "user".
+func TestStripDomain(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`DOMAIN\User`, "User"},
+		{`\User`, "User"},
+		{`A\B\User`, "User"},
+		{"User", "User"},
+		{`User\`, ""},
+	}
+	for _, tt := range tests {
+		if got := stripDomain(tt.in); got != tt.want {
+			t.Errorf("stripDomain(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	c := [16]byte{1}
+	if ChallengeHash(c, c, `\User`) != ChallengeHash(c, c, "User") {
+		t.Error(`ChallengeHash hashes the empty domain of "\User"`)
+	}
+}
+
+// decimal takes up to nine digits, which cannot overflow an int.
+func TestDecimal(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int
+		wantErr bool
+	}{
+		{"0", 0, false},
+		{"691", 691, false},
+		{"999999999", 999999999, false},
+		{"1234567890", 0, true},
+		{"", 0, true},
+		{"12a", 0, true},
+		{"/", 0, true}, // '0'-1
+		{":", 0, true}, // '9'+1
+	}
+	for _, tt := range tests {
+		got, err := decimal(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("decimal(%q) = %d, %v; want %d (error %v)", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// Hostile text in error messages is cut at 64 octets.
+func TestTruncate(t *testing.T) {
+	s64 := strings.Repeat("x", 64)
+	if got := truncate(s64); got != s64 {
+		t.Errorf("truncate(64 octets) = %q", got)
+	}
+	if got := truncate(s64 + "y"); got != s64+"..." {
+		t.Errorf("truncate(65 octets) = %q", got)
+	}
+	_, err := ParseSuccess([]byte("S=" + strings.Repeat("A", 40) + strings.Repeat("z", 200)))
+	if err == nil || len(err.Error()) > 250 {
+		t.Errorf("ParseSuccess of 242 octets: error %v, want a short one", err)
+	}
+}
