@@ -30,8 +30,15 @@ type scriptedAC struct {
 	ignorePADI  int           // PADIs to ignore before answering
 	ignorePADR  int
 	badHostUniq bool
+	// corruptPADS, when set, makes the Host-Uniq tags of the first PADS,
+	// which offers session 666, from the PADR's Host-Uniq.
+	corruptPADS func(hu discovery.HostUniq) []discovery.Tag
+	// padsMax, when set, is put in every PADS as PPP-Max-Payload, asked
+	// for or not.
+	padsMax uint16
 
 	mu    sync.Mutex
+	padis []*discovery.Packet
 	padrs []*discovery.Packet
 	padts []*discovery.Packet
 }
@@ -54,6 +61,9 @@ func (a *scriptedAC) run(t *testing.T) {
 			}
 			switch p.Code {
 			case discovery.CodePADI:
+				a.mu.Lock()
+				a.padis = append(a.padis, p)
+				a.mu.Unlock()
 				if a.ignorePADI > 0 {
 					a.ignorePADI--
 					continue
@@ -89,6 +99,14 @@ func (a *scriptedAC) run(t *testing.T) {
 				}
 				if m, ok := discovery.Find[discovery.PPPMaxPayload](p); ok && a.echoMax {
 					pads.Tags = append(pads.Tags, m)
+				}
+				if a.padsMax != 0 {
+					pads.Tags = append(pads.Tags, discovery.PPPMaxPayload(a.padsMax))
+				}
+				if a.corruptPADS != nil {
+					pads.SessionID = 666
+					pads.Tags = append([]discovery.Tag{sn}, a.corruptPADS(hu)...)
+					a.corruptPADS = nil
 				}
 				a.send(t, pads, from)
 			case discovery.CodePADT:

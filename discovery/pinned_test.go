@@ -1,0 +1,142 @@
+package discovery_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/pppoed/pppoed/discovery"
+	"github.com/pppoed/pppoed/discovery/discoverytest"
+)
+
+// Checks that no other test notices when they are deleted (issue 8):
+// each test here fails without its check.
+
+// WaitPADT takes a PADT only from the AC, for our session: anyone on the
+// segment can send a PADT, and the AC's MAC is the only thing that tells
+// the AC's apart.
+func TestWaitPADTChecks(t *testing.T) {
+	ac, other := c2mac("02:00:00:00:00:0a"), c2mac("02:00:00:00:00:0f")
+	padt := func(sid uint16) *discovery.Packet {
+		return &discovery.Packet{Code: discovery.CodePADT, SessionID: sid, Tags: []discovery.Tag{discovery.GenericError("bye")}}
+	}
+	tests := []struct {
+		name string
+		from []byte
+		p    *discovery.Packet
+		want bool
+	}{
+		{"from the AC", ac, padt(0x42), true},
+		{"from another MAC", other, padt(0x42), false},
+		{"another session", ac, padt(0x43), false},
+		{"not a PADT", ac, &discovery.Packet{Code: discovery.CodePADS, SessionID: 0x42, Tags: []discovery.Tag{discovery.HostUniq{1}}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				seg := &discoverytest.Segment{}
+				defer seg.Close()
+				port := seg.Port("02:00:00:00:00:01")
+				c := discovery.NewClient(port, discovery.ClientConfig{HostUniq: []byte{1}})
+				defer c.Close()
+				port.Inject(mustMarshal(t, tt.p), tt.from)
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				got, err := c.WaitPADT(ctx, &discovery.Session{ID: 0x42, AC: ac, HostUniq: []byte{1}})
+				if tt.want && (err != nil || got.SessionID != 0x42) {
+					t.Errorf("WaitPADT = %v, %v; want the PADT", got, err)
+				}
+				if !tt.want && !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("WaitPADT = %v, %v; want it ignored", got, err)
+				}
+			})
+		})
+	}
+}
+
+// A PADS from the chosen AC whose Host-Uniq is not ours answers someone
+// else's PADR (or is forged): it is ignored, and the PADR retransmitted.
+// The scripted AC's badHostUniq corrupts its PADO as well, which ends
+// discovery before any PADS: here the PADO is right and the PADS not.
+func TestDiscoverIgnoresPADSOfAnotherHost(t *testing.T) {
+	tests := []struct {
+		name string
+		hu   func(discovery.HostUniq) []discovery.Tag
+	}{
+		{"other value", func(hu discovery.HostUniq) []discovery.Tag { return []discovery.Tag{discovery.HostUniq{9, 9}} }},
+		{"longer", func(hu discovery.HostUniq) []discovery.Tag { return []discovery.Tag{append(hu, 0)} }},
+		{"shorter", func(hu discovery.HostUniq) []discovery.Tag { return []discovery.Tag{hu[:1]} }},
+		{"missing", func(discovery.HostUniq) []discovery.Tag { return nil }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				seg := &discoverytest.Segment{}
+				defer seg.Close()
+				ac := newAC(seg, "02:00:00:00:00:0a", "ac1", "isp")
+				ac.corruptPADS = tt.hu
+				ac.run(t)
+				c := discovery.NewClient(seg.Port("02:00:00:00:00:01"), discovery.ClientConfig{HostUniq: []byte{7, 7}})
+				defer c.Close()
+				s, err := c.Discover(context.Background())
+				if err != nil || s.ID != 0x42 {
+					t.Fatalf("Discover = %+v, %v; want session 0x42 from the second PADS", s, err)
+				}
+				if st := c.Stats(); st.WrongHostUniq != 1 {
+					t.Errorf("stats %+v", st)
+				}
+			})
+		})
+	}
+}
+
+// RFC 4638 §4: the session's MaxPayload is what the AC echoed, never more
+// than we asked, and nothing when we did not ask (1492 or less is not
+// asking: the PADI and PADR carry no tag then).
+func TestDiscoverMaxPayloadClamp(t *testing.T) {
+	tests := []struct {
+		name    string
+		ask     uint16
+		padsMax uint16 // in the PADS, asked for or not; 0: none
+		want    uint16
+		wantTag bool // PPP-Max-Payload in our PADI and PADR
+	}{
+		{"echoed", 1500, 1500, 1500, true},
+		{"AC raises it", 1500, 1508, 1500, true},
+		{"AC lowers it", 1500, 1496, 1496, true},
+		{"AC omits it", 1500, 0, 0, true},
+		{"not asked, 1492", discovery.DefaultMTU, 1500, 0, false},
+		{"not asked, 0", 0, 1500, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				seg := &discoverytest.Segment{}
+				defer seg.Close()
+				ac := newAC(seg, "02:00:00:00:00:0a", "ac1", "isp")
+				ac.padsMax = tt.padsMax
+				ac.run(t)
+				c := discovery.NewClient(seg.Port("02:00:00:00:00:01"), discovery.ClientConfig{MaxPayload: tt.ask})
+				defer c.Close()
+				s, err := c.Discover(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.MaxPayload != tt.want {
+					t.Errorf("MaxPayload %d, want %d", s.MaxPayload, tt.want)
+				}
+				ac.mu.Lock()
+				defer ac.mu.Unlock()
+				for _, p := range []*discovery.Packet{ac.padis[0], ac.padrs[0]} {
+					m, ok := discovery.Find[discovery.PPPMaxPayload](p)
+					if ok != tt.wantTag || (ok && uint16(m) != tt.ask) {
+						t.Errorf("%s PPP-Max-Payload %d (%v), want %d (%v)", p.Code, m, ok, tt.ask, tt.wantTag)
+					}
+				}
+			})
+		})
+	}
+}
+
