@@ -139,4 +139,3 @@ func TestDiscoverMaxPayloadClamp(t *testing.T) {
 		})
 	}
 }
-
