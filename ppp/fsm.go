@@ -211,7 +211,11 @@ func (f *fsm) setState(s State) {
 	}
 }
 
-// Actions (RFC 1661 §4.4).
+// Actions (RFC 1661 §4.4). As in pppd's fsm.c, the automaton enters its
+// new state before this-layer-up, -starting or -finished runs (and leaves
+// Opened only after this-layer-down): a layer sees the state the event
+// led to, and may itself raise an event, say Close from up(), without the
+// transition it is part of overwriting the result.
 
 func (f *fsm) tlu() { f.act("tlu"); f.layer.up() }
 func (f *fsm) tld() { f.act("tld"); f.layer.down() }
@@ -307,8 +311,8 @@ func (f *fsm) Down() {
 	case StateClosed, StateClosing:
 		f.setState(StateInitial)
 	case StateStopped:
-		f.tls()
 		f.setState(StateStarting)
+		f.tls()
 	case StateStopping, StateReqSent, StateAckRcvd, StateAckSent:
 		f.setState(StateStarting)
 	case StateOpened:
@@ -322,8 +326,8 @@ func (f *fsm) Open() {
 	f.heard = false
 	switch f.state {
 	case StateInitial:
-		f.tls()
 		f.setState(StateStarting)
+		f.tls()
 	case StateClosed:
 		f.ircConfigure()
 		f.scr(false)
@@ -338,8 +342,8 @@ func (f *fsm) Close(reason string) {
 	f.termReason = []byte(reason)
 	switch f.state {
 	case StateStarting:
-		f.tlf()
 		f.setState(StateInitial)
+		f.tlf()
 	case StateStopped:
 		f.setState(StateClosed)
 	case StateStopping:
@@ -366,12 +370,12 @@ func (f *fsm) timeout() {
 			f.str()
 			return
 		}
-		f.tlf()
 		if f.state == StateClosing {
 			f.setState(StateClosed)
 		} else {
 			f.setState(StateStopped)
 		}
+		f.tlf()
 	case StateReqSent, StateAckRcvd, StateAckSent:
 		if f.state == StateAckRcvd {
 			f.idleAcks++
@@ -391,10 +395,10 @@ func (f *fsm) timeout() {
 		if f.log != nil {
 			f.log.Info(fmt.Sprintf("%s: %s", f.proto, f.failure))
 		}
+		f.setState(StateStopped)
 		if !f.passive {
 			f.tlf()
 		}
-		f.setState(StateStopped)
 	}
 }
 
@@ -483,8 +487,8 @@ func (f *fsm) rcvConfReq(id uint8, data []byte) {
 		f.nakLoops, f.refusals = 0, 0
 		switch f.state {
 		case StateAckRcvd:
-			f.tlu()
 			f.setState(StateOpened)
+			f.tlu()
 		default: // Req-Sent, Ack-Sent, and Opened or Stopped after scr
 			f.setState(StateAckSent)
 		}
@@ -534,8 +538,8 @@ func (f *fsm) rcvConfAck(id uint8, data []byte) {
 		f.setState(StateReqSent)
 	case StateAckSent:
 		f.ircConfigure()
-		f.tlu()
 		f.setState(StateOpened)
+		f.tlu()
 	case StateOpened:
 		f.tld()
 		f.scr(false)
@@ -614,11 +618,11 @@ func (f *fsm) rcvTermReq(id uint8, data []byte) {
 func (f *fsm) rcvTermAck() {
 	switch f.state {
 	case StateClosing:
-		f.tlf()
 		f.setState(StateClosed)
-	case StateStopping:
 		f.tlf()
+	case StateStopping:
 		f.setState(StateStopped)
+		f.tlf()
 	case StateAckRcvd:
 		f.setState(StateReqSent)
 	case StateOpened:
@@ -642,8 +646,8 @@ func (f *fsm) giveUp(why string) {
 	if f.log != nil {
 		f.log.Info(fmt.Sprintf("%s: %s", f.proto, why))
 	}
-	f.tlf()
 	f.setState(StateStopped)
+	f.tlf()
 }
 
 // rcvCodeRej judges a Code-Reject: rejecting one of the codes every
@@ -676,11 +680,11 @@ func (f *fsm) rxjPlus() {
 func (f *fsm) rxjMinus() {
 	switch f.state {
 	case StateClosed, StateClosing:
-		f.tlf()
 		f.setState(StateClosed)
-	case StateStopped, StateStopping, StateReqSent, StateAckRcvd, StateAckSent:
 		f.tlf()
+	case StateStopped, StateStopping, StateReqSent, StateAckRcvd, StateAckSent:
 		f.setState(StateStopped)
+		f.tlf()
 	case StateOpened:
 		f.tld()
 		f.ircTerminate()

@@ -459,3 +459,93 @@ func TestReAckInOpened(t *testing.T) {
 		})
 	}
 }
+
+// hookLayer is a fakeLayer whose this-layer actions a test supplies.
+type hookLayer struct {
+	fakeLayer
+	onUp, onFinished func()
+}
+
+func (l *hookLayer) up() {
+	if l.onUp != nil {
+		l.onUp()
+	}
+}
+
+func (l *hookLayer) finished() {
+	if l.onFinished != nil {
+		l.onFinished()
+	}
+}
+
+// This-layer-up runs in Opened, and this-layer-finished in Closed or
+// Stopped, as pppd's fsm.c has it: a layer that finds the link unusable
+// in up() closes it there, and the automaton ends in Closing with a
+// Terminate-Request sent, not in the Opened the transition was heading
+// for.
+func TestLayerActionsSeeTheNewState(t *testing.T) {
+	for _, last := range []string{"RCA in Ack-Sent", "RCR+ in Ack-Rcvd"} {
+		t.Run(last, func(t *testing.T) {
+			f, _, _, actions, out := newTestFSM()
+			l := &hookLayer{fakeLayer: fakeLayer{f: f, accept: true}}
+			f.layer = l
+			var inUp, inFinished []State
+			l.onUp = func() {
+				inUp = append(inUp, f.state)
+				f.Close("unusable")
+			}
+			l.onFinished = func() { inFinished = append(inFinished, f.state) }
+			f.Up()
+			f.Open()
+			if last == "RCA in Ack-Sent" {
+				f.input(pkt(CodeConfReq, 1, 1, 4, 5, 0xd4), 1500)
+				f.input(pkt(CodeConfAck, f.reqID, l.request()...), 1500)
+			} else {
+				f.input(pkt(CodeConfAck, f.reqID, l.request()...), 1500)
+				f.input(pkt(CodeConfReq, 1, 1, 4, 5, 0xd4), 1500)
+			}
+			if fmt.Sprint(inUp) != "[Opened]" {
+				t.Fatalf("up() ran in %v, want [Opened]", inUp)
+			}
+			if f.state != StateClosing || !strings.HasSuffix(strings.Join(*actions, ","), "tlu,tld,irc,str") {
+				t.Errorf("after Close from up(): %s with %v, want Closing after tlu,tld,irc,str", f.state, *actions)
+			}
+			if p := (*out)[len(*out)-1]; p.code != CodeTermReq || string(p.data) != "unusable" {
+				t.Errorf("last sent %+v, want the Terminate-Request", p)
+			}
+			f.input(pkt(CodeTermAck, f.id), 1500)
+			if f.state != StateClosed || fmt.Sprint(inFinished) != "[Closed]" {
+				t.Errorf("finished() ran in %v, now %s; want [Closed]", inFinished, f.state)
+			}
+		})
+	}
+	// Every other way to this-layer-finished: the state is final first.
+	for _, tt := range []struct {
+		name  string
+		from  State
+		event func(f *fsm)
+		want  State
+	}{
+		{"TO- in Closing", StateClosing, func(f *fsm) { f.restart = 0; f.timeout() }, StateClosed},
+		{"TO- in Stopping", StateStopping, func(f *fsm) { f.restart = 0; f.timeout() }, StateStopped},
+		{"TO- in Req-Sent", StateReqSent, func(f *fsm) { f.restart = 0; f.timeout() }, StateStopped},
+		{"RTA in Stopping", StateStopping, func(f *fsm) { f.input(pkt(CodeTermAck, 1), 1500) }, StateStopped},
+		{"RXJ- in Ack-Sent", StateAckSent, func(f *fsm) { f.input(pkt(CodeCodeRej, 7, byte(CodeConfReq), 1, 0, 4), 1500) }, StateStopped},
+		{"RXJ- in Closing", StateClosing, func(f *fsm) { f.input(pkt(CodeCodeRej, 7, byte(CodeConfReq), 1, 0, 4), 1500) }, StateClosed},
+		{"Close in Starting", StateStarting, func(f *fsm) { f.Close("") }, StateInitial},
+		{"give up", StateReqSent, func(f *fsm) { f.giveUp("no") }, StateStopped},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _, _, _ := newTestFSM()
+			l := &hookLayer{fakeLayer: fakeLayer{f: f}}
+			f.layer = l
+			var seen []State
+			l.onFinished = func() { seen = append(seen, f.state) }
+			f.state = tt.from
+			tt.event(f)
+			if fmt.Sprint(seen) != fmt.Sprint([]State{tt.want}) {
+				t.Errorf("finished() ran in %v, want [%s]", seen, tt.want)
+			}
+		})
+	}
+}

@@ -220,7 +220,7 @@ func (l *ipcpLayer) up() {
 			l.s.ipcp.failure += ": " + l.allocErr.Error()
 		}
 		l.s.log.Warn("ppp: IPCP: " + l.s.ipcp.failure + "; closing IPCP")
-		l.s.defer_(func() { l.s.ipcp.Close("Could not determine remote IP address") })
+		l.s.ipcp.Close("Could not determine remote IP address")
 		return
 	}
 	if !ev.Local.Is4() || ev.Local.IsUnspecified() {
@@ -228,7 +228,7 @@ func (l *ipcpLayer) up() {
 		// closed, and the session ends if no other NCP is left.
 		l.s.ipcp.failure = "no local IPv4 address was agreed"
 		l.s.log.Warn("ppp: IPCP: " + l.s.ipcp.failure + "; closing IPCP")
-		l.s.defer_(func() { l.s.ipcp.Close("Could not determine local IP address") })
+		l.s.ipcp.Close("Could not determine local IP address")
 		return
 	}
 	l.isUp = true

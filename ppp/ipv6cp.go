@@ -119,7 +119,7 @@ func (l *ipv6cpLayer) up() {
 	if l.peer == (InterfaceID{}) {
 		l.s.ipv6cp.failure = "the peer sent no interface identifier"
 		l.s.log.Warn("ppp: IPv6CP: " + l.s.ipv6cp.failure + "; closing IPv6CP")
-		l.s.defer_(func() { l.s.ipv6cp.Close("Could not determine remote LL address") })
+		l.s.ipv6cp.Close("Could not determine remote LL address")
 		return
 	}
 	l.isUp = true

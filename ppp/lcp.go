@@ -339,9 +339,12 @@ func (l *lcpLayer) extension(code Code, id uint8, data []byte) bool {
 		l.echoPending = 0
 	case CodeDiscardReq:
 	case CodeProtRej:
+		// Handled at once: the rest of this event is only our return,
+		// so what the reject sets off (LCP's RXJ-, an NCP finishing, the
+		// session closing) cannot be overwritten by it.
 		r, err := ParseProtocolReject(data)
 		if err == nil && opened {
-			l.s.defer_(func() { l.s.protocolRejected(r.Protocol) })
+			l.s.protocolRejected(r.Protocol)
 		}
 	case CodeIdentif:
 		if id, err := ParseIdentification(data); err == nil {

@@ -238,3 +238,28 @@ func TestProtRejOfRequiredAuth(t *testing.T) {
 		}
 	})
 }
+
+// A session with no NCP configured has no use for the link: it closes as
+// soon as LCP is up (from LCP's this-layer-up without authentication, or
+// once authentication is over), and the peer is told why.
+func TestNoNCPConfigured(t *testing.T) {
+	for _, m := range []ppp.AuthMethod{ppp.AuthNone, ppp.AuthPAP} {
+		t.Run(m.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := ppptest.Pipe(ppptest.Config{})
+				srv := start(serverConfig(m, true, false, ppptest.NewPool(clientAddr, 1)), b)
+				cli := start(clientConfig(false, false), a)
+				d := cli.wait(t)
+				if d.Reason != ppp.ReasonNoNetworkProtocols || d.Detail != "no network protocols configured" {
+					t.Errorf("client down %v", d)
+				}
+				if sd := srv.wait(t); sd.Reason != ppp.ReasonPeerTerminated || sd.Detail != "No network protocols running" {
+					t.Errorf("server down %v", sd)
+				}
+				if k := kinds(cli.rec); strings.Contains(k, "IPv") {
+					t.Errorf("events %s", k)
+				}
+			})
+		})
+	}
+}

@@ -317,7 +317,12 @@ func (s *Session) reader() {
 }
 
 // runLater runs the actions deferred while an automaton was mid-event, so
-// that none of them re-enters an automaton.
+// that none of them re-enters an automaton. Only a layer's nak, reject
+// and configure need it (the automaton's transition follows their
+// verdict, and a Close inside would be overwritten by it), and a failed
+// authentication (lcpUp may go on to start the other direction's after
+// one failed at once). The this-layer actions run in the new state, so
+// they act at once.
 func (s *Session) runLater() {
 	for len(s.later) > 0 {
 		fn := s.later[0]
@@ -555,7 +560,7 @@ func (s *Session) protocolRejected(proto Protocol) {
 		if s.authServer != nil {
 			r = ReasonPeerAuthFailed
 		}
-		s.defer_(func() { s.close(r, "the peer rejected "+proto.String()) })
+		s.close(r, "the peer rejected "+proto.String())
 	}
 }
 
@@ -626,7 +631,10 @@ func (s *Session) authDone() {
 	s.enterNetwork()
 }
 
-// authFailed ends the session after a failed authentication.
+// authFailed ends the session after a failed authentication: once the
+// current event is over, since a client's PAP request can fail as lcpUp
+// starts it, and lcpUp would then start the other direction on a link
+// being closed.
 func (s *Session) authFailed(r Reason, detail string) {
 	s.defer_(func() { s.close(r, detail) })
 }
@@ -642,7 +650,7 @@ func (s *Session) enterNetwork() {
 		}
 	}
 	if ncps == 0 {
-		s.defer_(func() { s.close(ReasonNoNetworkProtocols, "no network protocols configured") })
+		s.close(ReasonNoNetworkProtocols, "no network protocols configured")
 		return
 	}
 	held := s.deferred
@@ -652,26 +660,25 @@ func (s *Session) enterNetwork() {
 	}
 }
 
-// ncpFinished: an NCP gave up. Without any NCP left, the link is useless
-// (pppd: "No network protocols running").
+// ncpFinished: an NCP gave up (its automaton is Closed or Stopped
+// already). Without any NCP left, the link is useless (pppd: "No network
+// protocols running").
 func (s *Session) ncpFinished(f *fsm) {
 	if f.failure != "" {
 		s.ncpFailures = append(s.ncpFailures, f.proto.String()+": "+f.failure)
 	}
-	s.defer_(func() {
-		for _, f := range []*fsm{s.ipcp, s.ipv6cp} {
-			if f != nil && f.state >= StateReqSent {
-				return
-			}
+	for _, f := range []*fsm{s.ipcp, s.ipv6cp} {
+		if f != nil && f.state >= StateReqSent {
+			return
 		}
-		if s.phase == PhaseNetwork {
-			detail := "No network protocols running"
-			if len(s.ncpFailures) > 0 {
-				detail += " (" + strings.Join(s.ncpFailures, "; ") + ")"
-			}
-			s.close(ReasonNoNetworkProtocols, detail)
+	}
+	if s.phase == PhaseNetwork {
+		detail := "No network protocols running"
+		if len(s.ncpFailures) > 0 {
+			detail += " (" + strings.Join(s.ncpFailures, "; ") + ")"
 		}
-	})
+		s.close(ReasonNoNetworkProtocols, detail)
+	}
 }
 
 // random fills b from the session's random source, falling back to
