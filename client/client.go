@@ -196,7 +196,7 @@ func Run(ctx context.Context, cfg Config) error {
 type connection struct {
 	cfg   *Config
 	log   *slog.Logger
-	ks    *pppox.Session
+	ks    *pppox.Link
 	sess  *discovery.Session
 	ni    *netcfg.Interface
 	ps    *ppp.Session

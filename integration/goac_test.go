@@ -30,13 +30,13 @@ type goAC struct {
 	echoMax bool          // echo PPP-Max-Payload in PADO and PADS
 	refuse  discovery.Tag // answer the PADR with this error instead
 
-	mu      sync.Mutex
-	events  []ppp.Event
-	padts   int
-	done    chan struct{}
-	conn    *packet.Conn
-	sock    *pppox.Socket
-	session *pppox.Session
+	mu     sync.Mutex
+	events []ppp.Event
+	padts  int
+	done   chan struct{}
+	conn   *packet.Conn
+	sock   *pppox.Socket
+	link   *pppox.Link
 }
 
 func startGoAC(t *testing.T, ns *lab.Netns, iface string, echoMax bool, refuse discovery.Tag) *goAC {
@@ -64,8 +64,8 @@ func startGoAC(t *testing.T, ns *lab.Netns, iface string, echoMax bool, refuse d
 func (ac *goAC) stop() {
 	ac.conn.Close()
 	<-ac.done
-	if ac.session != nil {
-		ac.session.Close()
+	if ac.link != nil {
+		ac.link.Close()
 	}
 	ac.sock.Close()
 }
@@ -107,7 +107,7 @@ func (ac *goAC) serve(t *testing.T) {
 				ac.send(&discovery.Packet{Code: discovery.CodePADS, Tags: []discovery.Tag{discovery.HostUniq(hu), ac.refuse}}, from)
 				continue
 			}
-			if ac.session != nil {
+			if ac.link != nil {
 				continue // one session is all this AC does
 			}
 			pads := &discovery.Packet{Code: discovery.CodePADS, SessionID: sid, Tags: []discovery.Tag{discovery.ServiceName("isp"), discovery.HostUniq(hu)}}
@@ -118,7 +118,7 @@ func (ac *goAC) serve(t *testing.T) {
 			}
 			if err := ac.ns.Do(func() error {
 				var err error
-				ac.session, err = ac.sock.Connect(pppox.Config{Interface: ac.iface, SessionID: sid, AC: from, Ifname: "gac0"})
+				ac.link, err = ac.sock.Connect(pppox.Config{Interface: ac.iface, SessionID: sid, AC: from, Ifname: "gac0"})
 				return err
 			}); err != nil {
 				t.Errorf("go AC: %v", err)
@@ -133,8 +133,8 @@ func (ac *goAC) serve(t *testing.T) {
 			ac.mu.Lock()
 			ac.padts++
 			ac.mu.Unlock()
-			if ac.session != nil {
-				ac.session.HangUp(errors.New("PADT"))
+			if ac.link != nil {
+				ac.link.HangUp(errors.New("PADT"))
 			}
 		}
 	}
@@ -147,7 +147,7 @@ func (ac *goAC) runPPP(t *testing.T, maxMTU int) {
 		return
 	}
 	defer ni.Close()
-	s := ppp.NewSession(ac.session, ppp.Config{
+	s := ppp.NewSession(ac.link, ppp.Config{
 		Role: ppp.RoleServer, Name: "go-ac", MRU: uint16(maxMTU), MaxMTU: uint16(maxMTU),
 		Require: []ppp.AuthMethod{ppp.AuthCHAPMD5}, Secrets: ppp.Secrets{"go-user": "go-pass"},
 		IPv4: &ppp.IPv4Config{Local: netip.MustParseAddr("10.66.0.1"), Pool: ppptest.NewPool(netip.MustParseAddr("10.66.0.2"), 1)},
@@ -158,7 +158,7 @@ func (ac *goAC) runPPP(t *testing.T, maxMTU int) {
 			switch e := e.(type) {
 			case ppp.LinkUp:
 				ni.SetMTU(int(e.MTU))
-				ac.session.SetMRU(int(e.MRU))
+				ac.link.SetMRU(int(e.MRU))
 			case ppp.IPv4Up:
 				ni.AddIPv4(e.Local, e.Peer)
 				ni.Up()
