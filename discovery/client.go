@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mdlayher/packet"
+	"github.com/pppoed/pppoed/internal/peerlog"
 )
 
 // Conn is what discovery needs of a packet socket bound to an interface
@@ -67,7 +68,11 @@ type ClientConfig struct {
 	Logger   *slog.Logger
 }
 
-// Offer is an access concentrator's PADO.
+// Offer is an access concentrator's PADO. Its text fields (ACName,
+// Services) are as the AC sent them, control characters and escape
+// sequences included: escape them (peerlog.Text) before they reach a
+// terminal or a log. Error is already printable, rendered as a packet dump
+// renders the tag.
 type Offer struct {
 	AC             net.HardwareAddr
 	ACName         string
@@ -79,7 +84,8 @@ type Offer struct {
 	Packet         *Packet
 }
 
-// Session is an established PPPoE session.
+// Session is an established PPPoE session. ACName and ServiceName are as
+// the AC sent them: escape them (peerlog.Text) for display.
 type Session struct {
 	ID             uint16
 	AC             net.HardwareAddr
@@ -103,27 +109,33 @@ type Stats struct {
 	ACErrors      int // offers carrying an error tag
 }
 
-// RefusedError is an AC's refusal in its PADS: the error tag's name and
-// text, verbatim.
+// RefusedError is an AC's refusal in its PADS: the error tag, as it came.
+// Error() escapes the AC's text; Tag holds it raw.
 type RefusedError struct {
 	AC  net.HardwareAddr
 	Tag Tag
 }
 
 func (e *RefusedError) Error() string {
-	text := ""
-	switch v := e.Tag.(type) {
-	case ServiceNameError:
-		text = string(v)
-	case ACSystemError:
-		text = string(v)
-	case GenericError:
-		text = string(v)
-	}
+	text := errorText(e.Tag)
 	if text == "" {
 		return fmt.Sprintf("discovery: access concentrator %s refused the session: %s", e.AC, e.Tag.Type())
 	}
-	return fmt.Sprintf("discovery: access concentrator %s refused the session: %s: %s", e.AC, e.Tag.Type(), sanitize(text))
+	return fmt.Sprintf("discovery: access concentrator %s refused the session: %s: %s", e.AC, e.Tag.Type(), peerlog.Text(text))
+}
+
+// errorText is the raw text of an error tag (Service-Name-Error,
+// AC-System-Error, Generic-Error); "" for other tags.
+func errorText(t Tag) string {
+	switch v := t.(type) {
+	case ServiceNameError:
+		return string(v)
+	case ACSystemError:
+		return string(v)
+	case GenericError:
+		return string(v)
+	}
+	return ""
 }
 
 // ErrNoOffer is returned (wrapped) when no acceptable PADO arrived.
@@ -401,8 +413,8 @@ func (c *Client) offer(ctx context.Context) (Offer, error) {
 	_, err := c.sendAndWait(ctx, c.padi(), Broadcast, c.cfg.Timeout, c.cfg.Attempts, func(r received) bool {
 		o, ok := c.offerFrom(r)
 		if !ok {
-			if r.pkt.Code == CodePADO && o.Error != "" {
-				lastErr = fmt.Sprintf("%s (%s) answered with %s", o.AC, o.ACName, o.Error)
+			if e := r.pkt.Error(); r.pkt.Code == CodePADO && o.Error != "" {
+				lastErr = fmt.Sprintf("%s (%s) answered with %s: %s", o.AC, peerlog.Text(o.ACName), e.Type(), peerlog.Text(errorText(e)))
 			}
 			return false
 		}
@@ -425,7 +437,7 @@ func (c *Client) offer(ctx context.Context) (Offer, error) {
 	if err != nil {
 		return Offer{}, err
 	}
-	c.log.Info("discovery: offer", "ac", got.AC.String(), "ac-name", got.ACName, "services", strings.Join(got.Services, ","))
+	c.log.Info("discovery: offer", "ac", got.AC.String(), "ac-name", peerlog.Text(got.ACName), "services", textList(got.Services))
 	return got, nil
 }
 
@@ -581,28 +593,28 @@ func (c *Client) SendPADT(s *Session, reason string) error {
 	return c.send(p, s.AC)
 }
 
-// PADTReason renders a PADT's error tags for a log line.
+// PADTReason renders a PADT's error tags for a log line, the AC's text
+// escaped (peerlog.Text).
 func PADTReason(p *Packet) string {
 	var parts []string
 	for _, t := range p.live() {
-		switch v := t.(type) {
+		switch t.(type) {
 		case GenericError:
-			parts = append(parts, sanitize(string(v)))
+			parts = append(parts, peerlog.Text(errorText(t)))
 		case ACSystemError:
-			parts = append(parts, "AC-System-Error: "+sanitize(string(v)))
+			parts = append(parts, "AC-System-Error: "+peerlog.Text(errorText(t)))
 		case ServiceNameError:
-			parts = append(parts, "Service-Name-Error: "+sanitize(string(v)))
+			parts = append(parts, "Service-Name-Error: "+peerlog.Text(errorText(t)))
 		}
 	}
 	return strings.Join(parts, "; ")
 }
 
-// sanitize keeps an AC's text printable for logs and errors.
-func sanitize(s string) string {
-	var b strings.Builder
-	writeVisible(&b, []byte(s))
-	if len(b.String()) > 200 {
-		return b.String()[:200] + "..."
+// textList renders names from the wire for a log line, each escaped.
+func textList(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = peerlog.Text(n)
 	}
-	return b.String()
+	return strings.Join(out, ",")
 }

@@ -36,6 +36,8 @@ type scriptedAC struct {
 	// padsMax, when set, is put in every PADS as PPP-Max-Payload, asked
 	// for or not.
 	padsMax uint16
+	// padoExtra is appended to every PADO.
+	padoExtra []discovery.Tag
 
 	mu    sync.Mutex
 	padis []*discovery.Packet
@@ -79,6 +81,7 @@ func (a *scriptedAC) run(t *testing.T) {
 				if m, ok := discovery.Find[discovery.PPPMaxPayload](p); ok && a.echoMax {
 					pado.Tags = append(pado.Tags, m)
 				}
+				pado.Tags = append(pado.Tags, a.padoExtra...)
 				a.send(t, pado, from)
 			case discovery.CodePADR:
 				a.mu.Lock()
@@ -352,7 +355,7 @@ func TestDiscoverIgnoresImpostorPADS(t *testing.T) {
 	})
 }
 
-// A PADS refusing the session is reported with its tag, verbatim.
+// A PADS refusing the session is reported with its tag, the text escaped.
 func TestDiscoverRefused(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		seg := &discoverytest.Segment{}
@@ -364,7 +367,7 @@ func TestDiscoverRefused(t *testing.T) {
 		defer c.Close()
 		_, err := c.Discover(context.Background())
 		var refused *discovery.RefusedError
-		if !errors.As(err, &refused) || err.Error() != "discovery: access concentrator 02:00:00:00:00:0a refused the session: service-name-error: no such service^G" {
+		if !errors.As(err, &refused) || err.Error() != "discovery: access concentrator 02:00:00:00:00:0a refused the session: service-name-error: no such service\\a" {
 			t.Fatalf("Discover = %v", err)
 		}
 	})
