@@ -167,7 +167,23 @@ type Client struct {
 	once    sync.Once
 	mu      sync.Mutex
 	stats   Stats
+	// peer bounds the lines any station on the segment can cause (a
+	// malformed packet, a reply for another host, ...); dumps bounds
+	// the debug dumps of what we receive.
+	peer, dumps *peerlog.Limiter
 }
+
+// The debug dumps of received packets have their own, larger bucket than
+// the complaints (peerlog's default ten, then one a second). A session's
+// packets come from its one peer, but discovery's can come from any
+// station on the segment, broadcast or forged, so their dumps need a
+// bound too; yet the dumps are what --debug is for, and a scan of a busy
+// segment legitimately brings one PADO per AC: the burst takes a scan of
+// hundreds of ACs, then ten a second.
+const (
+	dumpBurst = 512
+	dumpEvery = 100 * time.Millisecond
+)
 
 // NewClient starts a client on conn, which it closes on Close.
 func NewClient(conn Conn, cfg ClientConfig) *Client {
@@ -185,6 +201,8 @@ func NewClient(conn Conn, cfg ClientConfig) *Client {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	c.peer = peerlog.New(c.log, peerlog.DefaultBurst, peerlog.DefaultEvery)
+	c.dumps = peerlog.New(c.log, dumpBurst, dumpEvery)
 	go c.read()
 	return c
 }
@@ -213,7 +231,7 @@ func (c *Client) read() {
 		p, perr := Parse(buf[:n])
 		if perr != nil {
 			c.count(func(s *Stats) { s.Malformed++ })
-			c.log.Debug("discovery: ignored malformed packet", "from", pa.HardwareAddr.String(), "err", perr)
+			c.peer.Debug("discovery: ignored malformed packet", "from", pa.HardwareAddr.String(), "err", perr)
 			continue
 		}
 		select {
@@ -234,6 +252,22 @@ func (c *Client) count(f func(*Stats)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f(&c.stats)
+}
+
+// ignore counts a received packet that is not for us and says why, within
+// the peer's share of the log.
+func (c *Client) ignore(r received, count func(*Stats), why string, args ...any) {
+	if count != nil {
+		c.count(count)
+	}
+	c.peer.Debug("discovery: ignored "+r.pkt.Code.String()+": "+why, append([]any{"from", r.from.String()}, args...)...)
+}
+
+// dump logs a received packet at debug level, within the dumps' share.
+func (c *Client) dump(p *Packet) {
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.dumps.Debug("rcvd " + p.String())
+	}
 }
 
 // Stats returns the counts of ignored packets so far.
@@ -280,10 +314,10 @@ func (c *Client) padi() *Packet {
 
 // ours reports whether a reply carries our Host-Uniq; replies to other
 // hosts on the segment are counted and ignored.
-func (c *Client) ours(p *Packet) bool {
-	hu, ok := Find[HostUniq](p)
+func (c *Client) ours(r received) bool {
+	hu, ok := Find[HostUniq](r.pkt)
 	if !ok || !bytes.Equal(hu, c.cfg.HostUniq) {
-		c.count(func(s *Stats) { s.WrongHostUniq++ })
+		c.ignore(r, func(s *Stats) { s.WrongHostUniq++ }, "not our Host-Uniq")
 		return false
 	}
 	return true
@@ -445,26 +479,24 @@ func (c *Client) offer(ctx context.Context) (Offer, error) {
 func (c *Client) offerFrom(r received) (Offer, bool) {
 	p := r.pkt
 	if p.Code != CodePADO {
-		c.count(func(s *Stats) { s.Unexpected++ })
+		c.ignore(r, func(s *Stats) { s.Unexpected++ }, "waiting for a PADO")
 		return Offer{}, false
 	}
-	if !c.ours(p) {
+	if !c.ours(r) {
 		return Offer{}, false
 	}
 	if !validUnicast(r.from) {
-		c.count(func(s *Stats) { s.WrongMAC++ })
+		c.ignore(r, func(s *Stats) { s.WrongMAC++ }, "not from a unicast address")
 		return Offer{}, false
 	}
 	o := offerOf(p, r.from)
-	if c.log.Enabled(context.Background(), slog.LevelDebug) {
-		c.log.Debug("rcvd " + p.String())
-	}
-	if o.Error != "" {
-		c.count(func(s *Stats) { s.ACErrors++ })
+	c.dump(p)
+	if e := p.Error(); e != nil {
+		c.ignore(r, func(s *Stats) { s.ACErrors++ }, "it carries an error", "ac-name", peerlog.Text(o.ACName), "tag", e.Type().String(), "text", peerlog.Text(errorText(e)))
 		return o, false
 	}
 	if !c.acceptable(o) {
-		c.count(func(s *Stats) { s.NotSelected++ })
+		c.ignore(r, func(s *Stats) { s.NotSelected++ }, "not the access concentrator or service asked for", "ac-name", peerlog.Text(o.ACName), "services", textList(o.Services))
 		return o, false
 	}
 	return o, true
@@ -507,20 +539,18 @@ func (c *Client) confirmation(r received, o Offer) (*Session, error, bool) {
 	p := r.pkt
 	if p.Code != CodePADS {
 		if p.Code != CodePADO { // late offers are expected; the rest is odd
-			c.count(func(s *Stats) { s.Unexpected++ })
+			c.ignore(r, func(s *Stats) { s.Unexpected++ }, "waiting for a PADS")
 		}
 		return nil, nil, false
 	}
 	if !bytes.Equal(r.from, o.AC) {
-		c.count(func(s *Stats) { s.WrongMAC++ })
+		c.ignore(r, func(s *Stats) { s.WrongMAC++ }, "not from the access concentrator chosen", "ac", o.AC.String())
 		return nil, nil, false
 	}
-	if !c.ours(p) {
+	if !c.ours(r) {
 		return nil, nil, false
 	}
-	if c.log.Enabled(context.Background(), slog.LevelDebug) {
-		c.log.Debug("rcvd " + p.String())
-	}
+	c.dump(p)
 	if e := p.Error(); e != nil {
 		return nil, &RefusedError{AC: o.AC, Tag: e}, true
 	}
@@ -542,9 +572,17 @@ func (c *Client) confirmation(r received, o Offer) (*Session, error, bool) {
 func (c *Client) Scan(ctx context.Context, wait time.Duration) ([]Offer, error) {
 	var offers []Offer
 	_, err := c.sendAndWait(ctx, c.padi(), Broadcast, wait, 1, func(r received) bool {
-		if r.pkt.Code != CodePADO || !c.ours(r.pkt) || !validUnicast(r.from) {
+		switch {
+		case r.pkt.Code != CodePADO:
+			c.ignore(r, func(s *Stats) { s.Unexpected++ }, "waiting for PADOs")
+			return false
+		case !c.ours(r):
+			return false
+		case !validUnicast(r.from):
+			c.ignore(r, func(s *Stats) { s.WrongMAC++ }, "not from a unicast address")
 			return false
 		}
+		c.dump(r.pkt)
 		o := offerOf(r.pkt, r.from)
 		if i := slices.IndexFunc(offers, func(x Offer) bool { return bytes.Equal(x.AC, o.AC) }); i >= 0 {
 			offers[i] = o // a later copy replaces an earlier one
@@ -570,10 +608,16 @@ func (c *Client) WaitPADT(ctx context.Context, s *Session) (*Packet, error) {
 			return nil, c.stoppedErr()
 		case r := <-c.in:
 			p := r.pkt
-			if p.Code == CodePADT && p.SessionID == s.ID && bytes.Equal(r.from, s.AC) {
-				if c.log.Enabled(context.Background(), slog.LevelDebug) {
-					c.log.Debug("rcvd " + p.String())
-				}
+			// Other hosts' discovery is routine on a shared segment and
+			// not worth a line; a PADT is.
+			switch {
+			case p.Code != CodePADT:
+			case p.SessionID != s.ID:
+				c.ignore(r, nil, "not our session", "session-id", fmt.Sprintf("0x%x", p.SessionID))
+			case !bytes.Equal(r.from, s.AC):
+				c.ignore(r, func(st *Stats) { st.WrongMAC++ }, "not from our access concentrator", "ac", s.AC.String())
+			default:
+				c.dump(p)
 				return p, nil
 			}
 		}

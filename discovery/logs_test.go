@@ -48,3 +48,37 @@ func (h *recorder) lines() []string {
 	}
 	return out
 }
+
+// count is how many records have a message starting with prefix.
+func (h *recorder) count(prefix string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, r := range h.recs {
+		if strings.HasPrefix(r.Message, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// suppressed is the "suppressed" attribute of the last record with
+// prefix, or -1.
+func (h *recorder) suppressed(prefix string) int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := int64(-1)
+	for _, r := range h.recs {
+		if !strings.HasPrefix(r.Message, prefix) {
+			continue
+		}
+		n = 0
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "suppressed" {
+				n = a.Value.Int64()
+			}
+			return true
+		})
+	}
+	return n
+}

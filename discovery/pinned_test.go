@@ -27,11 +27,13 @@ func TestWaitPADTChecks(t *testing.T) {
 		from []byte
 		p    *discovery.Packet
 		want bool
+		// counted as WrongMAC: a forged PADT is worth knowing about
+		wrongMAC int
 	}{
-		{"from the AC", ac, padt(0x42), true},
-		{"from another MAC", other, padt(0x42), false},
-		{"another session", ac, padt(0x43), false},
-		{"not a PADT", ac, &discovery.Packet{Code: discovery.CodePADS, SessionID: 0x42, Tags: []discovery.Tag{discovery.HostUniq{1}}}, false},
+		{"from the AC", ac, padt(0x42), true, 0},
+		{"from another MAC", other, padt(0x42), false, 1},
+		{"another session", ac, padt(0x43), false, 0},
+		{"not a PADT", ac, &discovery.Packet{Code: discovery.CodePADS, SessionID: 0x42, Tags: []discovery.Tag{discovery.HostUniq{1}}}, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,6 +52,9 @@ func TestWaitPADTChecks(t *testing.T) {
 				}
 				if !tt.want && !errors.Is(err, context.DeadlineExceeded) {
 					t.Errorf("WaitPADT = %v, %v; want it ignored", got, err)
+				}
+				if st := c.Stats(); st.WrongMAC != tt.wrongMAC {
+					t.Errorf("stats %+v, want WrongMAC %d", st, tt.wrongMAC)
 				}
 			})
 		})
