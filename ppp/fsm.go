@@ -93,21 +93,30 @@ const fastRetransmit = 200 * time.Millisecond
 const fastRetransmitAge = time.Second
 
 // layer is what a protocol adds to the automaton: its options and the
-// this-layer actions (RFC 1661 §4.4), like pppd's fsm_callbacks.
+// this-layer actions (RFC 1661 §4.4), like pppd's fsm_callbacks. The
+// automaton owns the outstanding Configure-Request (its Identifier and
+// data) and matches every reply against it; a layer only builds
+// requests, follows the peer's Naks and Rejects, and judges the peer's
+// requests.
 type layer interface {
 	// resetOptions sets the options to request back to the configured ones.
 	resetOptions()
 	// request is the option data of our next Configure-Request.
 	request() []byte
-	// ack reports whether a Configure-Ack acknowledges exactly what we sent.
-	ack(data []byte) bool
-	// nak and reject adjust our request to a Configure-Nak or -Reject;
-	// false means the packet is invalid and is dropped.
+	// acked: the peer acknowledged, exactly, the data request last
+	// returned. The layer commits those options as agreed.
+	acked()
+	// nak and reject adjust our request to a Configure-Nak or -Reject of
+	// the outstanding one; false means the packet is invalid and is
+	// dropped.
 	nak(data []byte, treatAsReject bool) bool
 	reject(data []byte) bool
 	// configure judges the peer's Configure-Request: CodeConfAck,
 	// CodeConfNak or CodeConfRej, and the data to send back.
 	configure(data []byte, rejectIfDisagree bool) (Code, []byte)
+	// up, down, starting and finished are this-layer-up, -down, -started
+	// and -finished; they run in the state the event led to (down in
+	// Opened, which it is leaving).
 	up()
 	down()
 	starting()
@@ -519,12 +528,16 @@ func (f *fsm) rcvConfAck(id uint8, data []byte) {
 	if id != f.reqID || f.seenReply {
 		return // a reply to an older request (RFC 1661 §5.2)
 	}
-	if !f.layer.ack(data) {
+	if !bytes.Equal(data, f.reqData) {
+		// "The Configuration Options in a Configure-Ack MUST exactly
+		// match those of the last transmitted Configure-Request" (RFC
+		// 1661 §5.2): anything else is not an Ack of what we asked for.
 		if f.log != nil {
 			f.log.Debug(fmt.Sprintf("%s: Configure-Ack does not match our request: dropped", f.proto))
 		}
 		return
 	}
+	f.layer.acked()
 	f.seenReply = true
 	f.rnakLoops, f.refused = 0, 0
 	switch f.state {

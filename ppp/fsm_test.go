@@ -12,12 +12,12 @@ import (
 type fakeLayer struct {
 	f        *fsm
 	accept   bool // configure answers Ack (RCR+) or Nak (RCR-)
-	badReply bool // ack/nak/reject refuse the reply
+	badReply bool // nak and reject refuse the reply
 }
 
 func (l *fakeLayer) resetOptions()         {}
 func (l *fakeLayer) request() []byte       { return []byte{1, 4, 5, 0xd4} }
-func (l *fakeLayer) ack([]byte) bool       { return !l.badReply }
+func (l *fakeLayer) acked()                {}
 func (l *fakeLayer) nak([]byte, bool) bool { return !l.badReply }
 func (l *fakeLayer) reject([]byte) bool    { return !l.badReply }
 func (l *fakeLayer) up()                   {}
@@ -141,7 +141,7 @@ func TestStateTransitionTable(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%s", ev.name, s), func(t *testing.T) {
 				f, l, _, actions, _ := newTestFSM()
 				f.state = s
-				f.reqID, f.id = 5, 5
+				f.reqID, f.id, f.reqData = 5, 5, l.request()
 				ev.fire(f, l)
 				wantActions, wantState := "", s
 				if cell != "-" {

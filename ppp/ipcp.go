@@ -1,9 +1,6 @@
 package ppp
 
-import (
-	"bytes"
-	"net/netip"
-)
+import "net/netip"
 
 var zero4 = netip.IPv4Unspecified()
 
@@ -19,7 +16,6 @@ type ipcpLayer struct {
 	negAddr bool
 	dns     [2]netip.Addr
 	negDNS  [2]bool
-	sentReq []byte
 
 	peerAddr netip.Addr // what the peer claims for itself (client)
 	assigned netip.Addr // what we hand the peer (server)
@@ -54,11 +50,13 @@ func (l *ipcpLayer) request() []byte {
 		opts = append(opts, SecondaryDNS(l.dns[1]))
 	}
 	b, _ := AppendOptions(nil, opts)
-	l.sentReq = b
 	return b
 }
 
-func (l *ipcpLayer) ack(data []byte) bool { return bytes.Equal(data, l.sentReq) }
+// acked has nothing to commit: what we request only changes on a Nak or
+// Reject of the outstanding request, which is then replaced, so it is
+// what the Ack acknowledged.
+func (l *ipcpLayer) acked() {}
 
 func (l *ipcpLayer) nak(data []byte, treatAsReject bool) bool {
 	opts, err := ParseOptions(ProtoIPCP, data)

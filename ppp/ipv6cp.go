@@ -1,18 +1,15 @@
 package ppp
 
-import "bytes"
-
 // ipv6cpLayer is IPv6CP (RFC 5072): each side proposes a random non-zero
 // interface identifier and resolves collisions as §4.1 prescribes.
 type ipv6cpLayer struct {
 	s   *Session
 	cfg IPv6Config
 
-	id      InterfaceID
-	negID   bool
-	sentReq []byte
-	peer    InterfaceID
-	isUp    bool // IPv6Up was reported
+	id    InterfaceID
+	negID bool
+	peer  InterfaceID
+	isUp  bool // IPv6Up was reported
 }
 
 // randomID is a random non-zero identifier with the "u" bit clear, as
@@ -43,11 +40,11 @@ func (l *ipv6cpLayer) request() []byte {
 		opts = append(opts, l.id)
 	}
 	b, _ := AppendOptions(nil, opts)
-	l.sentReq = b
 	return b
 }
 
-func (l *ipv6cpLayer) ack(data []byte) bool { return bytes.Equal(data, l.sentReq) }
+// acked has nothing to commit, as IPCP's.
+func (l *ipv6cpLayer) acked() {}
 
 func (l *ipv6cpLayer) nak(data []byte, treatAsReject bool) bool {
 	opts, err := ParseOptions(ProtoIPv6CP, data)

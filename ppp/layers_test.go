@@ -107,11 +107,19 @@ func TestLCPConfigure(t *testing.T) {
 	if client.lcpL.want.magic != magic {
 		t.Error("our magic number changed on Nak-ing the peer's")
 	}
-	if !client.lcpL.ack(client.lcpL.sentReq) || client.lcpL.gotMagic() != magic {
+	if client.lcpL.acked(); client.lcpL.gotMagic() != magic {
 		t.Errorf("acknowledged magic %#x, want the one sent, %#x", client.lcpL.gotMagic(), magic)
 	}
 	if !client.lcpL.nak(enc(t, MagicNumber(magic)), false) || client.lcpL.want.magic == magic {
 		t.Error("our magic number did not change when the peer Nak'd it")
+	}
+	// acked commits what the acknowledged request carried, not what we
+	// would ask for now.
+	client.lcpL.request()
+	sentMagic := client.lcpL.want.magic
+	client.lcpL.want.magic, client.lcpL.want.negMRU = sentMagic+1, false
+	if client.lcpL.acked(); client.lcpL.gotMagic() != sentMagic || client.lcpL.mru() != 1492 {
+		t.Errorf("acked committed %+v, want what was sent (magic %#x, MRU 1492)", client.lcpL.got, sentMagic)
 	}
 	// A client without credentials rejects authentication.
 	anon := testSession(Config{})

@@ -1,7 +1,6 @@
 package ppp
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -34,8 +33,7 @@ type lcpLayer struct {
 	got  lcpOptions // what the peer acknowledged
 	peer lcpOptions // what we acknowledged of the peer's
 
-	sentReq []byte
-	loops   int
+	loops int
 
 	echo        *sessionTimer
 	echoID      uint8
@@ -107,19 +105,13 @@ func (l *lcpLayer) request() []byte {
 		opts = append(opts, MagicNumber(l.want.magic))
 	}
 	b, _ := AppendOptions(nil, opts)
-	l.sentReq, l.sent = b, l.want
+	l.sent = l.want
 	return b
 }
 
-// ack takes the options the acknowledged request carried, not want: want
-// may have changed since the request went out.
-func (l *lcpLayer) ack(data []byte) bool {
-	if !bytes.Equal(data, l.sentReq) {
-		return false
-	}
-	l.got = l.sent
-	return true
-}
+// acked takes the options the acknowledged request carried, not want:
+// want may have changed since the request went out.
+func (l *lcpLayer) acked() { l.got = l.sent }
 
 func (l *lcpLayer) nak(data []byte, treatAsReject bool) bool {
 	opts, err := ParseOptions(ProtoLCP, data)

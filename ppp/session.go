@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/pppoed/pppoed/discovery"
 )
 
 // Link carries a session's control frames: LCP, authentication and NCP
@@ -192,10 +194,10 @@ type inFrame struct {
 func NewSession(link Link, cfg Config) *Session {
 	cfg.Timers = cfg.Timers.withDefaults()
 	if cfg.MRU == 0 {
-		cfg.MRU = 1492
+		cfg.MRU = discovery.DefaultMTU
 	}
 	if cfg.MaxMTU == 0 {
-		cfg.MaxMTU = 1492
+		cfg.MaxMTU = discovery.DefaultMTU
 	}
 	if cfg.EchoInterval > 0 && cfg.EchoFailures <= 0 {
 		cfg.EchoFailures = 3
