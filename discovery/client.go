@@ -107,6 +107,7 @@ type Stats struct {
 	WrongMAC      int // from an AC we did not choose
 	NotSelected   int // an offer the ACName, ACMAC or ServiceName filters refused
 	ACErrors      int // offers carrying an error tag
+	ScanOverflow  int // offers from ACs a Scan had no room for (maxScanOffers)
 }
 
 // RefusedError is an AC's refusal in its PADS: the error tag, as it came.
@@ -178,10 +179,10 @@ type Client struct {
 // packets come from its one peer, but discovery's can come from any
 // station on the segment, broadcast or forged, so their dumps need a
 // bound too; yet the dumps are what --debug is for, and a scan of a busy
-// segment legitimately brings one PADO per AC: the burst takes a scan of
-// hundreds of ACs, then ten a second.
+// segment legitimately brings one PADO per AC: the burst takes a full
+// Scan (maxScanOffers PADOs) with room to spare, then ten a second.
 const (
-	dumpBurst = 512
+	dumpBurst = 2 * maxScanOffers
 	dumpEvery = 100 * time.Millisecond
 )
 
@@ -566,11 +567,22 @@ func (c *Client) confirmation(r received, o Offer) (*Session, error, bool) {
 	return s, nil, true
 }
 
+// maxScanOffers bounds the ACs a Scan lists. Whoever is on the segment
+// can answer a broadcast PADI, from as many forged MACs as it likes; real
+// segments have one AC or a handful. Each Offer keeps its PADO (at most a
+// frame), so the list stays under a megabyte.
+const maxScanOffers = 256
+
 // Scan broadcasts one PADI and collects every offer for wait, as
 // RouterOS's pppoe-client scan and pppd's pppoe-discovery do. Offers are
-// not filtered by ACName or ACMAC.
+// not filtered by ACName or ACMAC. They come in the order the ACs first
+// answered; a later PADO from the same MAC replaces the earlier one in
+// its place. At most maxScanOffers (256) ACs are kept: the rest are
+// counted (Stats.ScanOverflow) and logged once.
 func (c *Client) Scan(ctx context.Context, wait time.Duration) ([]Offer, error) {
 	var offers []Offer
+	index := make(map[string]int) // MAC -> its offer's place in offers
+	full := false
 	_, err := c.sendAndWait(ctx, c.padi(), Broadcast, wait, 1, func(r received) bool {
 		switch {
 		case r.pkt.Code != CodePADO:
@@ -584,10 +596,19 @@ func (c *Client) Scan(ctx context.Context, wait time.Duration) ([]Offer, error) 
 		}
 		c.dump(r.pkt)
 		o := offerOf(r.pkt, r.from)
-		if i := slices.IndexFunc(offers, func(x Offer) bool { return bytes.Equal(x.AC, o.AC) }); i >= 0 {
+		if i, ok := index[string(o.AC)]; ok {
 			offers[i] = o // a later copy replaces an earlier one
 			return false
 		}
+		if len(offers) == maxScanOffers {
+			c.count(func(s *Stats) { s.ScanOverflow++ })
+			if !full {
+				full = true
+				c.log.Warn("discovery: more access concentrators answered than a scan lists; ignoring the others", "listed", maxScanOffers)
+			}
+			return false
+		}
+		index[string(o.AC)] = len(offers)
 		offers = append(offers, o)
 		return false // collect until wait runs out
 	})
