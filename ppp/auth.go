@@ -111,6 +111,7 @@ const (
 func (s *Session) authInput(proto Protocol, b []byte) {
 	p, err := Parse(proto, b)
 	if err != nil {
+		s.plog.Debug("ppp: dropped malformed packet", "protocol", proto.String(), "err", err)
 		return
 	}
 	// Requests go to the authenticator, answers to the authenticatee
@@ -126,7 +127,7 @@ func (s *Session) authInput(proto Protocol, b []byte) {
 		s.authClient.input(p)
 		return
 	}
-	s.log.Debug("ppp: authentication packet not negotiated: dropped", "packet", p.String())
+	s.plog.Debug("ppp: authentication packet not negotiated: dropped", "packet", p.String())
 }
 
 // authPeer authenticates us to the peer.
@@ -298,13 +299,13 @@ func (a *authPeer) challenge(p Packet) {
 		value = h.Sum(nil)
 	case AuthMSCHAPv1:
 		if len(c.Value) != mschap.V1ChallengeLen {
-			a.s.log.Debug("ppp: MS-CHAPv1 challenge of the wrong size", "octets", len(c.Value))
+			a.s.plog.Debug("ppp: MS-CHAPv1 challenge of the wrong size", "octets", len(c.Value))
 			return
 		}
 		value = mschap.V1Response{NTResponse: mschap.NTChallengeResponse([8]byte(c.Value), pass), Flags: 1}.Marshal()
 	case AuthMSCHAPv2:
 		if len(c.Value) != mschap.V2ChallengeLen {
-			a.s.log.Debug("ppp: MS-CHAPv2 challenge of the wrong size", "octets", len(c.Value))
+			a.s.plog.Debug("ppp: MS-CHAPv2 challenge of the wrong size", "octets", len(c.Value))
 			return
 		}
 		a.authChallenge = [16]byte(c.Value)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/pppoed/pppoed/internal/peerlog"
 )
 
 // State is a state of the option negotiation automaton (RFC 1661 §4.2).
@@ -142,6 +144,8 @@ type fsm struct {
 	timer  timer
 	send   func(code Code, id uint8, data []byte)
 	log    *slog.Logger
+	// plog bounds the lines the peer's packets cause (the session's).
+	plog *peerlog.Limiter
 	// trace, when set, receives each action's RFC name (tests).
 	trace func(action string)
 
@@ -207,7 +211,17 @@ func (f *fsm) act(a string) {
 	}
 }
 
+// peerLog writes a line that a packet from the peer caused, within the
+// session's bound.
+func (f *fsm) peerLog(level slog.Level, msg string, args ...any) {
+	if f.plog != nil {
+		f.plog.Log(level, fmt.Sprintf("ppp: %s: %s", f.proto, msg), args...)
+	}
+}
+
 func (f *fsm) setState(s State) {
+	// Not bounded: state changes are --debug's trace, like the packet
+	// dumps, and no more numerous than the packets and timer fires.
 	if f.state != s && f.log != nil {
 		f.log.Debug(fmt.Sprintf("%s: %s -> %s", f.proto, f.state, s))
 	}
@@ -416,9 +430,7 @@ func (f *fsm) timeout() {
 func (f *fsm) input(b []byte, maxReject int) {
 	p, err := Parse(f.proto, b)
 	if err != nil {
-		if f.log != nil {
-			f.log.Debug("dropped malformed packet", "err", err)
-		}
+		f.peerLog(slog.LevelDebug, "dropped malformed packet", "err", err)
 		return
 	}
 	if f.state == StateInitial || f.state == StateStarting {
@@ -455,9 +467,7 @@ func (f *fsm) rcvConfReq(id uint8, data []byte) {
 	if _, err := ParseOptions(f.proto, data); err != nil {
 		// RFC 1661 §6: an option running past the packet makes the whole
 		// packet be silently discarded.
-		if f.log != nil {
-			f.log.Debug("dropped Configure-Request", "err", err)
-		}
+		f.peerLog(slog.LevelDebug, "dropped Configure-Request", "err", err)
 		return
 	}
 	f.idleAcks = 0
@@ -532,9 +542,7 @@ func (f *fsm) rcvConfAck(id uint8, data []byte) {
 		// "The Configuration Options in a Configure-Ack MUST exactly
 		// match those of the last transmitted Configure-Request" (RFC
 		// 1661 §5.2): anything else is not an Ack of what we asked for.
-		if f.log != nil {
-			f.log.Debug(fmt.Sprintf("%s: Configure-Ack does not match our request: dropped", f.proto))
-		}
+		f.peerLog(slog.LevelDebug, "Configure-Ack does not match our request: dropped")
 		return
 	}
 	f.layer.acked()
@@ -576,9 +584,11 @@ func (f *fsm) rcvConfNakRej(code Code, id uint8, data []byte) {
 		ok = f.layer.reject(data)
 	}
 	if !ok {
-		if f.log != nil {
-			f.log.Debug(fmt.Sprintf("%s: invalid Configure-%s: dropped", f.proto, map[Code]string{CodeConfNak: "Nak", CodeConfRej: "Reject"}[code]))
+		what := "Nak"
+		if code == CodeConfRej {
+			what = "Reject"
 		}
+		f.peerLog(slog.LevelDebug, "invalid Configure-"+what+": dropped")
 		return
 	}
 	f.seenReply = true
@@ -656,9 +666,7 @@ func (f *fsm) giveUpAfter() int { return f.timers.MaxConfigure + f.timers.MaxFai
 func (f *fsm) giveUp(why string) {
 	f.act("giveup")
 	f.failure = why
-	if f.log != nil {
-		f.log.Info(fmt.Sprintf("%s: %s", f.proto, why))
-	}
+	f.peerLog(slog.LevelInfo, why)
 	f.setState(StateStopped)
 	f.tlf()
 }

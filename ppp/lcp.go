@@ -300,7 +300,7 @@ func (l *lcpLayer) peerTerminated(data []byte) {
 // codeRejected: the peer does not do an extension we used.
 func (l *lcpLayer) codeRejected(code Code) {
 	if code == CodeEchoReq {
-		l.s.log.Info("ppp: peer rejects LCP echoes; keepalive off")
+		l.s.plog.Info("ppp: peer rejects LCP echoes; keepalive off")
 		l.echo.stop()
 		l.s.cfg.EchoInterval = 0
 	}
@@ -316,7 +316,7 @@ func (l *lcpLayer) extension(code Code, id uint8, data []byte) bool {
 			return true // RXR outside Opened: nothing to do
 		}
 		if l.got.negMagic && e.Magic == l.got.magic {
-			l.s.log.Warn("ppp: received our own echo request: the link may be looped back")
+			l.s.plog.Warn("ppp: received our own echo request: the link may be looped back")
 		}
 		l.s.send(ProtoLCP, CodeEchoRep, id, Echo{Magic: l.gotMagic(), Data: e.Data}.Append(nil))
 	case CodeEchoRep:
@@ -325,7 +325,7 @@ func (l *lcpLayer) extension(code Code, id uint8, data []byte) bool {
 			return true
 		}
 		if l.got.negMagic && e.Magic == l.got.magic {
-			l.s.log.Warn("ppp: received our own echo reply: the link may be looped back")
+			l.s.plog.Warn("ppp: received our own echo reply: the link may be looped back")
 			return true
 		}
 		l.echoPending = 0
@@ -340,11 +340,11 @@ func (l *lcpLayer) extension(code Code, id uint8, data []byte) bool {
 		}
 	case CodeIdentif:
 		if id, err := ParseIdentification(data); err == nil {
-			l.s.log.Info("ppp: peer identification", "message", printable(id.Message))
+			l.s.plog.Info("ppp: peer identification", "message", printable(id.Message))
 		}
 	case CodeTimeRemaining:
 		if t, err := ParseTimeRemaining(data); err == nil {
-			l.s.log.Info("ppp: peer announces time remaining", "seconds", t.Seconds, "message", printable(t.Message))
+			l.s.plog.Info("ppp: peer announces time remaining", "seconds", t.Seconds, "message", printable(t.Message))
 		}
 	default:
 		return false

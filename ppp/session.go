@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pppoed/pppoed/discovery"
+	"github.com/pppoed/pppoed/internal/peerlog"
 )
 
 // Link carries a session's control frames: LCP, authentication and NCP
@@ -157,6 +158,11 @@ type Session struct {
 	cfg  Config
 	link Link
 	log  *slog.Logger
+	// plog carries every line a packet from the peer can cause, so that
+	// a peer sending junk at wire speed cannot flood the log. The "sent"
+	// and "rcvd" packet dumps are not bounded: they are what --debug
+	// asks for, one per packet.
+	plog *peerlog.Limiter
 	rand io.Reader
 
 	lcp, ipcp, ipv6cp *fsm
@@ -225,6 +231,7 @@ func NewSession(link Link, cfg Config) *Session {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.plog = peerlog.New(s.log, peerlog.DefaultBurst, peerlog.DefaultEvery)
 	if s.rand == nil {
 		s.rand = rand.Reader
 	}
@@ -244,7 +251,7 @@ func NewSession(link Link, cfg Config) *Session {
 func (s *Session) newFSM(proto Protocol, l layer) *fsm {
 	// Fast retransmit serves LCP against ACs that start late; NCPs start
 	// together on both sides, where a duplicate would only hurt.
-	f := &fsm{proto: proto, layer: l, timers: s.cfg.Timers, log: s.log, noFast: proto != ProtoLCP}
+	f := &fsm{proto: proto, layer: l, timers: s.cfg.Timers, log: s.log, plog: s.plog, noFast: proto != ProtoLCP}
 	f.timer = s.newTimer(f.timeout)
 	f.send = func(code Code, id uint8, data []byte) { s.send(proto, code, id, data) }
 	return f
@@ -461,7 +468,7 @@ func (s *Session) send(proto Protocol, code Code, id uint8, data []byte) {
 	p := Packet{Protocol: proto, Code: code, ID: id, Data: data}
 	b, err := p.Append(nil)
 	if err != nil {
-		s.log.Warn("ppp: not sent", "err", err)
+		s.plog.Warn("ppp: not sent", "err", err)
 		return
 	}
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
@@ -469,7 +476,7 @@ func (s *Session) send(proto Protocol, code Code, id uint8, data []byte) {
 	}
 	s.stats.FramesOut++
 	if err := s.link.WriteFrame(proto, b); err != nil {
-		s.log.Warn("ppp: write failed", "protocol", proto.String(), "err", err)
+		s.plog.Warn("ppp: write failed", "protocol", proto.String(), "err", err)
 	}
 }
 
@@ -489,7 +496,7 @@ func (s *Session) input(proto Protocol, b []byte) {
 	}
 	// Everything else waits for LCP to be Opened (RFC 1661 §3.4).
 	if s.lcp.state != StateOpened {
-		s.log.Debug("ppp: discarded before LCP is open", "protocol", proto.String())
+		s.plog.Debug("ppp: discarded before LCP is open", "protocol", proto.String())
 		return
 	}
 	switch proto {
@@ -543,7 +550,7 @@ func (s *Session) protocolReject(proto Protocol, b []byte) {
 // protocolRejected handles the peer's Protocol-Reject of one of ours: an
 // NCP stops (RXJ-), the others carry on.
 func (s *Session) protocolRejected(proto Protocol) {
-	s.log.Info("ppp: peer rejected protocol", "protocol", proto.String())
+	s.plog.Info("ppp: peer rejected protocol", "protocol", proto.String())
 	switch proto {
 	case ProtoLCP:
 		s.lcp.failure = "the peer sent a Protocol-Reject of LCP"
