@@ -24,7 +24,7 @@
 //
 // Usage:
 //
-//	go run ./internal/cmd/mutate [-threshold 95] [-equivalent FILE] [-reuse] DIR...
+//	go run ./internal/cmd/mutate [-threshold 95] [-equivalent FILE] [-files REGEXP] [-reuse] DIR...
 package main
 
 import (
@@ -166,6 +166,7 @@ type config struct {
 	equivalents string
 	outDir      string
 	exclude     []string
+	files       *regexp.Regexp // nil: all files
 	reuse       bool
 	workers     int
 	coefficient int
@@ -178,6 +179,7 @@ func main() {
 	flag.StringVar(&cfg.equivalents, "equivalent", "testdata/equivalent-mutants.txt", "the list of equivalent mutants, with reasons")
 	flag.StringVar(&cfg.outDir, "out", "bin/mutate", "where gremlins' reports and logs go")
 	exclude := flag.String("exclude", `(^|/)(ppptest|discoverytest)/`, "comma-separated regexps of files not to mutate (test helpers)")
+	files := flag.String("files", "", "mutate only the files whose path (from the module root) matches this regexp, to iterate on a few")
 	flag.BoolVar(&cfg.reuse, "reuse", false, "report on the last run's results instead of running gremlins again")
 	flag.IntVar(&cfg.workers, "workers", 0, "gremlins' parallel test runs (0: one per CPU)")
 	flag.IntVar(&cfg.coefficient, "timeout-coefficient", 8, "a mutant's tests may take this many times the unmutated run (gremlins' default, 3, is too tight on a busy 2-core machine: builds time out)")
@@ -192,6 +194,14 @@ func main() {
 	}
 	if *exclude != "" {
 		cfg.exclude = strings.Split(*exclude, ",")
+	}
+	if *files != "" {
+		re, err := regexp.Compile(*files)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mutate: -files:", err)
+			os.Exit(2)
+		}
+		cfg.files = re
 	}
 	ok, err := run(cfg, flag.Args())
 	if err != nil {
@@ -218,6 +228,9 @@ func run(cfg config, dirs []string) (ok bool, _ error) {
 	for _, dir := range dirs {
 		dir = filepath.Clean(strings.TrimPrefix(dir, "./"))
 		name := strings.ReplaceAll(dir, "/", "_")
+		if cfg.files != nil {
+			name += "-partial" // a partial run keeps the last full one
+		}
 		jsonPath := filepath.Join(cfg.outDir, name+".json")
 		if !cfg.reuse {
 			if err := gremlins(cfg, dir, jsonPath, filepath.Join(cfg.outDir, name+".log")); err != nil {
@@ -245,6 +258,23 @@ func gremlins(cfg config, dir, jsonPath, logPath string) error {
 	}
 	if cfg.coefficient > 0 {
 		args = append(args, "--timeout-coefficient", strconv.Itoa(cfg.coefficient))
+	}
+	if cfg.files != nil {
+		// gremlins only excludes: every other file is excluded by name,
+		// relative to dir as gremlins sees it.
+		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+				return err
+			}
+			if !cfg.files.MatchString(filepath.ToSlash(p)) {
+				rel, _ := filepath.Rel(dir, p)
+				args = append(args, "--exclude-files", "^"+regexp.QuoteMeta(filepath.ToSlash(rel))+"$")
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	args = append(args, "./"+dir)
 	log, err := os.Create(logPath)
@@ -348,6 +378,9 @@ func summarize(cfg config, ms []mutant, equivalents []*entry, dirs []string) boo
 			timedOut++
 		}
 	}
+	if cfg.files != nil {
+		fmt.Fprintf(cfg.stdout, "partial run: only files matching %q were mutated\n", cfg.files)
+	}
 	tw := tabwriter.NewWriter(cfg.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "package\tkilled\tlived\t(equivalent)\ttimed out\tnot covered\tefficacy\t")
 	for _, p := range pkgs {
@@ -383,7 +416,7 @@ func summarize(cfg config, ms []mutant, equivalents []*entry, dirs []string) boo
 		}
 	}
 	for _, e := range equivalents {
-		if !e.used && coveredBy(e.path, dirs) {
+		if !e.used && coveredBy(e.path, dirs) && (cfg.files == nil || cfg.files.MatchString(e.path)) {
 			fmt.Fprintf(cfg.stdout, "\nstale: %s:%d lists %s:%d %s, which no longer lives (killed, or the line changed): remove it\n",
 				cfg.equivalents, e.at, e.path, e.column, e.mutator)
 		}
