@@ -1,8 +1,39 @@
 package ppp
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
 
-var zero4 = netip.IPv4Unspecified()
+var (
+	zero4      = netip.IPv4Unspecified()
+	broadcast4 = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+)
+
+// badIPv4 says why a cannot be the address of either end of the link, or
+// "" when it can. pppd refuses loopback, multicast and class E addresses
+// (bad_ip_adrs, used by auth_ip_addr); the unspecified address names no
+// one (RFC 1332 §3.3: it asks for an address), and the limited broadcast
+// address, in class E, is named for what it is.
+func badIPv4(a netip.Addr) string {
+	a = a.Unmap()
+	switch {
+	case !a.Is4():
+		return "not an IPv4 address"
+	case a.IsUnspecified():
+		return "the unspecified address"
+	case a == broadcast4:
+		return "a broadcast address"
+	case a.IsLoopback():
+		return "a loopback address"
+	case a.IsMulticast():
+		return "a multicast address"
+	case a.As4()[0] >= 240:
+		return "a reserved (class E) address"
+	}
+	return ""
+}
 
 // ipcpLayer is IPCP (RFC 1332) with RFC 1877's name servers. A client asks
 // for 0.0.0.0 (or its configured address) and takes the server's Nak; a
@@ -21,6 +52,9 @@ type ipcpLayer struct {
 	assigned netip.Addr // what we hand the peer (server)
 	allocErr error
 	isUp     bool // IPv4Up was reported
+	// refusedNak says why we did not take the address the peer last
+	// Nak'd us, for the failure should no address be agreed.
+	refusedNak string
 }
 
 func (l *ipcpLayer) server() bool { return l.s.cfg.Role == RoleServer }
@@ -30,6 +64,7 @@ func (l *ipcpLayer) resetOptions() {
 	if l.cfg.Local.Is4() {
 		l.addr = l.cfg.Local
 	}
+	l.refusedNak = ""
 	l.negDNS = [2]bool{}
 	if !l.server() && l.cfg.RequestDNS {
 		l.dns = [2]netip.Addr{zero4, zero4}
@@ -70,8 +105,20 @@ func (l *ipcpLayer) nak(data []byte, treatAsReject bool) bool {
 			switch {
 			case treatAsReject:
 				l.negAddr = false
-			case !l.server() && !l.cfg.Local.IsValid() && a.Is4() && !a.IsUnspecified():
-				l.addr = a // the server assigns our address
+			case l.server() || l.cfg.Local.IsValid():
+				// Our address is configured: a suggestion does not change it.
+			case badIPv4(a) != "":
+				// An address no host may have. As pppd does with a
+				// suggestion it cannot take (lcp_nakci's MRU), we ignore
+				// it and ask again: a peer that insists has its Naks
+				// treated as Rejects after Max-Failure (RFC 1661 §4.6),
+				// and with no address agreed, up() closes IPCP saying
+				// why. pppd itself would take it (ipcp_nakci) and
+				// install it.
+				l.refusedNak = fmt.Sprintf("the peer assigned us %s, %s", a, badIPv4(a))
+				l.s.plog.Warn("ppp: IPCP: " + l.refusedNak + ": not taken")
+			default:
+				l.addr = a // the server assigns our address (RFC 1332 §3.3)
 			}
 		case PrimaryDNS, SecondaryDNS:
 			i := 0
@@ -120,6 +167,18 @@ func (l *ipcpLayer) assign() (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	a, err := l.cfg.Pool.Allocate(l.s.peerName)
+	if err == nil {
+		// A pool that hands out an address no host may have, or ours,
+		// is misconfigured: the peer gets none rather than that one.
+		why := badIPv4(a)
+		if why == "" && a == l.cfg.Local {
+			why = "our own address"
+		}
+		if why != "" {
+			l.cfg.Pool.Release(a)
+			err = fmt.Errorf("the address pool gave %s, %s: not handed out", a, why)
+		}
+	}
 	if err != nil {
 		l.allocErr = err
 		l.s.log.Warn("ppp: no address for the peer", "err", err)
@@ -221,19 +280,49 @@ func (l *ipcpLayer) up() {
 		l.s.ipcp.Close("Could not determine remote IP address")
 		return
 	}
-	if !ev.Local.Is4() || ev.Local.IsUnspecified() {
+	if why := badIPv4(ev.Local); why != "" {
 		// As pppd's ipcp_up: an NCP with no address to configure is
 		// closed, and the session ends if no other NCP is left.
-		l.s.ipcp.failure = "no local IPv4 address was agreed"
+		switch {
+		case l.refusedNak != "":
+			l.s.ipcp.failure = l.refusedNak
+		case ev.Local.IsUnspecified():
+			l.s.ipcp.failure = "no local IPv4 address was agreed"
+		default:
+			l.s.ipcp.failure = fmt.Sprintf("our address %s is %s", ev.Local, why)
+		}
 		l.s.log.Warn("ppp: IPCP: " + l.s.ipcp.failure + "; closing IPCP")
 		l.s.ipcp.Close("Could not determine local IP address")
 		return
 	}
+	// The peer's claim to its own address is judged once it is agreed,
+	// as pppd's ipcp_up does with auth_ip_addr: an address no host may
+	// have, or ours, closes IPCP ("Unauthorized remote IP address"). A
+	// peer that claims none leaves Peer unset.
+	if ev.Peer.IsValid() {
+		why := badIPv4(ev.Peer)
+		if why == "" && ev.Peer == ev.Local {
+			why = "our own address"
+		}
+		if why != "" {
+			l.s.ipcp.failure = fmt.Sprintf("the peer's address %s is %s", ev.Peer, why)
+			l.s.log.Warn("ppp: IPCP: " + l.s.ipcp.failure + "; closing IPCP")
+			l.s.ipcp.Close("Unauthorized remote IP address")
+			return
+		}
+	}
 	l.isUp = true
 	for i, d := range l.dns {
-		if l.negDNS[i] && d.Is4() && !d.IsUnspecified() {
-			ev.DNS = append(ev.DNS, d)
+		if !l.negDNS[i] || d.IsUnspecified() {
+			continue // not asked for, or none given
 		}
+		// RFC 1877 names no rule for the name servers, but one at an
+		// address no host may have would only send queries nowhere.
+		if why := badIPv4(d); why != "" {
+			l.s.log.Warn(fmt.Sprintf("ppp: IPCP: the peer's name server %s is %s: not used", d, why))
+			continue
+		}
+		ev.DNS = append(ev.DNS, d)
 	}
 	l.s.emit(ev)
 }
@@ -247,6 +336,16 @@ func (l *ipcpLayer) down() {
 	}
 }
 
-func (l *ipcpLayer) starting()                          {}
-func (l *ipcpLayer) finished()                          { l.s.ncpFinished(l.s.ipcp) }
+func (l *ipcpLayer) starting() {}
+
+// finished: IPCP gave up. If the peer kept assigning us an address we
+// refused until the negotiation gave up, that is the reason to give.
+func (l *ipcpLayer) finished() {
+	f := l.s.ipcp
+	if l.refusedNak != "" && !strings.Contains(f.failure, l.refusedNak) {
+		f.failure = strings.TrimSuffix(l.refusedNak+"; "+f.failure, "; ")
+	}
+	l.s.ncpFinished(f)
+}
+
 func (l *ipcpLayer) extension(Code, uint8, []byte) bool { return false }

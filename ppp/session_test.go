@@ -87,6 +87,20 @@ func (r *run) wait(t *testing.T) *ppp.DownError {
 	return de
 }
 
+// waitFor is wait with a bound of d (fake time in a bubble): a session
+// still up by then fails the test and is closed.
+func (r *run) waitFor(t *testing.T, d time.Duration) *ppp.DownError {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err
+	case <-time.After(d):
+		t.Errorf("still up after %v: %s", d, kinds(r.rec))
+		r.s.Close("the test gave up")
+	}
+	return r.wait(t)
+}
+
 func serverConfig(m ppp.AuthMethod, v4, v6 bool, pool *ppptest.Pool) ppp.Config {
 	c := ppp.Config{Role: ppp.RoleServer, Name: "lab-ac", Secrets: ppp.Secrets{"user1": "pass1", `CORP\bob`: "pw"}}
 	if m != ppp.AuthNone {
