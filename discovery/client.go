@@ -172,6 +172,29 @@ type Client struct {
 	// malformed packet, a reply for another host, ...); dumps bounds
 	// the debug dumps of what we receive.
 	peer, dumps *peerlog.Limiter
+	// req is the last successful PADR exchange (under mu), for WaitPADT
+	// to end the extra sessions our retransmitted PADRs may have opened.
+	req request
+}
+
+// request is a PADR exchange: every PADR we send may open a session at
+// the AC, so the AC may confirm up to padrs sessions, and ids are those
+// it confirmed so far (the one we use, and the ones we ended).
+type request struct {
+	padrs int
+	ids   []uint16
+}
+
+// extra reports whether id is a session the AC opened for one of our
+// PADRs beyond the one we use, and records it: true at most padrs-1
+// times, so that no amount of forged PADSs makes us send more PADTs than
+// we sent PADRs.
+func (r *request) extra(id uint16) bool {
+	if slices.Contains(r.ids, id) || len(r.ids) >= r.padrs {
+		return false
+	}
+	r.ids = append(r.ids, id)
+	return true
 }
 
 // The debug dumps of received packets have their own, larger bucket than
@@ -368,12 +391,41 @@ func validUnicast(mac net.HardwareAddr) bool {
 // Discover finds an access concentrator and has it open a session: PADI
 // to broadcast until an acceptable PADO arrives, then PADR to that AC
 // until its PADS (RFC 2516 §5.1-5.4).
+//
+// When ctx ends after a PADR went out, the AC may have opened a session
+// that nobody will use, and RFC 2516 §5.5 lets either end close it with a
+// PADT. So Discover goes on reading for a short grace (see graceFor),
+// sends a PADT for each session the chosen AC confirms for our Host-Uniq,
+// and only then returns ctx's cause. It never returns a session once ctx
+// has ended.
+//
+// Each PADR may open its own session, so when the AC answers a
+// retransmitted PADR as well as the first, it opens two: Discover takes
+// the first PADS, and WaitPADT ends the others as their PADSs arrive.
 func (c *Client) Discover(ctx context.Context) (*Session, error) {
-	offer, err := c.offer(ctx)
+	offer, rtt, err := c.offer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return c.request(ctx, offer)
+	return c.request(ctx, offer, rtt)
+}
+
+// The grace for the PADSs still owed when ctx ends after PADRs went out.
+// The PADI/PADO round trip measures the path and the AC's load, but a PADS
+// costs the AC more than a PADO (it allocates the session, on some ACs
+// after asking a RADIUS server), hence four round trips. The floor is for
+// LANs, where the round trip is well below the AC's and our own scheduling
+// delays, and for a PADO that answered an earlier PADI than the one timed;
+// the ceiling because whoever ended ctx is stopping, a signal or a
+// deadline, and an AC slower than that will drop the unused session
+// itself when its keepalives go unanswered.
+const (
+	minGrace = 50 * time.Millisecond
+	maxGrace = 500 * time.Millisecond
+)
+
+func graceFor(rtt time.Duration) time.Duration {
+	return min(max(4*rtt, minGrace), maxGrace)
 }
 
 // errNoAnswer ends an exchange none of whose attempts was answered.
@@ -441,11 +493,12 @@ func (c *Client) waitMatch(ctx context.Context, expired <-chan time.Time, match 
 	}
 }
 
-// offer broadcasts PADIs until an acceptable PADO.
-func (c *Client) offer(ctx context.Context) (Offer, error) {
+// offer broadcasts PADIs until an acceptable PADO, and returns it with
+// its round trip.
+func (c *Client) offer(ctx context.Context) (Offer, time.Duration, error) {
 	var got Offer
 	var lastErr string
-	_, err := c.sendAndWait(ctx, c.padi(), Broadcast, c.cfg.Timeout, c.cfg.Attempts, func(r received) bool {
+	x, err := c.sendAndWait(ctx, c.padi(), Broadcast, c.cfg.Timeout, c.cfg.Attempts, func(r received) bool {
 		o, ok := c.offerFrom(r)
 		if !ok {
 			if e := r.pkt.Error(); r.pkt.Code == CodePADO && o.Error != "" {
@@ -467,13 +520,13 @@ func (c *Client) offer(ctx context.Context) (Offer, error) {
 		if lastErr != "" {
 			extra += "; " + lastErr
 		}
-		return Offer{}, fmt.Errorf("discovery: %w after %d PADIs%s", ErrNoOffer, c.cfg.Attempts, extra)
+		return Offer{}, 0, fmt.Errorf("discovery: %w after %d PADIs%s", ErrNoOffer, c.cfg.Attempts, extra)
 	}
 	if err != nil {
-		return Offer{}, err
+		return Offer{}, 0, err
 	}
 	c.log.Info("discovery: offer", "ac", got.AC.String(), "ac-name", peerlog.Text(got.ACName), "services", textList(got.Services))
-	return got, nil
+	return got, x.rtt, nil
 }
 
 // offerFrom checks a received packet as an offer for us.
@@ -503,8 +556,9 @@ func (c *Client) offerFrom(r received) (Offer, bool) {
 	return o, true
 }
 
-// request sends PADRs to the chosen AC until its PADS.
-func (c *Client) request(ctx context.Context, o Offer) (*Session, error) {
+// request sends PADRs to the chosen AC until its PADS; rtt is the
+// offer's round trip.
+func (c *Client) request(ctx context.Context, o Offer, rtt time.Duration) (*Session, error) {
 	padr := &Packet{Code: CodePADR, Tags: []Tag{ServiceName(c.cfg.ServiceName), HostUniq(c.cfg.HostUniq)}}
 	if o.Cookie != nil {
 		padr.Tags = append(padr.Tags, ACCookie(o.Cookie)) // echoed unmodified (appendix A)
@@ -517,11 +571,29 @@ func (c *Client) request(ctx context.Context, o Offer) (*Session, error) {
 	}
 	var s *Session
 	var refused error
-	_, err := c.sendAndWait(ctx, padr, o.AC, c.cfg.Timeout, c.cfg.Attempts, func(r received) bool {
+	x, err := c.sendAndWait(ctx, padr, o.AC, c.cfg.Timeout, c.cfg.Attempts, func(r received) bool {
 		var ok bool
 		s, refused, ok = c.confirmation(r, o)
 		return ok
 	})
+	if ctx.Err() != nil {
+		// Stopped, maybe with PADRs out; a PADS that came as ctx ended
+		// is no more ours to use than one still on its way. Here
+		// req.padrs counts the PADRs not answered yet.
+		req := request{padrs: x.sent}
+		why := "pppoed: discovery stopped: " + context.Cause(ctx).Error()
+		if len(why) > maxReason {
+			why = why[:maxReason]
+		}
+		if err == nil {
+			req.padrs-- // that PADR is answered
+			if s != nil {
+				c.endUnused(&req, s, why)
+			}
+		}
+		c.linger(&req, o, graceFor(rtt), why)
+		return nil, fmt.Errorf("discovery: %w", context.Cause(ctx))
+	}
 	if errors.Is(err, errNoAnswer) {
 		return nil, fmt.Errorf("discovery: %w from %s after %d PADRs", ErrNoConfirmation, o.AC, c.cfg.Attempts)
 	}
@@ -531,7 +603,54 @@ func (c *Client) request(ctx context.Context, o Offer) (*Session, error) {
 	if refused != nil {
 		return nil, refused
 	}
+	c.mu.Lock()
+	c.req = request{padrs: x.sent, ids: []uint16{s.ID}}
+	c.mu.Unlock()
 	return s, nil
+}
+
+// linger reads, for at most grace, what the chosen AC still owes us after
+// ctx ended: a PADS per PADR not yet answered (req.padrs). It ends each
+// session confirmed. What was received already is handled first, as
+// the grace is never zero.
+func (c *Client) linger(req *request, o Offer, grace time.Duration, why string) {
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	for req.padrs > 0 {
+		select {
+		case <-c.stopped:
+			return
+		case <-timer.C:
+			return
+		case r := <-c.in:
+			s, _, ok := c.confirmation(r, o)
+			if !ok {
+				continue
+			}
+			req.padrs--
+			if s != nil {
+				c.endUnused(req, s, why)
+			}
+		}
+	}
+}
+
+// maxReason bounds the Generic-Error of our PADTs, which must fit a frame
+// whatever ctx's cause says.
+const maxReason = 128
+
+// endUnused sends a PADT for a session the AC opened that we will not
+// use, once per session id.
+func (c *Client) endUnused(req *request, s *Session, why string) {
+	if slices.Contains(req.ids, s.ID) {
+		return // a repeated PADS
+	}
+	req.ids = append(req.ids, s.ID)
+	if err := c.SendPADT(s, why); err != nil {
+		c.log.Warn("discovery: could not end a session we will not use", "session-id", fmt.Sprintf("0x%x", s.ID), "ac", s.AC.String(), "err", err)
+		return
+	}
+	c.log.Info("discovery: ended a session we will not use", "session-id", fmt.Sprintf("0x%x", s.ID), "ac", s.AC.String(), "why", why)
 }
 
 // confirmation checks a received packet as the PADS for our request; ok
@@ -632,6 +751,8 @@ func (c *Client) WaitPADT(ctx context.Context, s *Session) (*Packet, error) {
 			// Other hosts' discovery is routine on a shared segment and
 			// not worth a line; a PADT is.
 			switch {
+			case p.Code == CodePADS:
+				c.extraPADS(r, s)
 			case p.Code != CodePADT:
 			case p.SessionID != s.ID:
 				c.ignore(r, nil, "not our session", "session-id", fmt.Sprintf("0x%x", p.SessionID))
@@ -643,6 +764,30 @@ func (c *Client) WaitPADT(ctx context.Context, s *Session) (*Packet, error) {
 			}
 		}
 	}
+}
+
+// extraPADS ends a session the AC opened for a retransmission of the
+// PADR that opened s: the AC answers each PADR, and may have given each
+// its own session (see request.extra for the bound).
+func (c *Client) extraPADS(r received, s *Session) {
+	p := r.pkt
+	if p.Error() != nil || !bytes.Equal(r.from, s.AC) || !c.ours(r) {
+		return // a refusal, or not the AC's answer to us
+	}
+	c.mu.Lock()
+	extra := c.req.extra(p.SessionID)
+	c.mu.Unlock()
+	if !extra {
+		return // a repeated PADS, or more sessions than PADRs
+	}
+	c.dump(p)
+	dup := &Session{ID: p.SessionID, AC: s.AC, HostUniq: s.HostUniq, RelaySessionID: s.RelaySessionID}
+	why := fmt.Sprintf("pppoed: duplicate session, using 0x%x", s.ID)
+	if err := c.SendPADT(dup, why); err != nil {
+		c.log.Warn("discovery: could not end a duplicate session", "session-id", fmt.Sprintf("0x%x", dup.ID), "ac", s.AC.String(), "err", err)
+		return
+	}
+	c.log.Info("discovery: ended a duplicate session the access concentrator opened for our retransmitted PADR", "session-id", fmt.Sprintf("0x%x", dup.ID), "using", fmt.Sprintf("0x%x", s.ID))
 }
 
 // SendPADT ends s at the AC (RFC 2516 §5.5), saying why in a

@@ -38,6 +38,17 @@ type scriptedAC struct {
 	padsMax uint16
 	// padoExtra is appended to every PADO.
 	padoExtra []discovery.Tag
+	// padoDelay delays every PADO; padsDelays[n] the n-th PADS (the
+	// answer to the n-th PADR), which then does not hold up the
+	// following ones.
+	padoDelay  time.Duration
+	padsDelays []time.Duration
+	// sessionIDs[n] is the session the n-th PADR opens (default
+	// sessionID): an AC may open a session per PADR.
+	sessionIDs []uint16
+	// onPADR runs when the n-th PADR arrives, before the answer; true
+	// means no answer.
+	onPADR func(n int, hu discovery.HostUniq) bool
 
 	mu    sync.Mutex
 	padis []*discovery.Packet
@@ -82,11 +93,16 @@ func (a *scriptedAC) run(t *testing.T) {
 					pado.Tags = append(pado.Tags, m)
 				}
 				pado.Tags = append(pado.Tags, a.padoExtra...)
+				time.Sleep(a.padoDelay)
 				a.send(t, pado, from)
 			case discovery.CodePADR:
 				a.mu.Lock()
 				a.padrs = append(a.padrs, p)
+				n := len(a.padrs) - 1
 				a.mu.Unlock()
+				if a.onPADR != nil && a.onPADR(n, hu) {
+					continue
+				}
 				if a.ignorePADR > 0 {
 					a.ignorePADR--
 					continue
@@ -96,6 +112,9 @@ func (a *scriptedAC) run(t *testing.T) {
 				}
 				sn, _ := discovery.Find[discovery.ServiceName](p)
 				pads := &discovery.Packet{Code: discovery.CodePADS, SessionID: a.sessionID, Tags: []discovery.Tag{sn, discovery.HostUniq(hu)}}
+				if n < len(a.sessionIDs) {
+					pads.SessionID = a.sessionIDs[n]
+				}
 				if a.refuse != nil {
 					pads.SessionID = 0
 					pads.Tags = []discovery.Tag{discovery.HostUniq(hu), a.refuse}
@@ -110,6 +129,13 @@ func (a *scriptedAC) run(t *testing.T) {
 					pads.SessionID = 666
 					pads.Tags = append([]discovery.Tag{sn}, a.corruptPADS(hu)...)
 					a.corruptPADS = nil
+				}
+				if n < len(a.padsDelays) && a.padsDelays[n] > 0 {
+					go func(d time.Duration) {
+						time.Sleep(d)
+						a.send(t, pads, from)
+					}(a.padsDelays[n])
+					continue
 				}
 				a.send(t, pads, from)
 			case discovery.CodePADT:
