@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -35,11 +36,13 @@ type Config struct {
 	HostUniq    []byte
 	Ifname      string // the unit's interface name; "" for pppN
 
-	// MTU and MRU: what we send and what we accept; 0 means 1492. Above
-	// 1492 needs RFC 4638 and an Ethernet MTU of at least 8 more.
+	// MTU and MRU: what we send and what we accept; 0 means
+	// discovery.DefaultMTU (1492). Above it needs RFC 4638 and an
+	// Ethernet MTU of discovery.Overhead (8) more.
 	MTU, MRU int
-	// RaiseParentMTU sets the Ethernet MTU to MTU+8 before discovery
-	// (raising it later would kill the session in the kernel).
+	// RaiseParentMTU sets the Ethernet MTU to MTU+discovery.Overhead
+	// before discovery (raising it later would kill the session in the
+	// kernel).
 	RaiseParentMTU bool
 
 	Auth   []ppp.AuthMethod // accepted methods, preferred first; nil: all
@@ -66,11 +69,9 @@ type Config struct {
 
 // Defaults, as pppd on Debian has them.
 const (
-	DefaultMTU               = 1492
 	DefaultResolvConf        = "/etc/ppp/resolv.conf"
 	DefaultKeepaliveInterval = 30 * time.Second
 	DefaultKeepaliveFailures = 4
-	pppoeOverhead            = 8 // PPPoE header (6) and PPP protocol field (2): RFC 4638 §2
 )
 
 func (c *Config) fill() error {
@@ -87,10 +88,10 @@ func (c *Config) fill() error {
 		return errors.New("no user name given (--user)")
 	}
 	if c.MTU == 0 {
-		c.MTU = DefaultMTU
+		c.MTU = discovery.DefaultMTU
 	}
 	if c.MRU == 0 {
-		c.MRU = DefaultMTU
+		c.MRU = discovery.DefaultMTU
 	}
 	for _, v := range []struct {
 		name string
@@ -168,7 +169,7 @@ func Run(ctx context.Context, cfg Config) error {
 	})
 	defer dc.Close()
 	log.Info("client: looking for an access concentrator", "interface", cfg.Interface, "service-name", cfg.ServiceName)
-	sess, err := dc.Discover(ctx)
+	pppoe, err := dc.Discover(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("client: stopped during discovery")
@@ -176,35 +177,88 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
-	ks, err := sock.Connect(pppox.Config{Interface: cfg.Interface, SessionID: sess.ID, AC: sess.AC, Ifname: cfg.Ifname, Logger: log})
+	link, err := sock.Connect(pppox.Config{Interface: cfg.Interface, SessionID: pppoe.ID, AC: pppoe.AC, Ifname: cfg.Ifname, Logger: log})
 	if err != nil {
-		_ = dc.SendPADT(sess, "pppoed: could not set up the session")
+		_ = dc.SendPADT(pppoe, "pppoed: could not set up the session")
 		if errors.Is(err, pppox.ErrNoKernelSupport) || errors.Is(err, pppox.ErrPermission) {
 			return kernelExit(err)
 		}
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
-	log.Info("client: PPPoE session up", "session-id", fmt.Sprintf("0x%x", sess.ID), "ac", sess.AC.String(), "ac-name", sess.ACName,
-		"service-name", sess.ServiceName, "interface", ks.Ifname)
+	log.Info("client: PPPoE session up", "session-id", fmt.Sprintf("0x%x", pppoe.ID), "ac", pppoe.AC.String(), "ac-name", pppoe.ACName,
+		"service-name", pppoe.ServiceName, "interface", link.Ifname)
 
-	c := &connection{cfg: &cfg, log: log, ks: ks, sess: sess, start: start}
-	err = c.run(ctx, dc, maxPayload)
-	return err
+	c := &connection{cfg: &cfg, log: log, start: start, pppoe: pppoe, link: link, ifname: link.Ifname, openIface: openNetcfg}
+	return c.run(ctx, dc, maxPayload)
 }
 
-// connection is one connected session's state.
+// kernelLink is what a connection needs of the kernel's PPP link
+// (*pppox.Link): a ppp.Link whose unit's MRU and network protocols it
+// sets, and which it can hang up. The tests give it a fake.
+type kernelLink interface {
+	ppp.Link
+	SetMRU(mru int) error
+	SetNPMode(proto ppp.Protocol, mode pppox.NPMode) error
+	HangUp(err error)
+}
+
+// ifconfig is what a connection needs of pppN's configuration
+// (*netcfg.Interface), which remembers what it did in order to undo it.
+// The tests give it a fake.
+type ifconfig interface {
+	SetMTU(mtu int) error
+	Up() error
+	AddIPv4(local, peer netip.Addr) error
+	AddIPv6LinkLocal(local, peer netip.Addr) error
+	DefaultRoute(mode netcfg.RouteMode, metric int) error
+	WriteResolvConf(path string, servers []netip.Addr) error
+	RemoveRoutes()
+	RemoveAddresses(family int)
+	RemoveFiles()
+	Close()
+}
+
+func openNetcfg(name string, log *slog.Logger) (ifconfig, error) {
+	return netcfg.Open(nil, name, log)
+}
+
+// connection is one connected session's state. Three things in it are
+// called sessions elsewhere, one per layer: pppoe (discovery.Session: the
+// PPPoE session id and the AC), link (the kernel's PPP link over that
+// session: channel, unit and pppN, pppox.Link) and control (the PPP
+// control session on that link: LCP, authentication, the NCPs,
+// ppp.Session).
 type connection struct {
 	cfg   *Config
 	log   *slog.Logger
-	ks    *pppox.Link
-	sess  *discovery.Session
-	ni    *netcfg.Interface
-	ps    *ppp.Session
 	start time.Time
-	up4   bool
-	fail  error // a local failure that ended the session
+
+	pppoe   *discovery.Session
+	link    kernelLink
+	ifname  string   // the link's interface, pppN
+	iface   ifconfig // pppN's configuration
+	control *ppp.Session
+
+	openIface func(name string, log *slog.Logger) (ifconfig, error)
+	up4       bool
+	fail      error // a local failure that ended the session
 }
 
+// run runs the PPP session on the kernel link until it ends, then undoes
+// everything, in this order:
+//
+//  1. The PPP session ends (LCP Terminate, the peer's, or the link hung
+//     up). Each NCP going down first stops its protocol in the unit
+//     (NPMode), then undoes what it configured: routes (restoring a
+//     replaced default route), addresses, files.
+//  2. ppp.Session closes the kernel link as it ends: the channel is
+//     disconnected and the unit, pppN with it, destroyed.
+//  3. The interface's configuration is closed: whatever an NCP that never
+//     came down left (a failure, a hang-up) is undone.
+//  4. The PADT, unless the AC sent one: last, because after it no PPP
+//     frame of ours may follow (RFC 2516 §5.5).
+//
+// Run then closes the PPPoE socket and restores the Ethernet MTU.
 func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload uint16) error {
 	cfg, log := c.cfg, c.log
 	// Whatever ends the session, the kernel's part goes, and the AC
@@ -216,12 +270,12 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 	watcherDone := make(chan struct{})
 	go func() {
 		defer close(watcherDone)
-		p, err := dc.WaitPADT(watch, c.sess)
+		p, err := dc.WaitPADT(watch, c.pppoe)
 		if err != nil {
 			return
 		}
 		padt <- p
-		c.ks.HangUp(fmt.Errorf("the access concentrator ended the session (PADT%s)", padtText(p)))
+		c.link.HangUp(fmt.Errorf("the access concentrator ended the session (PADT%s)", padtText(p)))
 	}()
 	var theirPADT *discovery.Packet
 	settlePADT := func(wait time.Duration) {
@@ -247,27 +301,27 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 			log.Info("client: the access concentrator sent PADT", "reason", discovery.PADTReason(theirPADT))
 			return
 		}
-		if err := dc.SendPADT(c.sess, "pppoed: session closed"); err != nil {
+		if err := dc.SendPADT(c.pppoe, "pppoed: session closed"); err != nil {
 			log.Warn("client: PADT not sent", "err", err)
 		} else {
-			log.Info("client: PADT sent", "session-id", fmt.Sprintf("0x%x", c.sess.ID))
+			log.Info("client: PADT sent", "session-id", fmt.Sprintf("0x%x", c.pppoe.ID))
 		}
 	}()
-	defer c.ks.Close()
+	defer c.link.Close()
 
-	ni, err := netcfg.Open(nil, c.ks.Ifname, log)
+	iface, err := c.openIface(c.ifname, log)
 	if err != nil {
 		return &ExitError{Code: ExitFatal, Err: fmt.Errorf("client: %w", err)}
 	}
-	c.ni = ni
-	defer ni.Close()
+	c.iface = iface
+	defer iface.Close()
 
 	// The most the link carries: 1492, or what the AC granted by RFC 4638.
-	maxMTU := uint16(DefaultMTU)
-	if c.sess.MaxPayload > DefaultMTU {
-		maxMTU = c.sess.MaxPayload
+	maxMTU := uint16(discovery.DefaultMTU)
+	if c.pppoe.MaxPayload > discovery.DefaultMTU {
+		maxMTU = c.pppoe.MaxPayload
 		log.Info("client: the access concentrator accepts RFC 4638 payloads", "max-payload", maxMTU)
-	} else if maxPayload > DefaultMTU {
+	} else if maxPayload > discovery.DefaultMTU {
 		log.Info("client: the access concentrator did not echo PPP-Max-Payload above 1492 (RFC 4638); MTU and MRU stay at 1492")
 	}
 	pcfg := ppp.Config{
@@ -290,8 +344,8 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 	if !cfg.NoIPv6 {
 		pcfg.IPv6 = &ppp.IPv6Config{}
 	}
-	c.ps = ppp.NewSession(c.ks, pcfg)
-	runErr := c.ps.Run(ctx)
+	c.control = ppp.NewSession(c.link, pcfg)
+	runErr := c.control.Run(ctx)
 	if c.fail != nil {
 		return c.fail
 	}
@@ -318,38 +372,38 @@ func padtText(p *discovery.Packet) string {
 func (c *connection) onEvent(ev ppp.Event) {
 	log := c.log
 	fail := func(err error) {
-		log.Error("client: "+err.Error(), "interface", c.ks.Ifname)
+		log.Error("client: "+err.Error(), "interface", c.ifname)
 		if c.fail == nil {
 			c.fail = &ExitError{Code: ExitFatal, Err: fmt.Errorf("client: %w", err)}
 		}
-		c.ps.Close("pppoed: configuring the interface failed")
+		c.control.Close("pppoed: configuring the interface failed")
 	}
 	switch e := ev.(type) {
 	case ppp.LinkUp:
 		log.Info("client: LCP up", "mru", e.MRU, "mtu", e.MTU)
-		if err := c.ni.SetMTU(int(e.MTU)); err != nil {
+		if err := c.iface.SetMTU(int(e.MTU)); err != nil {
 			fail(err)
 			return
 		}
-		if err := c.ks.SetMRU(int(e.MRU)); err != nil {
+		if err := c.link.SetMRU(int(e.MRU)); err != nil {
 			fail(err)
 		}
 	case ppp.Authenticated:
 		log.Info("client: authenticated", "peer", e.Peer)
 	case ppp.IPv4Up:
-		if err := c.ni.AddIPv4(e.Local, e.Peer); err != nil {
+		if err := c.iface.AddIPv4(e.Local, e.Peer); err != nil {
 			fail(err)
 			return
 		}
-		if err := c.ni.Up(); err != nil {
+		if err := c.iface.Up(); err != nil {
 			fail(err)
 			return
 		}
-		if err := c.ks.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass); err != nil {
+		if err := c.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass); err != nil {
 			fail(err)
 			return
 		}
-		if err := c.ni.DefaultRoute(c.cfg.DefaultRoute, c.cfg.DefaultRouteMetric); err != nil {
+		if err := c.iface.DefaultRoute(c.cfg.DefaultRoute, c.cfg.DefaultRouteMetric); err != nil {
 			fail(err)
 			return
 		}
@@ -359,40 +413,40 @@ func (c *connection) onEvent(ev ppp.Event) {
 			}
 			// As pppd: a resolv.conf we cannot write is worth a log
 			// line, not the session.
-			if err := c.ni.WriteResolvConf(c.cfg.ResolvConf, e.DNS); err != nil {
+			if err := c.iface.WriteResolvConf(c.cfg.ResolvConf, e.DNS); err != nil {
 				log.Error("client: " + err.Error())
 			}
 		}
 		c.up4 = true
-		log.Info("client: IPv4 up", "interface", c.ks.Ifname, "local", e.Local.String(), "peer", e.Peer.String(),
+		log.Info("client: IPv4 up", "interface", c.ifname, "local", e.Local.String(), "peer", e.Peer.String(),
 			"dns", fmt.Sprint(e.DNS), "connect-time", time.Since(c.start).Round(time.Millisecond).String())
 	case ppp.IPv6Up:
 		local, peer := e.Local.LinkLocal(), e.Peer.LinkLocal()
-		if err := c.ni.AddIPv6LinkLocal(local, peer); err != nil {
+		if err := c.iface.AddIPv6LinkLocal(local, peer); err != nil {
 			fail(err)
 			return
 		}
-		if err := c.ni.Up(); err != nil {
+		if err := c.iface.Up(); err != nil {
 			fail(err)
 			return
 		}
-		if err := c.ks.SetNPMode(ppp.ProtoIPv6, pppox.NPModePass); err != nil {
+		if err := c.link.SetNPMode(ppp.ProtoIPv6, pppox.NPModePass); err != nil {
 			fail(err)
 			return
 		}
-		log.Info("client: IPv6 up", "interface", c.ks.Ifname, "local", local.String(), "peer", peer.String())
+		log.Info("client: IPv6 up", "interface", c.ifname, "local", local.String(), "peer", peer.String())
 	case ppp.IPv4Down:
-		_ = c.ks.SetNPMode(ppp.ProtoIPv4, pppox.NPModeError)
-		c.ni.RemoveRoutes()
-		c.ni.RemoveAddresses(unix.AF_INET)
-		c.ni.RemoveFiles()
+		_ = c.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModeError)
+		c.iface.RemoveRoutes()
+		c.iface.RemoveAddresses(unix.AF_INET)
+		c.iface.RemoveFiles()
 		if c.up4 {
 			log.Info("client: IPv4 down")
 			c.up4 = false
 		}
 	case ppp.IPv6Down:
-		_ = c.ks.SetNPMode(ppp.ProtoIPv6, pppox.NPModeError)
-		c.ni.RemoveAddresses(unix.AF_INET6)
+		_ = c.link.SetNPMode(ppp.ProtoIPv6, pppox.NPModeError)
+		c.iface.RemoveAddresses(unix.AF_INET6)
 		log.Info("client: IPv6 down")
 	case ppp.Down:
 		lvl := slog.LevelInfo
@@ -411,10 +465,10 @@ func (c *connection) onEvent(ev ppp.Event) {
 func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger) (_ uint16, restore func(), _ error) {
 	restore = func() {}
 	want := max(cfg.MTU, cfg.MRU)
-	if want <= DefaultMTU {
+	if want <= discovery.DefaultMTU {
 		return 0, restore, nil
 	}
-	need := want + pppoeOverhead
+	need := want + discovery.Overhead
 	if ifi.MTU < need && cfg.RaiseParentMTU {
 		l, err := netlink.LinkByName(cfg.Interface)
 		if err == nil {

@@ -1,0 +1,524 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/mdlayher/packet"
+	"github.com/pppoed/pppoed/discovery"
+	"github.com/pppoed/pppoed/discovery/discoverytest"
+	"github.com/pppoed/pppoed/netcfg"
+	"github.com/pppoed/pppoed/ppp"
+	"github.com/pppoed/pppoed/ppp/ppptest"
+	"github.com/pppoed/pppoed/pppox"
+	"golang.org/x/sys/unix"
+)
+
+// These tests run a connection against fakes of the kernel link and of
+// pppN's configuration, with a real PPP session as the access
+// concentrator (ppp/ppptest's pipe) and discovery's in-memory segment for
+// the PADTs, inside synctest bubbles: the protocol timers take no real
+// time.
+
+var (
+	acAddr     = netip.MustParseAddr("10.64.0.1")
+	clientAddr = netip.MustParseAddr("10.64.0.2")
+	dnsAddr    = netip.MustParseAddr("10.64.0.53")
+)
+
+const sessionID = 0x1234
+
+// journal is what the fakes were asked to do, in order.
+type journal struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (j *journal) add(format string, a ...any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.lines = append(j.lines, fmt.Sprintf(format, a...))
+}
+
+func (j *journal) all() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.lines)
+}
+
+// after returns the lines after the first one equal to mark.
+func (j *journal) after(mark string) []string {
+	all := j.all()
+	if i := slices.Index(all, mark); i >= 0 {
+		return all[i+1:]
+	}
+	return nil
+}
+
+func (j *journal) count(line string) int {
+	n := 0
+	for _, l := range j.all() {
+		if l == line {
+			n++
+		}
+	}
+	return n
+}
+
+// fakeLink is the kernel link: a ppptest pipe end that records what the
+// connection sets. HangUp, like the kernel dropping the channel, ends
+// the pipe.
+type fakeLink struct {
+	*ppptest.End
+	j      *journal
+	once   sync.Once
+	npFail ppp.Protocol // SetNPMode fails for it
+}
+
+func (l *fakeLink) SetMRU(mru int) error { l.j.add("link mru %d", mru); return nil }
+
+func (l *fakeLink) SetNPMode(proto ppp.Protocol, mode pppox.NPMode) error {
+	l.j.add("link %s %s", proto, mode)
+	if proto == l.npFail {
+		return errors.New("pppox: PPPIOCSNPMODE failed")
+	}
+	return nil
+}
+
+func (l *fakeLink) HangUp(err error) {
+	l.j.add("link hung up: %v", err)
+	l.End.Close()
+}
+
+func (l *fakeLink) Close() error {
+	l.once.Do(func() { l.j.add("link closed") })
+	return l.End.Close()
+}
+
+// fakeIface is pppN's configuration: it records each call and keeps what
+// is configured, so a test can see what is left.
+type fakeIface struct {
+	j    *journal
+	fail string // the method that fails
+	mu   sync.Mutex
+	cfg  []string // what is configured now
+}
+
+func (f *fakeIface) do(method, format string, a ...any) error {
+	line := fmt.Sprintf(format, a...)
+	f.j.add("iface %s", line)
+	if method == f.fail {
+		return fmt.Errorf("netcfg: %s failed", method)
+	}
+	return nil
+}
+
+func (f *fakeIface) set(what string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cfg = append(f.cfg, what)
+}
+
+func (f *fakeIface) remove(prefix string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cfg = slices.DeleteFunc(f.cfg, func(s string) bool { return strings.HasPrefix(s, prefix) })
+}
+
+// left is what is still configured.
+func (f *fakeIface) left() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.cfg)
+}
+
+func (f *fakeIface) SetMTU(mtu int) error { return f.do("SetMTU", "mtu %d", mtu) }
+func (f *fakeIface) Up() error            { return f.do("Up", "up") }
+
+func (f *fakeIface) AddIPv4(local, peer netip.Addr) error {
+	if err := f.do("AddIPv4", "address %s peer %s", local, peer); err != nil {
+		return err
+	}
+	f.set("4 address " + local.String())
+	return nil
+}
+
+func (f *fakeIface) AddIPv6LinkLocal(local, peer netip.Addr) error {
+	if err := f.do("AddIPv6LinkLocal", "address %s", local); err != nil {
+		return err
+	}
+	f.set("6 address " + local.String())
+	return nil
+}
+
+func (f *fakeIface) DefaultRoute(mode netcfg.RouteMode, metric int) error {
+	if mode == netcfg.RouteNone {
+		return nil
+	}
+	if err := f.do("DefaultRoute", "default route metric %d", metric); err != nil {
+		return err
+	}
+	f.set("route default")
+	return nil
+}
+
+func (f *fakeIface) WriteResolvConf(path string, servers []netip.Addr) error {
+	if len(servers) == 0 {
+		return nil
+	}
+	if err := f.do("WriteResolvConf", "resolv.conf %v", servers); err != nil {
+		return err
+	}
+	f.set("file " + path)
+	return nil
+}
+
+func (f *fakeIface) RemoveRoutes() { f.j.add("iface routes removed"); f.remove("route") }
+
+func (f *fakeIface) RemoveAddresses(family int) {
+	v := map[int]string{unix.AF_INET: "4", unix.AF_INET6: "6"}[family]
+	f.j.add("iface IPv%s addresses removed", v)
+	f.remove(v + " address")
+}
+
+func (f *fakeIface) RemoveFiles() { f.j.add("iface files removed"); f.remove("file") }
+
+func (f *fakeIface) Close() {
+	f.j.add("iface closed")
+	f.remove("")
+}
+
+// syncBuffer is a log the session's goroutines write while the test
+// reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// harness is one connection and its surroundings.
+type harness struct {
+	t      *testing.T
+	j      *journal
+	log    *syncBuffer
+	link   *fakeLink
+	iface  *fakeIface
+	ac     *discoverytest.Port
+	host   *discoverytest.Port
+	dc     *discovery.Client
+	c      *connection
+	events chan ppp.Event
+	seen   []ppp.Event // events waitEvent took
+	peer   *ppp.Session
+	done   chan error // the connection's run
+	peerOK chan struct{}
+	readAC chan struct{}
+	// termReqs counts our LCP Terminate-Requests on the wire.
+	termReqs atomic.Int32
+}
+
+type setup struct {
+	cfg      Config
+	peer     ppp.Config      // the AC's PPP session; IPv4 is filled in when nil
+	pipe     ppptest.Config  // the link between them
+	failing  string          // the fakeIface method that fails
+	npFail   ppp.Protocol    // the protocol whose SetNPMode fails
+	openFail error           // netcfg.Open's failure
+	ctx      context.Context // the connection's
+}
+
+// start runs a connection in the bubble; stop (registered with t) tears
+// the surroundings down once the test is over.
+func start(t *testing.T, s setup) *harness {
+	t.Helper()
+	h := &harness{t: t, j: &journal{}, log: &syncBuffer{}, events: make(chan ppp.Event, 64), done: make(chan error, 1),
+		peerOK: make(chan struct{}), readAC: make(chan struct{})}
+	if s.cfg.Interface == "" {
+		s.cfg.Interface, s.cfg.User = "eth0", "user"
+	}
+	s.cfg.Logger = slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s.cfg.OnEvent = func(e ppp.Event) { h.events <- e }
+	if err := s.cfg.fill(); err != nil {
+		t.Fatal(err)
+	}
+	if s.peer.IPv4 == nil {
+		s.peer.IPv4 = &ppp.IPv4Config{Local: acAddr, Pool: ppptest.NewPool(clientAddr, 1), DNS: []netip.Addr{dnsAddr}}
+	}
+	s.peer.Role = ppp.RoleServer
+	s.pipe.Tap = func(from string, proto ppp.Protocol, b []byte, _ bool) {
+		if from == "a" && proto == ppp.ProtoLCP && len(b) > 0 && ppp.Code(b[0]) == ppp.CodeTermReq {
+			h.termReqs.Add(1)
+		}
+	}
+	ours, theirs := ppptest.Pipe(s.pipe)
+	h.link = &fakeLink{End: ours, j: h.j, npFail: s.npFail}
+	h.iface = &fakeIface{j: h.j, fail: s.failing}
+	h.peer = ppp.NewSession(theirs, s.peer)
+	go func() {
+		defer close(h.peerOK)
+		h.peer.Run(context.Background())
+	}()
+
+	seg := &discoverytest.Segment{}
+	h.host, h.ac = seg.Port("02:00:00:00:00:01"), seg.Port("02:00:00:00:00:02")
+	h.dc = discovery.NewClient(h.host, discovery.ClientConfig{Logger: s.cfg.Logger})
+	go h.collectPADTs()
+	pppoe := &discovery.Session{ID: sessionID, AC: h.ac.MAC, HostUniq: []byte("pppoed"), ACName: "ac"}
+	h.c = &connection{cfg: &s.cfg, log: s.cfg.Logger, start: time.Now(), pppoe: pppoe, link: h.link, ifname: "ppp0",
+		openIface: func(name string, _ *slog.Logger) (ifconfig, error) {
+			if s.openFail != nil {
+				return nil, s.openFail
+			}
+			h.j.add("iface opened %s", name)
+			return h.iface, nil
+		}}
+	ctx := s.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	go func() { h.done <- h.c.run(ctx, h.dc, 0) }()
+	t.Cleanup(func() {
+		theirs.Close()
+		<-h.peerOK
+		h.dc.Close()
+		seg.Close()
+		<-h.readAC
+	})
+	return h
+}
+
+// collectPADTs journals every PADT the AC receives.
+func (h *harness) collectPADTs() {
+	defer close(h.readAC)
+	for {
+		b, _, err := h.ac.Receive()
+		if err != nil {
+			return
+		}
+		if p, err := discovery.Parse(b); err == nil && p.Code == discovery.CodePADT {
+			h.j.add("PADT 0x%x", p.SessionID)
+		}
+	}
+}
+
+// sendPADT is the AC ending the session.
+func (h *harness) sendPADT(reason string) {
+	b, err := (&discovery.Packet{Code: discovery.CodePADT, SessionID: sessionID, Tags: []discovery.Tag{discovery.GenericError(reason)}}).Marshal()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.ac.WriteTo(b, &packet.Addr{HardwareAddr: h.host.MAC})
+}
+
+// waitEvent waits for the connection to have acted on an event of type T.
+func waitEvent[T ppp.Event](h *harness) T {
+	h.t.Helper()
+	for _, e := range h.seen {
+		if v, ok := e.(T); ok {
+			return v
+		}
+	}
+	for {
+		select {
+		case e := <-h.events:
+			h.seen = append(h.seen, e)
+			if v, ok := e.(T); ok {
+				return v
+			}
+		case err := <-h.done:
+			var zero T
+			h.t.Fatalf("the connection ended before %T: %v\n%s", zero, err, h.log)
+		}
+	}
+}
+
+func (h *harness) wait() error {
+	h.t.Helper()
+	select {
+	case err := <-h.done:
+		synctest.Wait() // the AC's reader has journaled what it got
+		return err
+	case <-time.After(time.Hour):
+		h.t.Fatalf("the connection did not end\n%s", h.log)
+		return nil
+	}
+}
+
+// A stop asked for tears down in the documented order (see
+// connection.run): each NCP stops its protocol in the unit before undoing
+// its configuration, the link is closed, what is left is undone, and the
+// PADT goes last.
+func TestConnectionTeardownOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		h := start(t, setup{ctx: ctx, peer: ppp.Config{IPv6: &ppp.IPv6Config{}},
+			cfg: Config{DefaultRoute: netcfg.RouteAdd, UsePeerDNS: true, ResolvConf: "/run/test/resolv.conf"}})
+		waitEvent[ppp.IPv4Up](h)
+		waitEvent[ppp.IPv6Up](h)
+		synctest.Wait()
+		if got := h.iface.left(); len(got) != 4 {
+			t.Fatalf("configured while up: %q", got)
+		}
+		h.j.add("stop")
+		cancel()
+		if err := h.wait(); err != nil {
+			t.Fatalf("a stop asked for: %v\n%s", err, h.log)
+		}
+		want := []string{
+			"link IP error",
+			"iface routes removed",
+			"iface IPv4 addresses removed",
+			"iface files removed",
+			"link IPV6 error",
+			"iface IPv6 addresses removed",
+			"link closed",
+			"iface closed",
+			fmt.Sprintf("PADT 0x%x", sessionID),
+		}
+		if got := h.j.after("stop"); !slices.Equal(got, want) {
+			t.Errorf("teardown:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if got := h.iface.left(); len(got) != 0 {
+			t.Errorf("left configured: %q", got)
+		}
+	})
+}
+
+// Exactly one PADT goes to the AC, from us, unless the AC sent one: then
+// none. The kernel sees the AC's PADT too and drops the channel, which
+// may reach the PPP session before our packet socket's copy does.
+func TestConnectionPADT(t *testing.T) {
+	tests := []struct {
+		name   string
+		end    func(h *harness, cancel context.CancelFunc)
+		status int
+		ours   int    // PADTs we send
+		detail string // in the error
+	}{
+		{"we stop", func(h *harness, cancel context.CancelFunc) { cancel() }, ExitOK, 1, ""},
+		{"their PADT", func(h *harness, _ context.CancelFunc) { h.sendPADT("idle timeout") }, ExitHangup, 0,
+			"the access concentrator ended the session (PADT: idle timeout)"},
+		{"the kernel saw their PADT first", func(h *harness, _ context.CancelFunc) {
+			h.link.End.Close() // the channel goes: EOF
+			time.Sleep(100 * time.Millisecond)
+			h.sendPADT("bye")
+		}, ExitHangup, 0, "the access concentrator ended the session (PADT: bye)"},
+		{"the link went without a PADT", func(h *harness, _ context.CancelFunc) { h.link.End.Close() }, ExitHangup, 1, "link lost"},
+		{"their PADT while we stop", func(h *harness, cancel context.CancelFunc) {
+			cancel()
+			time.Sleep(time.Second) // our Terminate-Request is unanswered
+			h.sendPADT("bye")
+		}, ExitOK, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				s := setup{ctx: ctx}
+				if strings.Contains(tt.name, "while we stop") {
+					// The AC never answers our Terminate-Request.
+					s.pipe.Drop = func(from string, proto ppp.Protocol, b []byte) bool {
+						return from == "a" && proto == ppp.ProtoLCP && len(b) > 0 && ppp.Code(b[0]) == ppp.CodeTermReq
+					}
+				}
+				h := start(t, s)
+				waitEvent[ppp.IPv4Up](h)
+				tt.end(h, cancel)
+				err := h.wait()
+				if ExitCode(err) != tt.status || tt.detail != "" && (err == nil || !strings.Contains(err.Error(), tt.detail)) {
+					t.Errorf("ended with %v (status %d), want status %d and %q\n%s", err, ExitCode(err), tt.status, tt.detail, h.log)
+				}
+				if n := h.j.count(fmt.Sprintf("PADT 0x%x", sessionID)); n != tt.ours {
+					t.Errorf("%d PADTs sent, want %d\n%s", n, tt.ours, strings.Join(h.j.all(), "\n"))
+				}
+				if got := h.iface.left(); len(got) != 0 {
+					t.Errorf("left configured: %q", got)
+				}
+			})
+		})
+	}
+}
+
+// A failure to configure the interface or the unit ends the session with
+// status 1 (pppd's fatal error) and leaves nothing configured; the AC
+// hears of it (LCP Terminate, then the PADT).
+func TestConnectionFailClose(t *testing.T) {
+	tests := []struct {
+		name    string
+		failing string
+		npFail  ppp.Protocol
+		open    error
+		want    string
+	}{
+		{"MTU at LinkUp", "SetMTU", 0, nil, "SetMTU failed"},
+		{"address at IPv4Up", "AddIPv4", 0, nil, "AddIPv4 failed"},
+		{"up at IPv4Up", "Up", 0, nil, "Up failed"},
+		{"NP mode at IPv4Up", "", ppp.ProtoIPv4, nil, "PPPIOCSNPMODE failed"},
+		{"default route at IPv4Up", "DefaultRoute", 0, nil, "DefaultRoute failed"},
+		{"opening the interface", "", 0, errors.New("netcfg: interface ppp0: no such device"), "no such device"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := start(t, setup{failing: tt.failing, npFail: tt.npFail, openFail: tt.open,
+					cfg: Config{DefaultRoute: netcfg.RouteAdd, UsePeerDNS: true, ResolvConf: "/run/test/resolv.conf"}})
+				err := h.wait()
+				if ExitCode(err) != ExitFatal || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("ended with %v (status %d), want status 1 and %q\n%s", err, ExitCode(err), tt.want, h.log)
+				}
+				if got := h.iface.left(); len(got) != 0 {
+					t.Errorf("left configured: %q", got)
+				}
+				if n := h.j.count(fmt.Sprintf("PADT 0x%x", sessionID)); n != 1 {
+					t.Errorf("%d PADTs, want 1", n)
+				}
+				if n := h.j.count("link closed"); n != 1 {
+					t.Errorf("link closed %d times, want once\n%s", n, strings.Join(h.j.all(), "\n"))
+				}
+				if tt.open == nil && h.termReqs.Load() == 0 {
+					t.Error("no LCP Terminate-Request reached the AC")
+				}
+			})
+		})
+	}
+}
+
+// The connection speaks of pppN by its name.
+func TestConnectionOpensItsInterface(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		h := start(t, setup{ctx: ctx})
+		waitEvent[ppp.IPv4Up](h)
+		cancel()
+		h.wait()
+		if all := h.j.all(); len(all) == 0 || all[0] != "iface opened ppp0" {
+			t.Errorf("journal: %q", all)
+		}
+		if !strings.Contains(h.log.String(), `msg="client: IPv4 up" interface=ppp0 local=10.64.0.2 peer=10.64.0.1`) {
+			t.Errorf("log:\n%s", h.log)
+		}
+	})
+}
