@@ -11,10 +11,18 @@ import (
 // by octet, malformed packets included: format_packet (utils.c) around each
 // protocol's printpkt function (lcp.c, ipcp.c, ipv6cp.c, ccp.c, upap.c,
 // chap-new.c). They work on the encoded octets, as pppd's do, and never
-// index past what they checked. Deliberate differences: PAP passwords are
-// always <hidden> (pppd's show-password is never honoured), and a DNS or
-// WINS option shorter than 6 octets is printed as hex where pppd reads past
-// it.
+// index past what they checked. Deliberate differences: no octet of a PAP,
+// CHAP or EAP packet is ever printed in hex, nor a PAP password or a CHAP
+// Response value at all, whatever the packet's shape (pppd hex-dumps
+// malformed packets and trailing octets, and prints Response values,
+// which give a captured MS-CHAP exchange's NT hash, or a CHAP-MD5
+// password, to an offline dictionary attack): such octets show as
+// "<hidden>", "<malformed, hidden>" or "<N octets hidden>". And a DNS or
+// WINS option shorter than 6 octets is printed as hex where pppd reads
+// past it.
+
+// secret lists the protocols whose packets may carry secrets.
+func secret(p Protocol) bool { return p == ProtoPAP || p == ProtoCHAP || p == ProtoEAP }
 
 // FormatFrame renders a PPP frame that starts with the protocol field.
 func FormatFrame(b []byte) string {
@@ -25,11 +33,31 @@ func FormatFrame(b []byte) string {
 	}
 	proto := Protocol(binary.BigEndian.Uint16(b))
 	p := b[2:]
+	if proto == ProtoLCP && len(p) >= HeaderLen+2 && Code(p[0]) == CodeProtRej && secret(Protocol(binary.BigEndian.Uint16(p[HeaderLen:]))) {
+		// A Protocol-Reject of a PAP, CHAP or EAP packet carries that
+		// packet back (one of our PAP requests, say): whatever its
+		// Length, only the rejected protocol is shown.
+		fmt.Fprintf(&w, "[LCP ProtRej id=0x%x", p[1])
+		writeHexBytes(&w, p[HeaderLen:HeaderLen+2])
+		writeHidden(&w, len(p)-HeaderLen-2)
+		w.WriteString("]")
+		return w.String()
+	}
 	if printer, ok := printers[proto]; ok {
 		w.WriteString("[" + protoNames[proto])
 		n := printer(&w, p)
+		if n == 0 && secret(proto) {
+			// No usable header: pppd would dump it all in hex.
+			w.WriteString(" <malformed, hidden>")
+			n = len(p)
+		}
 		w.WriteString("]")
 		p = p[n:]
+		if secret(proto) {
+			// Octets past Length are padding to pppd, dumped in hex.
+			writeHidden(&w, len(p))
+			p = nil
+		}
 	} else if name, ok := dataNames[proto]; ok {
 		fmt.Fprintf(&w, "[%s data]", name)
 		if len(p) > 8 {
@@ -523,18 +551,20 @@ func printPAP(w *strings.Builder, p []byte) int {
 		w.WriteString(" password=<hidden>")
 		body = body[ulen+wlen+2:]
 	case CodePAPAuthAck, CodePAPAuthNak:
-		if len(body) < 1 {
-			break
+		if len(body) < 1 || len(body) < int(body[0])+1 {
+			if len(body) > 0 {
+				w.WriteString(" <malformed, hidden>")
+			}
+			return end
 		}
 		mlen := int(body[0])
-		if len(body) < mlen+1 {
-			break
-		}
 		w.WriteString(" ")
 		writeString(w, body[1:1+mlen])
 		body = body[1+mlen:]
 	}
-	writeHexBytes(w, body)
+	// pppd prints the rest in hex; in an Authenticate-Request it may be
+	// a password misencoded.
+	writeHidden(w, len(body))
 	return end
 }
 
@@ -550,28 +580,43 @@ func printCHAP(w *strings.Builder, p []byte) int {
 		}
 		clen := int(body[0])
 		if len(body) < clen+1 {
-			break
+			break // pppd prints nothing more, and neither do we
 		}
-		fmt.Fprintf(w, " <%x>, name = ", body[1:1+clen])
+		if Code(code) == CodeCHAPResponse {
+			w.WriteString(" <hidden>, name = ")
+		} else {
+			fmt.Fprintf(w, " <%x>, name = ", body[1:1+clen])
+		}
 		writeString(w, body[1+clen:])
 	case CodeCHAPSuccess, CodeCHAPFailure:
 		w.WriteString(" ")
 		writeString(w, body)
 	default:
-		writeHexBytes(w, body)
+		writeHidden(w, len(body))
 	}
 	return HeaderLen + len(body)
 }
 
 // printEAP prints EAP (RFC 3748 §4) in outline: pppoed never negotiates it,
-// so only what arrives unasked is shown.
+// so only what arrives unasked is shown, and none of its data (identities,
+// hashes) at all.
 func printEAP(w *strings.Builder, p []byte) int {
 	_, body, ok := header(w, p, eapCodeNames)
 	if !ok {
 		return 0
 	}
-	writeHexBytes(w, body)
+	writeHidden(w, len(body))
 	return HeaderLen + len(body)
+}
+
+// writeHidden stands for n octets that are not shown.
+func writeHidden(w *strings.Builder, n int) {
+	switch {
+	case n == 1:
+		w.WriteString(" <1 octet hidden>")
+	case n > 1:
+		fmt.Fprintf(w, " <%d octets hidden>", n)
+	}
 }
 
 // writeHexBytes is pppd's "%.*B": each octet as a space and two hex digits.
