@@ -58,8 +58,8 @@ type ClientConfig struct {
 	ACMAC  net.HardwareAddr
 	// HostUniq is echoed by the AC; nil picks 8 random octets.
 	HostUniq []byte
-	// MaxPayload, when above DefaultMTU, is sent as RFC 4638's PPP-Max-Payload
-	// in the PADI and PADR.
+	// MaxPayload, when above DefaultMTU, is sent as RFC 4638's
+	// PPP-Max-Payload in the PADI and PADR.
 	MaxPayload uint16
 	// Timeout is the wait for the first answer to a PADI or PADR; each
 	// retransmission doubles it. Attempts bounds the PADIs and the PADRs.
@@ -104,10 +104,10 @@ type Stats struct {
 	Malformed     int // failed to parse
 	Unexpected    int // a code we were not waiting for
 	WrongHostUniq int // a Host-Uniq other than ours (another host's reply)
-	WrongMAC      int // from an AC we did not choose
+	WrongMAC      int // from a MAC we did not choose, or a multicast one
 	NotSelected   int // an offer the ACName, ACMAC or ServiceName filters refused
 	ACErrors      int // offers carrying an error tag
-	ScanOverflow  int // offers from ACs a Scan had no room for (maxScanOffers)
+	ScanOverflow  int // offers from ACs past the 256 a Scan lists
 }
 
 // RefusedError is an AC's refusal in its PADS: the error tag, as it came.
@@ -737,8 +737,9 @@ func (c *Client) Scan(ctx context.Context, wait time.Duration) ([]Offer, error) 
 	return offers, err
 }
 
-// WaitPADT returns the AC's PADT for s, or ctx's error. Other packets are
-// ignored.
+// WaitPADT returns the AC's PADT for s, or ctx's error. Meanwhile it
+// ends with a PADT any extra session the AC confirms for our
+// retransmitted PADRs (see Discover); other packets are ignored.
 func (c *Client) WaitPADT(ctx context.Context, s *Session) (*Packet, error) {
 	for {
 		select {

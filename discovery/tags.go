@@ -82,7 +82,7 @@ type VendorSpecific struct {
 // unmodified in its response.
 type RelaySessionID []byte
 
-// PPPMaxPayload is RFC 4638's maximum PPP payload, above 1492 for links
+// PPPMaxPayload is RFC 4638's maximum PPP payload, above DefaultMTU for links
 // whose Ethernet MTU allows it.
 type PPPMaxPayload uint16
 
