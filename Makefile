@@ -69,7 +69,7 @@ lint:
 
 ## mutate: mutation testing (gremlins) of the protocol packages, per package
 ## efficacy against MUTATE_THRESHOLD; every surviving mutant must be killed or
-## listed in testdata/equivalent-mutants.txt. Not part of `make test` (slow).
+## listed in testdata/equivalent-mutants/PACKAGE.txt. Not part of `make test` (slow).
 mutate:
 	$(GO) run ./internal/cmd/mutate -threshold $(MUTATE_THRESHOLD) $(MUTATE_FLAGS) $(MUTATE_DIRS)
 

@@ -9,10 +9,11 @@
 // A mutant that lives is a change to the code that no test notices. Each
 // one is either killed by a new test or, when no test can kill it because
 // it changes nothing observable (an equivalent mutant), listed with the
-// reason in the equivalents file. mutate fails when a package's efficacy
-// is under the threshold or when a mutant lives that the file does not
-// list; entries that no longer match a surviving mutant are reported as
-// stale, so the list stays short and true.
+// reason in an equivalents file (testdata/equivalent-mutants/PACKAGE.txt).
+// mutate fails when a package's efficacy is under the threshold or when a
+// mutant lives that no equivalents file lists; entries that no longer
+// match a surviving mutant are reported as stale, so the lists stay short
+// and true.
 //
 // The equivalents file names each mutant by its file, column, mutator and
 // the text of its source line, not by line number, so that edits elsewhere
@@ -87,7 +88,8 @@ type entry struct {
 	mutator string
 	text    string
 	why     string
-	at      int // line in the equivalents file
+	file    string // the equivalents file it is in
+	at      int    // its line there
 	used    bool
 }
 
@@ -97,8 +99,29 @@ func (e *entry) matches(m mutant) bool {
 
 var entryRE = regexp.MustCompile(`^(\S+):(\d+) ([A-Z_]+) (.+)$`)
 
-// readEquivalents parses the equivalents file; a missing file is empty.
+// readEquivalents reads a file of equivalents, or every *.txt file in a
+// directory of them (one per package keeps edits apart); a missing one is
+// empty.
 func readEquivalents(path string) ([]*entry, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		files, err := filepath.Glob(filepath.Join(path, "*.txt"))
+		if err != nil {
+			return nil, err
+		}
+		var all []*entry
+		for _, f := range files {
+			list, err := readEquivalentsFile(f)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, list...)
+		}
+		return all, nil
+	}
+	return readEquivalentsFile(path)
+}
+
+func readEquivalentsFile(path string) ([]*entry, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -129,7 +152,7 @@ func readEquivalents(path string) ([]*entry, error) {
 				return nil, fmt.Errorf("%s:%d: want \"path:column MUTATOR source line\", got %q", path, n, line)
 			}
 			col, _ := strconv.Atoi(m[2])
-			list = append(list, &entry{path: m[1], column: col, mutator: m[3], text: strings.TrimSpace(m[4]), at: n})
+			list = append(list, &entry{path: m[1], column: col, mutator: m[3], text: strings.TrimSpace(m[4]), file: path, at: n})
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -176,7 +199,7 @@ type config struct {
 func main() {
 	cfg := config{stdout: os.Stdout}
 	flag.Float64Var(&cfg.threshold, "threshold", 95, "the least test efficacy (percent) each package must reach")
-	flag.StringVar(&cfg.equivalents, "equivalent", "testdata/equivalent-mutants.txt", "the list of equivalent mutants, with reasons")
+	flag.StringVar(&cfg.equivalents, "equivalent", "testdata/equivalent-mutants", "the equivalent mutants, with reasons: a file, or a directory of *.txt files")
 	flag.StringVar(&cfg.outDir, "out", "bin/mutate", "where gremlins' reports and logs go")
 	exclude := flag.String("exclude", `(^|/)(ppptest|discoverytest)/`, "comma-separated regexps of files not to mutate (test helpers)")
 	files := flag.String("files", "", "mutate only the files whose path (from the module root) matches this regexp, to iterate on a few")
@@ -418,7 +441,7 @@ func summarize(cfg config, ms []mutant, equivalents []*entry, dirs []string) boo
 	for _, e := range equivalents {
 		if !e.used && coveredBy(e.path, dirs) && (cfg.files == nil || cfg.files.MatchString(e.path)) {
 			fmt.Fprintf(cfg.stdout, "\nstale: %s:%d lists %s:%d %s, which no longer lives (killed, or the line changed): remove it\n",
-				cfg.equivalents, e.at, e.path, e.column, e.mutator)
+				e.file, e.at, e.path, e.column, e.mutator)
 		}
 	}
 	if ok {

@@ -142,3 +142,16 @@ func TestReportTimeouts(t *testing.T) {
 		}
 	}
 }
+
+// A directory of equivalents files is read whole; README and the like
+// (not *.txt) are not entries.
+func TestReadEquivalentsDir(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a.txt"), "pkg/a.go:9 CONDITIONALS_BOUNDARY if n > 3 {\n\twhy: one\n")
+	write(t, filepath.Join(dir, "b.txt"), "pkg/b.go:1 ARITHMETIC_BASE x + y\n\twhy: two\n")
+	write(t, filepath.Join(dir, "README"), "not an entry\n")
+	list, err := readEquivalents(dir)
+	if err != nil || len(list) != 2 || list[1].file != filepath.Join(dir, "b.txt") || list[1].at != 1 {
+		t.Fatalf("got %+v, %v", list, err)
+	}
+}
