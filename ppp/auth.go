@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pppoed/pppoed/internal/peerlog"
 	"github.com/pppoed/pppoed/ppp/mschap"
 )
 
@@ -237,7 +238,7 @@ func (a *authPeer) input(p Packet) {
 		if p.Code == CodePAPAuthAck {
 			a.succeed(r.Message)
 		} else {
-			a.fail(sanitize(r.Message))
+			a.fail(wireText(r.Message))
 		}
 	case p.Code == CodeCHAPChallenge:
 		a.challenge(p)
@@ -250,7 +251,7 @@ func (a *authPeer) input(p Packet) {
 			// password too, and hang up if not.
 			ok, err := mschap.ParseSuccess(p.Data)
 			if err != nil || !mschap.CheckAuthenticatorResponse(ok.AuthResponse, a.s.cfg.Password, a.ntResponse, a.peerChallenge, a.authChallenge, a.s.cfg.User) {
-				a.fail("the authenticator's response is wrong: it does not know our password (" + sanitize(p.Data) + ")")
+				a.fail("the authenticator's response is wrong: it does not know our password (" + wireText(p.Data) + ")")
 				return
 			}
 			a.succeed([]byte(ok.Message))
@@ -261,7 +262,7 @@ func (a *authPeer) input(p Packet) {
 		if !a.answered || p.ID != a.respID || a.done {
 			return
 		}
-		detail := sanitize(p.Data)
+		detail := wireText(p.Data)
 		if a.method == AuthMSCHAPv1 || a.method == AuthMSCHAPv2 {
 			if f, err := mschap.ParseFailure(p.Data); err == nil {
 				detail += " (" + f.Reason() + ")"
@@ -330,7 +331,7 @@ func (a *authPeer) challenge(p Packet) {
 func (a *authPeer) succeed(msg []byte) {
 	a.done = true
 	a.stop()
-	a.s.log.Info("ppp: authenticated to the peer", "method", a.method.String(), "message", sanitize(msg))
+	a.s.log.Info("ppp: authenticated to the peer", "method", a.method.String(), "message", wireText(msg))
 	a.s.clientOK = true
 	if a.s.cfg.Role == RoleClient {
 		a.s.peerName = a.peerName
@@ -472,7 +473,7 @@ func (a *authServer) input(p Packet) {
 		return
 	}
 	a.s.send(ProtoCHAP, CodeCHAPFailure, p.ID, failMsg)
-	a.fail(fmt.Sprintf("%s authentication of %q failed", a.method, sanitize(r.Name)))
+	a.fail(fmt.Sprintf(`%s authentication of "%s" failed`, a.method, wireText(r.Name)))
 }
 
 // pap checks an Authenticate-Request (RFC 1334 §2.2.1).
@@ -500,13 +501,13 @@ func (a *authServer) pap(p Packet) {
 	}
 	nak, _ := PAPResponse{Message: []byte(msgPAPFail)}.Append(nil)
 	a.s.send(ProtoPAP, CodePAPAuthNak, p.ID, nak)
-	a.fail(fmt.Sprintf("PAP authentication of %q failed", sanitize(req.PeerID)))
+	a.fail(fmt.Sprintf(`PAP authentication of "%s" failed`, wireText(req.PeerID)))
 }
 
 func (a *authServer) succeed(user string) {
 	a.done, a.ok = true, true
 	a.stop()
-	a.s.log.Info("ppp: peer authenticated", "method", a.method.String(), "user", user)
+	a.s.log.Info("ppp: peer authenticated", "method", a.method.String(), "user", peerlog.Text(user))
 	a.s.serverOK = true
 	a.s.peerName = user
 	a.s.authDone()
@@ -521,9 +522,9 @@ func (a *authServer) fail(detail string) {
 	a.s.authFailed(ReasonPeerAuthFailed, detail)
 }
 
-// sanitize renders text from the peer for logs and errors: printable
-// ASCII as is, the rest escaped as pppd does.
-func sanitize(b []byte) string {
-	s := printable(b)
-	return s[1 : len(s)-1] // without print_string's quotes
-}
+// wireText renders text from the peer (a message, a name) for a log line
+// or an error: escaped as peerlog.Text does, so that no control character
+// or escape sequence of the peer's reaches a terminal or forges a log
+// line. Packet dumps print it as pppd does instead (writeString); events
+// carry it raw, as data.
+func wireText(b []byte) string { return peerlog.Text(string(b)) }

@@ -21,6 +21,9 @@ type LinkUp struct {
 // client's name (server) or the authenticator's, from its challenge
 // (client; empty with PAP).
 type Authenticated struct {
+	// Peer is raw, as the peer sent it: data (to look up, to compare),
+	// which may hold any octet. Escape it before it reaches a terminal
+	// or a log, e.g. with strconv.Quote.
 	Peer string
 }
 
@@ -45,7 +48,7 @@ type IPv6Down struct{}
 // Down: the session is over. It is the last event.
 type Down struct {
 	Reason Reason
-	Detail string
+	Detail string // as DownError's
 }
 
 func (LinkUp) event()        {}
@@ -103,7 +106,11 @@ func (r Reason) String() string {
 // DownError is what Run returns: why the session ended.
 type DownError struct {
 	Reason Reason
-	Detail string // e.g. the peer's failure message
+	// Detail says more, e.g. the peer's failure message. What it quotes
+	// of the peer's is escaped (no control character or escape sequence
+	// remains) and it is at most a few hundred bytes: fit for a
+	// terminal or a log as it is.
+	Detail string
 }
 
 func (e *DownError) Error() string {

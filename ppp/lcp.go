@@ -2,7 +2,6 @@ package ppp
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -293,7 +292,7 @@ func (l *lcpLayer) finished() { l.s.lcpFinished() }
 
 // peerTerminated records the peer's Terminate-Request text.
 func (l *lcpLayer) peerTerminated(data []byte) {
-	l.s.setReason(ReasonPeerTerminated, sanitize(data))
+	l.s.setReason(ReasonPeerTerminated, wireText(data))
 	l.s.phase = PhaseTerminate
 }
 
@@ -340,11 +339,11 @@ func (l *lcpLayer) extension(code Code, id uint8, data []byte) bool {
 		}
 	case CodeIdentif:
 		if id, err := ParseIdentification(data); err == nil {
-			l.s.plog.Info("ppp: peer identification", "message", printable(id.Message))
+			l.s.plog.Info("ppp: peer identification", "message", wireText(id.Message))
 		}
 	case CodeTimeRemaining:
 		if t, err := ParseTimeRemaining(data); err == nil {
-			l.s.plog.Info("ppp: peer announces time remaining", "seconds", t.Seconds, "message", printable(t.Message))
+			l.s.plog.Info("ppp: peer announces time remaining", "seconds", t.Seconds, "message", wireText(t.Message))
 		}
 	default:
 		return false
@@ -386,11 +385,4 @@ func (l *lcpLayer) recentlyHeard(d time.Duration) bool {
 		return ri.ReceiveIdle() < d
 	}
 	return time.Since(l.s.lastRecv) < d
-}
-
-// printable renders peer-supplied text for a log, as pppd's print_string.
-func printable(b []byte) string {
-	var w strings.Builder
-	writeString(&w, b)
-	return w.String()
 }
