@@ -345,6 +345,12 @@ func TestFormatFrame(t *testing.T) {
 		{"ECP as hex", cat([]byte{0x80, 0x53}, []byte{1, 1, 0, 4}), "[ECP] 01 01 00 04"},
 		{"IP data", cat([]byte{0x00, 0x21}, []byte{0x45, 0, 0, 0x54, 1, 2, 3, 4, 5, 6}), "[IP data] 45 00 00 54 01 02 03 04 ..."},
 		{"IPv6 data, short", cat([]byte{0x00, 0x57}, []byte{0x60, 0}), "[IPV6 data] 60 00"},
+		// A compressed protocol field (PFC, RFC 1661 §6.5) is one odd
+		// octet: such frames print as uncompressed ones do.
+		{"IP data, compressed protocol field", cat([]byte{0x21}, []byte{0x45, 0, 0, 0x54, 1, 2, 3, 4, 5, 6}), "[IP data] 45 00 00 54 01 02 03 04 ..."},
+		{"IPv6 data, compressed protocol field", cat([]byte{0x57}, []byte{0x60, 0}), "[IPV6 data] 60 00"},
+		{"compressed protocol field alone", []byte{0x21}, "[IP data]"},
+		{"compressed unknown protocol", []byte{0x3d, 1, 2}, "[proto=0x3d] 01 02"},
 		{"unknown protocol", cat([]byte{0x82, 0x81}, []byte{1, 1, 0, 4}), "[proto=0x8281] 01 01 00 04"},
 		{"LQR is not a control protocol pppd prints", cat([]byte{0xc0, 0x25}, []byte{0, 0}), "[proto=0xc025] 00 00"},
 	}

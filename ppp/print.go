@@ -24,15 +24,25 @@ import (
 // secret lists the protocols whose packets may carry secrets.
 func secret(p Protocol) bool { return p == ProtoPAP || p == ProtoCHAP || p == ProtoEAP }
 
-// FormatFrame renders a PPP frame that starts with the protocol field.
+// FormatFrame renders a PPP frame that starts with the protocol field,
+// compressed to one octet or not.
 func FormatFrame(b []byte) string {
 	var w strings.Builder
-	if len(b) < 2 {
+	var proto Protocol
+	var p []byte
+	switch {
+	case len(b) >= 1 && b[0]&1 == 1:
+		// Protocol-Field-Compression (RFC 1661 §6.5): every protocol
+		// number has an even first octet and an odd last one (§2), so
+		// an odd first octet is a whole, compressed, protocol field.
+		// tcpdump reads it so; only data protocols can be compressed.
+		proto, p = Protocol(b[0]), b[1:]
+	case len(b) < 2:
 		writeHexBytes(&w, b)
 		return w.String()
+	default:
+		proto, p = Protocol(binary.BigEndian.Uint16(b)), b[2:]
 	}
-	proto := Protocol(binary.BigEndian.Uint16(b))
-	p := b[2:]
 	if proto == ProtoLCP && len(p) >= HeaderLen+2 && Code(p[0]) == CodeProtRej && secret(Protocol(binary.BigEndian.Uint16(p[HeaderLen:]))) {
 		// A Protocol-Reject of a PAP, CHAP or EAP packet carries that
 		// packet back (one of our PAP requests, say): whatever its
