@@ -399,6 +399,8 @@ func (c *connection) onEvent(ev ppp.Event) {
 			fail(err)
 			return
 		}
+		// The unit starts with every protocol dropped (pppox.Connect):
+		// IPv4 crosses the link only now, with its address in place.
 		if err := c.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass); err != nil {
 			fail(err)
 			return
@@ -436,7 +438,9 @@ func (c *connection) onEvent(ev ppp.Event) {
 		}
 		log.Info("client: IPv6 up", "interface", c.ifname, "local", local.String(), "peer", peer.String())
 	case ppp.IPv4Down:
-		_ = c.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModeError)
+		// Stopped before its configuration goes, so that nothing is
+		// sent from a half-removed one.
+		_ = c.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModeDrop)
 		c.iface.RemoveRoutes()
 		c.iface.RemoveAddresses(unix.AF_INET)
 		c.iface.RemoveFiles()
@@ -445,7 +449,7 @@ func (c *connection) onEvent(ev ppp.Event) {
 			c.up4 = false
 		}
 	case ppp.IPv6Down:
-		_ = c.link.SetNPMode(ppp.ProtoIPv6, pppox.NPModeError)
+		_ = c.link.SetNPMode(ppp.ProtoIPv6, pppox.NPModeDrop)
 		c.iface.RemoveAddresses(unix.AF_INET6)
 		log.Info("client: IPv6 down")
 	case ppp.Down:

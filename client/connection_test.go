@@ -387,11 +387,11 @@ func TestConnectionTeardownOrder(t *testing.T) {
 			t.Fatalf("a stop asked for: %v\n%s", err, h.log)
 		}
 		want := []string{
-			"link IP error",
+			"link IP drop",
 			"iface routes removed",
 			"iface IPv4 addresses removed",
 			"iface files removed",
-			"link IPV6 error",
+			"link IPV6 drop",
 			"iface IPv6 addresses removed",
 			"link closed",
 			"iface closed",
@@ -500,6 +500,59 @@ func TestConnectionFailClose(t *testing.T) {
 				}
 				if tt.open == nil && h.termReqs.Load() == 0 {
 					t.Error("no LCP Terminate-Request reached the AC")
+				}
+			})
+		})
+	}
+}
+
+// The unit passes only the protocols whose NCP came up, and drops each
+// again when its NCP goes down: with --no-ipv6, or a peer refusing
+// IPv6CP, IPv6 never crosses the link.
+func TestConnectionNPModes(t *testing.T) {
+	tests := []struct {
+		name     string
+		noIPv4   bool
+		noIPv6   bool
+		peerIPv6 bool // the AC runs IPv6CP (else it sends Protocol-Reject)
+		want     string
+	}{
+		{"both", false, false, true, "IP pass, drop; IPV6 pass, drop"},
+		{"--no-ipv6", false, true, true, "IP pass, drop; IPV6"},
+		{"the AC refuses IPv6CP", false, false, false, "IP pass, drop; IPV6"},
+		{"--no-ipv4", true, false, true, "IP; IPV6 pass, drop"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				s := setup{ctx: ctx, cfg: Config{NoIPv4: tt.noIPv4, NoIPv6: tt.noIPv6}}
+				if tt.peerIPv6 {
+					s.peer.IPv6 = &ppp.IPv6Config{}
+				}
+				h := start(t, s)
+				if !tt.noIPv4 {
+					waitEvent[ppp.IPv4Up](h)
+				}
+				if !tt.noIPv6 && tt.peerIPv6 {
+					waitEvent[ppp.IPv6Up](h)
+				}
+				time.Sleep(time.Minute) // whatever else was to come has come
+				cancel()
+				if err := h.wait(); err != nil {
+					t.Fatal(err)
+				}
+				// Each protocol's modes in order (IPv4's and IPv6's
+				// interleave as their NCPs happen to finish).
+				modes := map[string][]string{}
+				for _, l := range h.j.all() {
+					if f := strings.Fields(l); len(f) == 3 && f[0] == "link" {
+						modes[f[1]] = append(modes[f[1]], f[2])
+					}
+				}
+				got := strings.TrimSpace(strings.TrimSpace("IP "+strings.Join(modes["IP"], ", ")) + "; IPV6 " + strings.Join(modes["IPV6"], ", "))
+				if got != tt.want {
+					t.Errorf("NP modes set: %s, want %s\n%s", got, tt.want, h.log)
 				}
 			})
 		})

@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdlayher/packet"
 	"github.com/pppoed/pppoed/integration/lab"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // pppoed's client against Debian's pppoe-server (which runs pppd per
@@ -415,4 +417,127 @@ func TestConnectMTUFallback(t *testing.T) {
 		t.Errorf("no explanation in the log:\n%s", cli.Log())
 	}
 	stopClean(t, cli)
+}
+
+// A PPP unit passes every protocol until told otherwise: with --no-ipv6,
+// or an AC refusing IPv6CP, IPv6 would cross the link once IPv4 brought it
+// up. pppoed shuts every protocol at connect and passes only what was
+// negotiated, so IPv6 sent out of ppp0 is dropped by the kernel (counted
+// in tx_dropped) and never reaches the AC's unit.
+func TestConnectIPv6Dropped(t *testing.T) {
+	lab.Require(t)
+	tests := []struct {
+		name   string
+		args   []string // pppoed's
+		acOpts []string // the AC's pppd's
+	}{
+		{"no-ipv6", []string{"--no-ipv6"}, nil},
+		{"AC refuses IPv6CP", nil, []string{"noipv6"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{}))
+			refServer(t, p, lab.AuthCHAP, func(c *lab.ServerConfig) { c.PPPDOptions = tt.acOpts })
+			cli := connect(t, p, tt.args...)
+			if _, err := cli.WaitUp(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// IPv4 crosses: the AC's side is up too.
+			if err := lab.Poll(ctx, 20*time.Millisecond, func() (bool, error) {
+				_, err := p.Client.Ping(ctx, acAddr, 1)
+				return err == nil, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			acPPP := ""
+			for _, l := range must[[]lab.Link](t)(p.AC.Links()) {
+				if l.Kind == "ppp" {
+					acPPP = l.Name
+				}
+			}
+			heard := listenIPv6(t, p.AC, acPPP)
+			before := must[lab.Link](t)(p.Client.Link("ppp0"))
+			const n = 3
+			sendIPv6(t, p.Client, "ppp0", n)
+			var after lab.Link
+			pollCtx, cancelPoll := context.WithTimeout(ctx, 10*time.Second)
+			defer cancelPoll()
+			err := lab.Poll(pollCtx, 10*time.Millisecond, func() (bool, error) {
+				l, err := p.Client.Link("ppp0")
+				after = l
+				return l.TxDropped-before.TxDropped >= n, err
+			})
+			if err != nil {
+				t.Errorf("ppp0 dropped %d of the %d IPv6 packets sent (tx_packets %d -> %d)\n%s",
+					after.TxDropped-before.TxDropped, n, before.TxPackets, after.TxPackets, cli.Log())
+			}
+			if sent := after.TxPackets - before.TxPackets; sent != 0 {
+				t.Errorf("ppp0 sent %d packets", sent)
+			}
+			heard.SetReadDeadline(time.Now().Add(time.Second))
+			if _, _, err := heard.ReadFrom(make([]byte, 1500)); err == nil {
+				t.Errorf("the AC's %s received IPv6", acPPP)
+			}
+			stopClean(t, cli)
+			assertNothingLeft(t, p.Client)
+		})
+	}
+}
+
+// ipv6Packet is an IPv6 header with nothing after it.
+var ipv6Packet = []byte{
+	0x60, 0x00, 0x00, 0x00, // version 6, traffic class 0, flow label 0
+	0x00, 0x00, // payload length 0
+	59,                                                   // next header: none (RFC 8200 §4.7)
+	64,                                                   // hop limit
+	0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, // source fe80::1
+	0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, // destination ff02::1
+}
+
+// sendIPv6 writes n IPv6 packets to ifname in ns through a packet socket,
+// below the IPv6 stack (which has no address on the link to send from).
+func sendIPv6(t *testing.T, ns *lab.Netns, ifname string, n int) {
+	t.Helper()
+	err := ns.Do(func() error {
+		ifi, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return err
+		}
+		c, err := packet.Listen(ifi, packet.Datagram, unix.ETH_P_IPV6, nil)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		for range n {
+			// pppN has no link-layer address: an empty one.
+			if _, err := c.WriteTo(ipv6Packet, &packet.Addr{HardwareAddr: net.HardwareAddr{}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listenIPv6 opens a packet socket for IPv6 on ifname in ns.
+func listenIPv6(t *testing.T, ns *lab.Netns, ifname string) *packet.Conn {
+	t.Helper()
+	var c *packet.Conn
+	err := ns.Do(func() error {
+		ifi, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return err
+		}
+		c, err = packet.Listen(ifi, packet.Datagram, unix.ETH_P_IPV6, nil)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("listening on %s: %v", ifname, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

@@ -56,7 +56,8 @@ func (m NPMode) String() string {
 
 // networkProtocols are the network protocols ppp_generic carries, its
 // NUM_NP entries (proto_to_npindex). A new unit passes all of them
-// (ppp_create_interface).
+// (ppp_create_interface), so Connect sets each to drop and the caller
+// passes only those whose NCP is up.
 var networkProtocols = []ppp.Protocol{
 	0x0021, // IPv4 (NP_IP)
 	0x0057, // IPv6 (NP_IPV6)
@@ -107,8 +108,11 @@ type Config struct {
 
 // Connect hands the session to the kernel and builds its channel and unit
 // (PPPIOCGCHAN, PPPIOCATTCHAN, a unit through RTM_NEWLINK with
-// IFLA_PPP_DEV_FD, PPPIOCCONNECT), as pppd's PPPoE plugin does. On error
-// nothing is left behind but the socket, which the caller still owns.
+// IFLA_PPP_DEV_FD, PPPIOCCONNECT), as pppd's PPPoE plugin does. Every
+// network protocol is set to drop before the unit is connected to the
+// channel: the caller passes each one once its NCP is up (SetNPMode). On
+// error nothing is left behind but the socket, which the caller still
+// owns.
 func (s *Socket) Connect(cfg Config) (*Link, error) {
 	if len(cfg.AC) != 6 {
 		return nil, fmt.Errorf("pppox: AC address %v is not an Ethernet address", cfg.AC)

@@ -102,6 +102,11 @@ func (s *Socket) connect(cfg Config) (_ *Link, err error) {
 			l.unit.Close()
 		}
 	}()
+	// Before the channel is connected no frame can reach the unit, and
+	// the interface is still down: the protocols are shut first.
+	if err = l.dropAll(); err != nil {
+		return nil, err
+	}
 	if err = withFd(l.ch, func(fd int) error { return ioctlSetInt(fd, unix.PPPIOCCONNECT, unit) }); err != nil {
 		return nil, fmt.Errorf("pppox: PPPIOCCONNECT channel %d to unit %d: %w", channel, unit, err)
 	}
@@ -112,6 +117,24 @@ func (s *Socket) connect(cfg Config) (_ *Link, err error) {
 	}
 	l.start()
 	return l, nil
+}
+
+// dropAll sets every network protocol the unit knows to drop. A kernel
+// that does not know one of them answers EINVAL; it drops that
+// protocol's packets anyway (ppp_start_xmit frees what it cannot map, and
+// the receive side gives it to us as a control frame, not to the stack).
+func (l *Link) dropAll() error {
+	for _, proto := range networkProtocols {
+		err := setNPMode(l.unit, proto, NPModeDrop)
+		if errors.Is(err, unix.EINVAL) {
+			l.log.Debug("pppox: the kernel does not know a network protocol", "protocol", proto.String())
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("pppox: PPPIOCSNPMODE %s %s: %w", proto, NPModeDrop, err)
+		}
+	}
+	return nil
 }
 
 // openPPP opens /dev/ppp as a raw descriptor. It goes to Go's poller only

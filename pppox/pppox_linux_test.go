@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -150,6 +151,45 @@ func TestIoctlErrors(t *testing.T) {
 	}
 	if d := l.ReceiveIdle(); d != time.Duration(1<<63-1) {
 		t.Errorf("ReceiveIdle on failure = %v, want forever (never skip an echo)", d)
+	}
+}
+
+// Connect shuts every network protocol ppp_generic knows; a kernel that
+// does not know one (EINVAL) drops it anyway; any other failure is one.
+func TestDropAll(t *testing.T) {
+	f, w, _ := os.Pipe()
+	defer f.Close()
+	defer w.Close()
+	l := newLink(f, f, slog.New(slog.DiscardHandler))
+	calls := fakeIoctl(t, nil, nil)
+	if err := l.dropAll(); err != nil {
+		t.Fatal(err)
+	}
+	var set []string
+	for _, c := range *calls {
+		if c.req != unix.PPPIOCSNPMODE {
+			t.Errorf("request %#x", c.req)
+		}
+		set = append(set, fmt.Sprintf("%#x=%d", binary.NativeEndian.Uint32(c.arg), binary.NativeEndian.Uint32(c.arg[4:])))
+	}
+	want := "0x21=1 0x57=1 0x2b=1 0x29=1 0x281=1 0x283=1"
+	if got := strings.Join(set, " "); got != want {
+		t.Errorf("modes set: %s, want %s", got, want)
+	}
+
+	*calls = nil
+	ioctl = func(fd int, req uint, arg unsafe.Pointer) error {
+		if (*npioctl)(arg).protocol >= 0x281 {
+			return unix.EINVAL // a kernel without MPLS
+		}
+		return nil
+	}
+	if err := l.dropAll(); err != nil {
+		t.Errorf("a protocol the kernel does not know: %v", err)
+	}
+	ioctl = func(int, uint, unsafe.Pointer) error { return unix.EBADF }
+	if err := l.dropAll(); !errors.Is(err, unix.EBADF) || !strings.Contains(err.Error(), "PPPIOCSNPMODE IP drop") {
+		t.Errorf("a failure: %v", err)
 	}
 }
 

@@ -230,6 +230,8 @@ type Link struct {
 	MTU   int
 	Up    bool // administratively up
 	MAC   net.HardwareAddr
+	// The kernel's counters (IFLA_STATS64).
+	RxPackets, TxPackets, TxDropped uint64
 }
 
 // Addr is an address on an interface; Peer is set on point-to-point links.
@@ -254,7 +256,11 @@ func (r Route) IsDefault() bool { return r.Dst.Bits() == 0 }
 
 func linkOf(l netlink.Link) Link {
 	a := l.Attrs()
-	return Link{Name: a.Name, Index: a.Index, Kind: l.Type(), MTU: a.MTU, Up: a.Flags&net.FlagUp != 0, MAC: a.HardwareAddr}
+	out := Link{Name: a.Name, Index: a.Index, Kind: l.Type(), MTU: a.MTU, Up: a.Flags&net.FlagUp != 0, MAC: a.HardwareAddr}
+	if st := a.Statistics; st != nil {
+		out.RxPackets, out.TxPackets, out.TxDropped = st.RxPackets, st.TxPackets, st.TxDropped
+	}
+	return out
 }
 
 // Links lists n's interfaces.
