@@ -108,8 +108,9 @@ func (l *ipcpLayer) nak(data []byte, treatAsReject bool) bool {
 			case l.server() || l.cfg.Local.IsValid():
 				// Our address is configured: a suggestion does not change it.
 			case badIPv4(a) != "":
-				// An address no host may have. As pppd does with a
-				// suggestion it cannot take (lcp_nakci's MRU), we ignore
+				// An address no host may have, where RFC 1332 §3.3 has
+				// the Nak suggest "a valid IP-Address". As pppd does with
+				// a suggestion it cannot take (lcp_nakci's MRU), we ignore
 				// it and ask again: a peer that insists has its Naks
 				// treated as Rejects after Max-Failure (RFC 1661 §4.6),
 				// and with no address agreed, up() closes IPCP saying

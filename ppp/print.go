@@ -21,8 +21,8 @@ import (
 // WINS option shorter than 6 octets is printed as hex where pppd reads
 // past it.
 
-// secret lists the protocols whose packets may carry secrets.
-func secret(p Protocol) bool { return p == ProtoPAP || p == ProtoCHAP || p == ProtoEAP }
+// holdsSecrets lists the protocols whose packets may carry secrets.
+func holdsSecrets(p Protocol) bool { return p == ProtoPAP || p == ProtoCHAP || p == ProtoEAP }
 
 // FormatFrame renders a PPP frame that starts with the protocol field,
 // compressed to one octet or not.
@@ -43,7 +43,7 @@ func FormatFrame(b []byte) string {
 	default:
 		proto, p = Protocol(binary.BigEndian.Uint16(b)), b[2:]
 	}
-	if proto == ProtoLCP && len(p) >= HeaderLen+2 && Code(p[0]) == CodeProtRej && secret(Protocol(binary.BigEndian.Uint16(p[HeaderLen:]))) {
+	if proto == ProtoLCP && len(p) >= HeaderLen+2 && Code(p[0]) == CodeProtRej && holdsSecrets(Protocol(binary.BigEndian.Uint16(p[HeaderLen:]))) {
 		// A Protocol-Reject of a PAP, CHAP or EAP packet carries that
 		// packet back (one of our PAP requests, say): whatever its
 		// Length, only the rejected protocol is shown.
@@ -56,14 +56,14 @@ func FormatFrame(b []byte) string {
 	if printer, ok := printers[proto]; ok {
 		w.WriteString("[" + protoNames[proto])
 		n := printer(&w, p)
-		if n == 0 && secret(proto) {
+		if n == 0 && holdsSecrets(proto) {
 			// No usable header: pppd would dump it all in hex.
 			w.WriteString(" <malformed, hidden>")
 			n = len(p)
 		}
 		w.WriteString("]")
 		p = p[n:]
-		if secret(proto) {
+		if holdsSecrets(proto) {
 			// Octets past Length are padding to pppd, dumped in hex.
 			writeHidden(&w, len(p))
 			p = nil
