@@ -109,7 +109,7 @@ func (l *ipcpLayer) nak(data []byte, treatAsReject bool) bool {
 				// Our address is configured: a suggestion does not change it.
 			case badIPv4(a) != "":
 				// An address no host may have, where RFC 1332 §3.3 has
-				// the Nak suggest "a valid IP-Address". As pppd does with
+				// the Nak return "a valid IP-address". As pppd does with
 				// a suggestion it cannot take (lcp_nakci's MRU), we ignore
 				// it and ask again: a peer that insists has its Naks
 				// treated as Rejects after Max-Failure (RFC 1661 §4.6),
