@@ -1,47 +1,13 @@
 package ppp
 
 import (
-	"fmt"
-	"os"
-	"runtime"
-	"strings"
 	"testing"
-	"time"
+
+	"go.uber.org/goleak"
 )
 
 // Every test must leave no goroutine behind: a Session's reader and
-// timers end with Run, a scripted peer's with its pipe. This is goleak's
-// VerifyTestMain reduced to what these tests need: go.mod does not
-// require go.uber.org/goleak (yet); once it does, `goleak.VerifyTestMain(m)`
-// replaces the lot.
+// timers end with Run, a scripted peer's with its pipe.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if left := leftGoroutines(2 * time.Second); left != nil {
-			fmt.Fprintf(os.Stderr, "goroutines left behind by the tests:\n\n%s\n", strings.Join(left, "\n\n"))
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// leftGoroutines waits up to wait for every goroutine but this one that
-// runs this module's code to end, and returns the stacks of those that
-// did not.
-func leftGoroutines(wait time.Duration) []string {
-	deadline := time.Now().Add(wait)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var left []string
-		for i, g := range strings.Split(string(buf), "\n\n") {
-			if i > 0 && strings.Contains(g, "github.com/pppoed/pppoed/") { // 0 is this goroutine
-				left = append(left, g)
-			}
-		}
-		if left == nil || time.Now().After(deadline) {
-			return left
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	goleak.VerifyTestMain(m)
 }
