@@ -154,7 +154,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf("client: %w", err)}
 	}
-	maxPayload, restoreMTU, err := planMaxPayload(&cfg, ifi, log)
+	maxPayload, restoreMTU, err := planMaxPayload(&cfg, ifi, log, system)
 	if err != nil {
 		conn.Close()
 		return err
@@ -464,9 +464,52 @@ func (c *connection) onEvent(ev ppp.Event) {
 	}
 }
 
+// host is what Run reads and changes outside the session: the kernel's
+// PPPoE sessions and the Ethernet interface's MTU. The tests replace it.
+type host struct {
+	pppoeSessions func() ([]byte, error)             // /proc/net/pppoe
+	setMTU        func(ifname string, mtu int) error // over netlink
+}
+
+var system = host{
+	pppoeSessions: func() ([]byte, error) { return os.ReadFile("/proc/net/pppoe") },
+	setMTU: func(ifname string, mtu int) error {
+		l, err := netlink.LinkByName(ifname)
+		if err == nil {
+			err = netlink.LinkSetMTU(l, mtu)
+		}
+		return err
+	},
+}
+
+// sessionsOn counts the kernel's PPPoE sessions on dev (in our network
+// namespace); without /proc/net/pppoe (no pppoe module) there are none.
+func (h host) sessionsOn(dev string) int {
+	b, err := h.pppoeSessions()
+	if err != nil {
+		return 0
+	}
+	return countSessions(b, dev)
+}
+
+// countSessions reads /proc/net/pppoe (pppoe_seq_show: a header line, then
+// "%08X %pM %8s" per session: id, the AC's MAC, the device).
+func countSessions(b []byte, dev string) int {
+	n := 0
+	for i, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); i > 0 && len(f) == 3 && f[2] == dev {
+			n++
+		}
+	}
+	return n
+}
+
 // planMaxPayload decides whether to ask for RFC 4638 payloads above 1492,
-// raising the Ethernet MTU first if asked to; restore puts it back.
-func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger) (_ uint16, restore func(), _ error) {
+// raising the Ethernet MTU first if asked to; restore puts it back. Any
+// change of the Ethernet MTU makes the kernel drop every PPPoE session on
+// the interface (pppoe_flush_dev on NETDEV_CHANGEMTU), so it is neither
+// raised nor restored while other sessions use it.
+func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger, h host) (_ uint16, restore func(), _ error) {
 	restore = func() {}
 	want := max(cfg.MTU, cfg.MRU)
 	if want <= discovery.DefaultMTU {
@@ -474,11 +517,12 @@ func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger) (_ uint16
 	}
 	need := want + discovery.Overhead
 	if ifi.MTU < need && cfg.RaiseParentMTU {
-		l, err := netlink.LinkByName(cfg.Interface)
-		if err == nil {
-			err = netlink.LinkSetMTU(l, need)
+		if n := h.sessionsOn(cfg.Interface); n > 0 {
+			return 0, restore, &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf(
+				"client: --raise-parent-mtu would change the MTU of %s from %d to %d, and the kernel would drop the PPPoE sessions already on %s (%d); raise it while they are down, or drop --raise-parent-mtu",
+				cfg.Interface, ifi.MTU, need, cfg.Interface, n)}
 		}
-		if err != nil {
+		if err := h.setMTU(cfg.Interface, need); err != nil {
 			code := ExitOpenFailed
 			if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 				code = ExitNotRoot
@@ -488,13 +532,11 @@ func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger) (_ uint16
 		log.Info("client: raised the Ethernet MTU for RFC 4638", "interface", cfg.Interface, "from", ifi.MTU, "to", need)
 		old := ifi.MTU
 		restore = func() {
-			// Any MTU change makes the kernel drop every PPPoE session on
-			// the device (pppoe_flush_dev): leave it while others run.
-			if n := pppoeSessionsOn(cfg.Interface); n > 0 {
+			if n := h.sessionsOn(cfg.Interface); n > 0 {
 				log.Info("client: Ethernet MTU left raised: other PPPoE sessions use the interface", "interface", cfg.Interface, "sessions", n)
 				return
 			}
-			if err := netlink.LinkSetMTU(l, old); err != nil {
+			if err := h.setMTU(cfg.Interface, old); err != nil {
 				log.Warn("client: restoring the Ethernet MTU", "interface", cfg.Interface, "mtu", old, "err", err)
 				return
 			}
@@ -508,20 +550,4 @@ func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger) (_ uint16
 		return 0, restore, nil
 	}
 	return uint16(want), restore, nil
-}
-
-// pppoeSessionsOn counts the kernel's PPPoE sessions on dev, from
-// /proc/net/pppoe ("%08X %pM %8s" per session after a header line).
-func pppoeSessionsOn(dev string) int {
-	b, err := os.ReadFile("/proc/net/pppoe")
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for i, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); i > 0 && len(f) == 3 && f[2] == dev {
-			n++
-		}
-	}
-	return n
 }

@@ -1,8 +1,11 @@
 package client
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"strings"
 	"testing"
 
@@ -86,5 +89,86 @@ func TestConfigValidation(t *testing.T) {
 	c.fill()
 	if c.KeepaliveInterval != 0 {
 		t.Errorf("a negative keepalive interval should disable keepalives, got %v", c.KeepaliveInterval)
+	}
+}
+
+// /proc/net/pppoe as pppoe_seq_show prints it: a header, then the id in
+// network byte order read as a host integer, the AC's MAC, the device
+// right-aligned in 8 columns.
+const procPPPoE = `Id       Address              Device
+00000100 02:00:00:00:00:02     eth0
+00000200 02:00:00:00:00:03     eth0
+00000300 02:00:00:00:00:04 vlan1234
+`
+
+func TestCountSessions(t *testing.T) {
+	for _, tt := range []struct {
+		dev  string
+		want int
+	}{{"eth0", 2}, {"vlan1234", 1}, {"eth1", 0}, {"Device", 0}} {
+		if got := countSessions([]byte(procPPPoE), tt.dev); got != tt.want {
+			t.Errorf("sessions on %s: %d, want %d", tt.dev, got, tt.want)
+		}
+	}
+}
+
+// --raise-parent-mtu raises the Ethernet MTU for RFC 4638, and puts it
+// back, unless other PPPoE sessions use the interface: the kernel drops
+// them all on any MTU change (pppoe_flush_dev), so pppoed refuses to
+// start (status 7) rather than cut them, and leaves a raised MTU alone.
+func TestRaiseParentMTU(t *testing.T) {
+	withEth1 := strings.ReplaceAll(procPPPoE, "vlan1234", "    eth1")
+	tests := []struct {
+		name   string
+		iface  string
+		mtu    int    // the Ethernet MTU
+		raise  bool   // --raise-parent-mtu
+		before string // /proc/net/pppoe at start
+		after  string // ... at the end
+		want   uint16 // PPP-Max-Payload to ask for
+		status int    // of the error, 0 for none
+		text   string // in the error
+		set    string // the MTUs set, in order
+		pppMTU int    // --mtu and --mru; 0 for 1500
+	}{
+		{"raised and restored", "eth1", 1500, true, "", "", 1500, 0, "", "eth1=1508 eth1=1500", 0},
+		{"sessions elsewhere", "eth1", 1500, true, procPPPoE, procPPPoE, 1500, 0, "", "eth1=1508 eth1=1500", 0},
+		{"refused beside sessions", "eth0", 1500, true, procPPPoE, procPPPoE, 0, ExitOpenFailed,
+			"--raise-parent-mtu would change the MTU of eth0 from 1500 to 1508, and the kernel would drop the PPPoE sessions already on eth0 (2)", "", 0},
+		{"already large enough", "eth0", 1508, true, procPPPoE, procPPPoE, 1500, 0, "", "", 0},
+		{"left raised for sessions started since", "eth1", 1500, true, "", withEth1, 1500, 0, "", "eth1=1508", 0},
+		{"not asked", "eth1", 1500, false, "", "", 0, 0, "", "", 0},
+		{"not needed", "eth0", 1500, true, procPPPoE, procPPPoE, 0, 0, "", "", 1492},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			iface := tt.iface
+			proc := tt.before
+			var set []string
+			h := host{
+				pppoeSessions: func() ([]byte, error) { return []byte(proc), nil },
+				setMTU: func(name string, mtu int) error {
+					set = append(set, fmt.Sprintf("%s=%d", name, mtu))
+					return nil
+				},
+			}
+			mtu := cmp.Or(tt.pppMTU, 1500)
+			cfg := Config{Interface: iface, User: "u", MTU: mtu, MRU: mtu, RaiseParentMTU: tt.raise}
+			if err := cfg.fill(); err != nil {
+				t.Fatal(err)
+			}
+			got, restore, err := planMaxPayload(&cfg, &net.Interface{Name: iface, MTU: tt.mtu}, slog.New(slog.DiscardHandler), h)
+			if ExitCode(err) != tt.status || tt.text != "" && (err == nil || !strings.Contains(err.Error(), tt.text)) {
+				t.Fatalf("error %v, want status %d and %q", err, tt.status, tt.text)
+			}
+			if got != tt.want {
+				t.Errorf("PPP-Max-Payload %d, want %d", got, tt.want)
+			}
+			proc = tt.after
+			restore()
+			if s := strings.Join(set, " "); s != tt.set {
+				t.Errorf("MTUs set: %q, want %q", s, tt.set)
+			}
+		})
 	}
 }

@@ -541,3 +541,37 @@ func listenIPv6(t *testing.T, ns *lab.Netns, ifname string) *packet.Conn {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// --raise-parent-mtu beside another PPPoE session on the interface: any
+// MTU change makes the kernel drop every session on it, so pppoed refuses
+// to start (status 7, one line naming the interface and the sessions)
+// and the session already there carries on.
+func TestConnectRaiseParentMTUBesideSession(t *testing.T) {
+	lab.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{MTU: 1500, ACMTU: 1508}))
+	refServer(t, p, lab.AuthCHAP)
+	first := connect(t, p, "--no-ipv6")
+	if _, err := first.WaitUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second := must[*lab.Pppoed](t)(lab.StartPppoed(t, p.Client, "ppp1", lab.ClientArgs(t, p.ClientIf, "user1", "pass1",
+		"--ifname", "ppp1", "--mtu", "1500", "--mru", "1500", "--raise-parent-mtu", "--no-ipv6")...))
+	second.Wait(ctx)
+	want := "--raise-parent-mtu would change the MTU of " + p.ClientIf + " from 1500 to 1508, and the kernel would drop the PPPoE sessions already on " + p.ClientIf + " (1)"
+	if second.ExitCode() != 7 || !strings.Contains(second.Log(), want) {
+		t.Errorf("the second pppoed: status %d, want 7 and %q\n%s", second.ExitCode(), want, second.Log())
+	}
+	if l := must[lab.Link](t)(p.Client.Link(p.ClientIf)); l.MTU != 1500 {
+		t.Errorf("Ethernet MTU %d, want 1500 untouched", l.MTU)
+	}
+	if ss := must[[]lab.PPPoESession](t)(lab.PPPoESessions(first.Pid())); len(ss) != 1 {
+		t.Errorf("kernel sessions %+v, want the first one", ss)
+	}
+	if _, err := p.Client.Ping(ctx, acAddr, 1); err != nil {
+		t.Errorf("the first session: %v", err)
+	}
+	stopClean(t, first)
+	assertNothingLeft(t, p.Client)
+}

@@ -90,7 +90,7 @@ func connectCommand(stderr io.Writer) *cli.Command {
 			&cli.StringFlag{Name: "ifname", Usage: "name the PPP interface (default pppN)"},
 			&cli.IntFlag{Name: "mtu", Usage: "the MTU; above 1492 needs RFC 4638 (default 1492)"},
 			&cli.IntFlag{Name: "mru", Usage: "the MRU; above 1492 needs RFC 4638 (default 1492)"},
-			&cli.BoolFlag{Name: "raise-parent-mtu", Usage: "raise the Ethernet MTU to MTU+8 before discovery, for RFC 4638 (restored on exit)"},
+			&cli.BoolFlag{Name: "raise-parent-mtu", Usage: "raise the Ethernet MTU to MTU+8 before discovery, for RFC 4638 (restored on exit; refused while other PPPoE sessions use the interface)"},
 			&cli.StringFlag{Name: "auth", Usage: "accepted authentication methods, preferred first: pap,chap,mschap1,mschap2 (default all)"},
 			&cli.BoolFlag{Name: "no-ipv4", Usage: "do not negotiate IPv4 (IPCP)"},
 			&cli.BoolFlag{Name: "no-ipv6", Usage: "do not negotiate IPv6 (IPv6CP)"},
