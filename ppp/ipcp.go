@@ -59,9 +59,16 @@ type ipcpLayer struct {
 
 func (l *ipcpLayer) server() bool { return l.s.cfg.Role == RoleServer }
 
+// configured reports whether our address is configured (pppd's
+// wo->ouraddr without ipcp-accept-local): we request it, a Nak does not
+// change it, and a peer that rejects it refuses the link our address.
+func (l *ipcpLayer) configured() bool {
+	return l.cfg.Local.Is4() && !l.cfg.Local.IsUnspecified()
+}
+
 func (l *ipcpLayer) resetOptions() {
 	l.addr, l.negAddr = zero4, true
-	if l.cfg.Local.Is4() {
+	if l.configured() {
 		l.addr = l.cfg.Local
 	}
 	l.refusedNak = ""
@@ -105,7 +112,7 @@ func (l *ipcpLayer) nak(data []byte, treatAsReject bool) bool {
 			switch {
 			case treatAsReject:
 				l.negAddr = false
-			case l.server() || l.cfg.Local.IsValid():
+			case l.server() || l.configured():
 				// Our address is configured: a suggestion does not change it.
 			case badIPv4(a) != "":
 				// An address no host may have, where RFC 1332 §3.3 has
@@ -279,6 +286,16 @@ func (l *ipcpLayer) up() {
 		}
 		l.s.log.Warn("ppp: IPCP: " + l.s.ipcp.failure + "; closing IPCP")
 		l.s.ipcp.Close("Could not determine remote IP address")
+		return
+	}
+	if !l.negAddr && l.configured() {
+		// The peer rejected the IP-Address option that states our
+		// configured address (or we gave up on its Naks of it): it does
+		// not agree to our using it, and pppd's ipcp_up closes IPCP
+		// then rather than configure it regardless.
+		l.s.ipcp.failure = fmt.Sprintf("the peer refused to agree to our IP address %s", l.cfg.Local)
+		l.s.log.Warn("ppp: IPCP: " + l.s.ipcp.failure + "; closing IPCP")
+		l.s.ipcp.Close("Refused our IP address")
 		return
 	}
 	if why := badIPv4(ev.Local); why != "" {

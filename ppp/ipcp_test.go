@@ -302,3 +302,114 @@ func TestServerRefusesBadPoolAddress(t *testing.T) {
 		})
 	}
 }
+
+// A peer that will not agree to our configured address, by rejecting the
+// IP-Address option or by Nak'ing it until its Naks count as Rejects
+// (Max-Failure), does not get a link with that address regardless: IPCP
+// closes as pppd's ipcp_up does ("Peer refused to agree to our IP
+// address"), in either role, and the session ends saying why. With no
+// address configured, the same Reject leaves us none ("Could not
+// determine local IP address").
+func TestIPCPOurAddressRefused(t *testing.T) {
+	tests := []struct {
+		name     string
+		role     ppp.Role
+		local    netip.Addr // ours; zero: none configured (client)
+		nak      bool       // the peer Naks our address with another, else rejects it
+		detail   string
+		term     string // our IPCP Terminate-Request
+		warnings string
+	}{
+		{"client/reject", ppp.RoleClient, clientAddr, false,
+			"IPCP: the peer refused to agree to our IP address 10.64.0.2", "Refused our IP address",
+			`level=WARN msg="ppp: IPCP: the peer refused to agree to our IP address 10.64.0.2; closing IPCP"`},
+		{"client/nak", ppp.RoleClient, clientAddr, true,
+			"IPCP: the peer refused to agree to our IP address 10.64.0.2", "Refused our IP address",
+			`level=WARN msg="ppp: IPCP: the peer refused to agree to our IP address 10.64.0.2; closing IPCP"`},
+		{"server/reject", ppp.RoleServer, acAddr, false,
+			"IPCP: the peer refused to agree to our IP address 10.64.0.1", "Refused our IP address",
+			`level=WARN msg="ppp: IPCP: the peer refused to agree to our IP address 10.64.0.1; closing IPCP"`},
+		{"server/nak", ppp.RoleServer, acAddr, true,
+			"IPCP: the peer refused to agree to our IP address 10.64.0.1", "Refused our IP address",
+			`level=WARN msg="ppp: IPCP: the peer refused to agree to our IP address 10.64.0.1; closing IPCP"`},
+		{"client/none configured", ppp.RoleClient, netip.Addr{}, false,
+			"IPCP: no local IPv4 address was agreed", "Could not determine local IP address",
+			`level=WARN msg="ppp: IPCP: no local IPv4 address was agreed; closing IPCP"`},
+	}
+	other := map[ppp.Role]netip.Addr{ppp.RoleClient: acAddr, ppp.RoleServer: clientAddr}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := ppptest.Pipe(ppptest.Config{})
+				termText := make(chan string, 1)
+				peerAddr := other[tt.role] // what the scripted peer wants for itself
+				runScript(b, lcpPeer(t, []ppp.Option{ppp.MagicNumber(0xc1)},
+					func(s *script, _ ppp.Packet) {
+						if tt.role == ppp.RoleServer {
+							peerAddr = netip.IPv4Unspecified() // a client asks for one
+						}
+						s.end.Send(ppp.ProtoIPCP, ppp.CodeConfReq, 1, opts(t, ppp.IPAddress(peerAddr)))
+					},
+					func(s *script, p ppp.Packet) {
+						switch {
+						case p.Protocol == ppp.ProtoIPCP && p.Code == ppp.CodeConfReq:
+							addr, ok := addrOf(t, p.Data)
+							switch {
+							case ok && tt.nak:
+								s.end.Send(ppp.ProtoIPCP, ppp.CodeConfNak, p.ID, opts(t, ppp.IPAddress(netip.MustParseAddr("10.99.0.9"))))
+							case ok:
+								s.end.Send(ppp.ProtoIPCP, ppp.CodeConfRej, p.ID, opts(t, ppp.IPAddress(addr)))
+							default:
+								s.end.Send(ppp.ProtoIPCP, ppp.CodeConfAck, p.ID, p.Data)
+							}
+						case p.Protocol == ppp.ProtoIPCP && p.Code == ppp.CodeConfNak:
+							// The server assigns the scripted client an address.
+							if addr, ok := addrOf(t, p.Data); ok {
+								peerAddr = addr
+								s.end.Send(ppp.ProtoIPCP, ppp.CodeConfReq, p.ID+1, opts(t, ppp.IPAddress(addr)))
+							}
+						case p.Code == ppp.CodeTermReq:
+							if p.Protocol == ppp.ProtoIPCP {
+								select {
+								case termText <- string(p.Data):
+								default:
+								}
+							}
+							s.end.Send(p.Protocol, ppp.CodeTermAck, p.ID, nil)
+						}
+					}))
+				cfg := clientConfig(true, false)
+				cfg.IPv4 = &ppp.IPv4Config{Local: tt.local}
+				if tt.role == ppp.RoleServer {
+					cfg = serverConfig(ppp.AuthNone, false, false, nil)
+					cfg.IPv4 = &ppp.IPv4Config{Local: tt.local, Pool: ppptest.NewPool(clientAddr, 1)}
+				}
+				var logs strings.Builder
+				cfg.Logger = textLogger(&logs)
+				t0 := time.Now()
+				r := start(cfg, a)
+				d := r.waitFor(t, time.Minute)
+				if d.Reason != ppp.ReasonNoNetworkProtocols || !strings.Contains(d.Detail, tt.detail) {
+					t.Errorf("down %v, want no network protocols with %q", d, tt.detail)
+				}
+				if !strings.Contains(logs.String(), tt.warnings) {
+					t.Errorf("no %s in the log:\n%s", tt.warnings, logs.String())
+				}
+				if k := kinds(r.rec); strings.Contains(k, "IPv4") {
+					t.Errorf("events %s", k)
+				}
+				select {
+				case txt := <-termText:
+					if txt != tt.term {
+						t.Errorf("IPCP Terminate-Request says %q, want %q", txt, tt.term)
+					}
+				default:
+					t.Error("IPCP was not terminated")
+				}
+				if took := time.Since(t0); took != 0 {
+					t.Errorf("took %v: no timer should be needed", took)
+				}
+			})
+		})
+	}
+}
