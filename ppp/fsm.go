@@ -223,7 +223,7 @@ func (f *fsm) setState(s State) {
 	// Not bounded: state changes are --debug's trace, like the packet
 	// dumps, and no more numerous than the packets and timer fires.
 	if f.state != s && f.log != nil {
-		f.log.Debug(fmt.Sprintf("%s: %s -> %s", f.proto, f.state, s))
+		f.log.Debug(fmt.Sprintf("ppp: %s: %s -> %s", f.proto, f.state, s))
 	}
 	f.state = s
 	switch s {
@@ -416,7 +416,7 @@ func (f *fsm) timeout() {
 		}
 		f.failure = fmt.Sprintf("no answer to %d Configure-Requests", f.timers.MaxConfigure)
 		if f.log != nil {
-			f.log.Info(fmt.Sprintf("%s: %s", f.proto, f.failure))
+			f.log.Info(fmt.Sprintf("ppp: %s: %s", f.proto, f.failure))
 		}
 		f.setState(StateStopped)
 		if !f.passive {
