@@ -406,8 +406,13 @@ func (c *connection) onEvent(ev ppp.Event) {
 			return
 		}
 		if err := c.iface.DefaultRoute(c.cfg.DefaultRoute, c.cfg.DefaultRouteMetric); err != nil {
-			fail(err)
-			return
+			if !errors.Is(err, netcfg.ErrDefaultRouteExists) {
+				fail(err)
+				return
+			}
+			// As pppd: the session stays up without our default route
+			// (ending it would only restart it, under systemd, forever).
+			log.Warn("client: "+err.Error(), "hint", "--replace-default-route replaces it; --default-route-metric adds ours beside it")
 		}
 		if c.cfg.UsePeerDNS {
 			if len(e.DNS) == 0 {

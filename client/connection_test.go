@@ -109,16 +109,20 @@ func (l *fakeLink) Close() error {
 // fakeIface is pppN's configuration: it records each call and keeps what
 // is configured, so a test can see what is left.
 type fakeIface struct {
-	j    *journal
-	fail string // the method that fails
-	mu   sync.Mutex
-	cfg  []string // what is configured now
+	j       *journal
+	fail    string // the method that fails
+	failErr error  // with this error (default: "netcfg: <method> failed")
+	mu      sync.Mutex
+	cfg     []string // what is configured now
 }
 
 func (f *fakeIface) do(method, format string, a ...any) error {
 	line := fmt.Sprintf(format, a...)
 	f.j.add("iface %s", line)
 	if method == f.fail {
+		if f.failErr != nil {
+			return f.failErr
+		}
 		return fmt.Errorf("netcfg: %s failed", method)
 	}
 	return nil
@@ -244,6 +248,7 @@ type setup struct {
 	peer     ppp.Config      // the AC's PPP session; IPv4 is filled in when nil
 	pipe     ppptest.Config  // the link between them
 	failing  string          // the fakeIface method that fails
+	failErr  error           // and how
 	npFail   ppp.Protocol    // the protocol whose SetNPMode fails
 	openFail error           // netcfg.Open's failure
 	ctx      context.Context // the connection's
@@ -274,7 +279,7 @@ func start(t *testing.T, s setup) *harness {
 	}
 	ours, theirs := ppptest.Pipe(s.pipe)
 	h.link = &fakeLink{End: ours, j: h.j, npFail: s.npFail}
-	h.iface = &fakeIface{j: h.j, fail: s.failing}
+	h.iface = &fakeIface{j: h.j, fail: s.failing, failErr: s.failErr}
 	h.peer = ppp.NewSession(theirs, s.peer)
 	go func() {
 		defer close(h.peerOK)
@@ -557,6 +562,38 @@ func TestConnectionNPModes(t *testing.T) {
 			})
 		})
 	}
+}
+
+// An existing default route of the same metric is left alone, and the
+// session stays up without ours, as pppd does ("not replacing existing
+// default route"): ending it made systemd restart pppoed forever.
+func TestConnectionDefaultRouteExists(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		exists := fmt.Errorf("netcfg: not replacing existing default route via 192.0.2.1 dev eth0 with metric 0: %w", netcfg.ErrDefaultRouteExists)
+		h := start(t, setup{ctx: ctx, failing: "DefaultRoute", failErr: exists,
+			cfg: Config{DefaultRoute: netcfg.RouteAdd, UsePeerDNS: true, ResolvConf: "/run/test/resolv.conf"}})
+		waitEvent[ppp.IPv4Up](h)
+		time.Sleep(time.Hour)
+		select {
+		case err := <-h.done:
+			t.Fatalf("the session ended: %v\n%s", err, h.log)
+		default:
+		}
+		if got := h.iface.left(); !slices.Equal(got, []string{"4 address 10.64.0.2", "file /run/test/resolv.conf"}) {
+			t.Errorf("configured: %q, want the address and the name servers", got)
+		}
+		if !strings.Contains(h.log.String(), `level=WARN msg="client: netcfg: not replacing existing default route via 192.0.2.1 dev eth0 with metric 0`) {
+			t.Errorf("no warning:\n%s", h.log)
+		}
+		cancel()
+		if err := h.wait(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+		if got := h.iface.left(); len(got) != 0 {
+			t.Errorf("left configured: %q", got)
+		}
+	})
 }
 
 // The connection speaks of pppN by its name.

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -573,5 +574,48 @@ func TestConnectRaiseParentMTUBesideSession(t *testing.T) {
 		t.Errorf("the first session: %v", err)
 	}
 	stopClean(t, first)
+	assertNothingLeft(t, p.Client)
+}
+
+// --add-default-route beside a default route of the same metric: as pppd,
+// pppoed leaves that route alone, says so, and keeps the session up (it
+// used to exit 1, which systemd turned into a restart loop); at the end
+// the old route is still there and nothing of ours is.
+func TestConnectDefaultRouteExists(t *testing.T) {
+	lab.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{}))
+	refServer(t, p, lab.AuthCHAP)
+	must[string](t)(p.Client.Run(ctx, "ip", "addr", "add", "192.0.2.10/24", "dev", p.ClientIf))
+	must[string](t)(p.Client.Run(ctx, "ip", "route", "add", "default", "via", "192.0.2.1"))
+	old := must[[]lab.Route](t)(p.Client.Routes(netlink.FAMILY_V4))
+	cli := connect(t, p, "--add-default-route", "--no-ipv6")
+	if _, err := cli.WaitUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cli.Log(), "not replacing existing default route via 192.0.2.1 dev "+p.ClientIf+" with metric 0") {
+		t.Errorf("no word of the existing route:\n%s", cli.Log())
+	}
+	if got := defaults(t, p.Client); got != p.ClientIf+" 0" {
+		t.Errorf("default routes while up: %s, want only the existing one", got)
+	}
+	// Up, and staying up.
+	if _, err := p.Client.Ping(ctx, acAddr, 2); err != nil {
+		t.Error(err)
+	}
+	if cli.Exited() {
+		t.Fatalf("pppoed exited with status %d\n%s", cli.ExitCode(), cli.Log())
+	}
+	stopClean(t, cli)
+	var ethRoutes []lab.Route
+	for _, r := range must[[]lab.Route](t)(p.Client.Routes(netlink.FAMILY_V4)) {
+		if r.Link == p.ClientIf {
+			ethRoutes = append(ethRoutes, r)
+		}
+	}
+	if len(ethRoutes) != len(old) || !slices.Equal(ethRoutes, old) {
+		t.Errorf("routes after: %+v, want the ones before: %+v", ethRoutes, old)
+	}
 	assertNothingLeft(t, p.Client)
 }

@@ -19,9 +19,14 @@ type RouteMode uint8
 
 const (
 	RouteNone    RouteMode = iota // leave routing alone
-	RouteAdd                      // add ours; fail if one with the same metric exists
+	RouteAdd                      // add ours, unless one with the same metric exists (ErrDefaultRouteExists)
 	RouteReplace                  // take the place of the existing default routes, restore them after
 )
+
+// ErrDefaultRouteExists is DefaultRoute's answer, with RouteAdd, when a
+// default route of the same metric is already there: pppd logs "not
+// replacing existing default route" and carries on without its own.
+var ErrDefaultRouteExists = errors.New("a default route of the same metric exists")
 
 // Interface configures one pppN and remembers everything it did, to undo it
 // all in Close, in reverse.
@@ -150,25 +155,30 @@ func (i *Interface) DefaultRoute(mode RouteMode, metric int) error {
 	}
 	r := &netlink.Route{LinkIndex: i.link.Attrs().Index, Dst: &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)},
 		Scope: netlink.SCOPE_LINK, Priority: metric, Table: unix.RT_TABLE_MAIN}
-	if mode == RouteReplace {
-		existing, err := i.h.RouteListFiltered(unix.AF_INET, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
-		if err != nil {
-			return fmt.Errorf("netcfg: listing routes: %w", err)
+	existing, err := i.h.RouteListFiltered(unix.AF_INET, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return fmt.Errorf("netcfg: listing routes: %w", err)
+	}
+	for _, e := range existing {
+		if !isDefault(e) || e.Priority != metric || e.LinkIndex == r.LinkIndex {
+			continue
 		}
-		for _, e := range existing {
-			if !isDefault(e) || e.Priority != metric || e.LinkIndex == r.LinkIndex {
-				continue
-			}
-			if err := i.h.RouteDel(&e); err != nil && !gone(err) {
-				return fmt.Errorf("netcfg: replacing the default route %s: %w", describe(i.h, e), err)
-			}
-			i.replaced = append(i.replaced, e)
-			i.log.Info("netcfg: default route replaced; restored when the session ends", "route", describe(i.h, e))
+		if mode == RouteAdd {
+			// As pppd's sifdefaultroute: the other route stays, and so
+			// does the session.
+			return fmt.Errorf("netcfg: not replacing existing default route %s with metric %d: %w",
+				strings.TrimPrefix(describe(i.h, e), "default "), metric, ErrDefaultRouteExists)
 		}
+		if err := i.h.RouteDel(&e); err != nil && !gone(err) {
+			return fmt.Errorf("netcfg: replacing the default route %s: %w", describe(i.h, e), err)
+		}
+		i.replaced = append(i.replaced, e)
+		i.log.Info("netcfg: default route replaced; restored when the session ends", "route", describe(i.h, e))
 	}
 	if err := i.h.RouteAdd(r); err != nil {
 		if errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("netcfg: a default route with metric %d already exists; replace it (--replace-default-route) or use another metric (--default-route-metric)", metric)
+			// One we did not list: on our own interface, or just added.
+			return fmt.Errorf("netcfg: not replacing existing default route with metric %d: %w", metric, ErrDefaultRouteExists)
 		}
 		return fmt.Errorf("netcfg: default route via %s: %w", i.Name, err)
 	}

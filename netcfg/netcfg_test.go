@@ -122,9 +122,14 @@ func TestConfigureAndUndo(t *testing.T) {
 		t.Errorf("IPv6 addresses %s", got)
 	}
 
-	// Adding beside an existing default of the same metric fails clearly.
-	if err := i.DefaultRoute(RouteAdd, 0); err == nil || !strings.Contains(err.Error(), "--replace-default-route") {
+	// Beside an existing default of the same metric, ours is not added
+	// (pppd: "not replacing existing default route").
+	if err := i.DefaultRoute(RouteAdd, 0); !errors.Is(err, ErrDefaultRouteExists) ||
+		!strings.Contains(err.Error(), "not replacing existing default route via 192.0.2.1 dev eth9 with metric 0") {
 		t.Errorf("DefaultRoute(add) beside another = %v", err)
+	}
+	if got := strings.Join(defaults(t, h), ","); got != "default via 192.0.2.1 dev eth9 metric 0" {
+		t.Errorf("defaults after a refused add: %s", got)
 	}
 	if err := i.DefaultRoute(RouteAdd, 100); err != nil {
 		t.Fatal(err)
@@ -246,5 +251,62 @@ func TestResolvConfRestored(t *testing.T) {
 	}
 	if _, err := os.Lstat(fresh); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a file that was not there is left: %v", err)
+	}
+}
+
+// RouteAdd leaves an existing default route of the same metric alone,
+// wherever it is, and says so with ErrDefaultRouteExists; another metric
+// is no obstacle.
+func TestDefaultRouteAdd(t *testing.T) {
+	tests := []struct {
+		name     string
+		existing string // "eth9" or "ppp9": where a default route with metric 10 is
+		metric   int
+		exists   bool
+		want     string // the default routes after
+	}{
+		{"none", "", 10, false, "default dev ppp9 metric 10"},
+		{"another interface, same metric", "eth9", 10, true, "default via 192.0.2.1 dev eth9 metric 10"},
+		{"another interface, another metric", "eth9", 20, false, "default via 192.0.2.1 dev eth9 metric 10,default dev ppp9 metric 20"},
+		{"ours already", "ppp9", 10, true, "default dev ppp9 metric 10"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := testNS(t)
+			eth, _ := h.LinkByName("eth9")
+			if err := h.AddrAdd(eth, &netlink.Addr{IPNet: &net.IPNet{IP: net.IPv4(192, 0, 2, 10), Mask: net.CIDRMask(24, 32)}}); err != nil {
+				t.Fatal(err)
+			}
+			ppp, _ := h.LinkByName("ppp9")
+			switch tt.existing {
+			case "eth9":
+				err := h.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: net.IPv4(192, 0, 2, 1), Priority: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+			case "ppp9":
+				err := h.RouteAdd(&netlink.Route{LinkIndex: ppp.Attrs().Index, Scope: netlink.SCOPE_LINK, Priority: 10,
+					Dst: &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			i, err := Open(h, "ppp9", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = i.DefaultRoute(RouteAdd, tt.metric)
+			if errors.Is(err, ErrDefaultRouteExists) != tt.exists || err != nil && !tt.exists {
+				t.Errorf("DefaultRoute = %v, want exists=%v", err, tt.exists)
+			}
+			if got := strings.Join(defaults(t, h), ","); got != tt.want {
+				t.Errorf("defaults: %s, want %s", got, tt.want)
+			}
+			i.Close()
+			wantAfter := map[string]string{"": "", "eth9": "default via 192.0.2.1 dev eth9 metric 10", "ppp9": "default dev ppp9 metric 10"}[tt.existing]
+			if got := strings.Join(defaults(t, h), ","); got != wantAfter {
+				t.Errorf("defaults after Close: %s, want %s (only what was there)", got, wantAfter)
+			}
+		})
 	}
 }

@@ -94,7 +94,7 @@ func connectCommand(stderr io.Writer) *cli.Command {
 			&cli.StringFlag{Name: "auth", Usage: "accepted authentication methods, preferred first: pap,chap,mschap1,mschap2 (default all)"},
 			&cli.BoolFlag{Name: "no-ipv4", Usage: "do not negotiate IPv4 (IPCP)"},
 			&cli.BoolFlag{Name: "no-ipv6", Usage: "do not negotiate IPv6 (IPv6CP)"},
-			&cli.BoolFlag{Name: "add-default-route", Usage: "route everything over the session (fails if a default route of the same metric exists)"},
+			&cli.BoolFlag{Name: "add-default-route", Usage: "route everything over the session (not beside a default route of the same metric, which stays, as with pppd)"},
 			&cli.BoolFlag{Name: "replace-default-route", Usage: "replace the existing default route while the session lasts"},
 			&cli.IntFlag{Name: "default-route-metric", Usage: "add the default route with this metric"},
 			&cli.BoolFlag{Name: "use-peer-dns", Usage: "ask for name servers and write them to --resolv-conf"},
