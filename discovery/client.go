@@ -748,23 +748,33 @@ func (c *Client) WaitPADT(ctx context.Context, s *Session) (*Packet, error) {
 		case <-c.stopped:
 			return nil, c.stoppedErr()
 		case r := <-c.in:
-			p := r.pkt
 			// Other hosts' discovery is routine on a shared segment and
 			// not worth a line; a PADT is.
-			switch {
-			case p.Code == CodePADS:
+			switch r.pkt.Code {
+			case CodePADS:
 				c.extraPADS(r, s)
-			case p.Code != CodePADT:
-			case p.SessionID != s.ID:
-				c.ignore(r, nil, "not our session", "session-id", fmt.Sprintf("0x%x", p.SessionID))
-			case !bytes.Equal(r.from, s.AC):
-				c.ignore(r, func(st *Stats) { st.WrongMAC++ }, "not from our access concentrator", "ac", s.AC.String())
-			default:
-				c.dump(p)
-				return p, nil
+			case CodePADT:
+				if c.ends(r, s) {
+					c.dump(r.pkt)
+					return r.pkt, nil
+				}
 			}
 		}
 	}
+}
+
+// ends reports whether a received PADT is the AC's for s: anyone on the
+// segment can send a PADT, and only the source MAC tells the AC's apart.
+func (c *Client) ends(r received, s *Session) bool {
+	if r.pkt.SessionID != s.ID {
+		c.ignore(r, nil, "not our session", "session-id", fmt.Sprintf("0x%x", r.pkt.SessionID))
+		return false
+	}
+	if !bytes.Equal(r.from, s.AC) {
+		c.ignore(r, func(st *Stats) { st.WrongMAC++ }, "not from our access concentrator", "ac", s.AC.String())
+		return false
+	}
+	return true
 }
 
 // extraPADS ends a session the AC opened for a retransmission of the
