@@ -529,18 +529,27 @@ func (c *Client) offer(ctx context.Context) (Offer, time.Duration, error) {
 	return got, x.rtt, nil
 }
 
-// offerFrom checks a received packet as an offer for us.
-func (c *Client) offerFrom(r received) (Offer, bool) {
-	p := r.pkt
-	if p.Code != CodePADO {
+// isPADO reports whether a received packet is a PADO for us from a
+// unicast address; anything else is counted and ignored.
+func (c *Client) isPADO(r received) bool {
+	if r.pkt.Code != CodePADO {
 		c.ignore(r, func(s *Stats) { s.Unexpected++ }, "waiting for a PADO")
-		return Offer{}, false
+		return false
 	}
 	if !c.ours(r) {
-		return Offer{}, false
+		return false
 	}
 	if !validUnicast(r.from) {
 		c.ignore(r, func(s *Stats) { s.WrongMAC++ }, "not from a unicast address")
+		return false
+	}
+	return true
+}
+
+// offerFrom checks a received packet as an offer for us.
+func (c *Client) offerFrom(r received) (Offer, bool) {
+	p := r.pkt
+	if !c.isPADO(r) {
 		return Offer{}, false
 	}
 	o := offerOf(p, r.from)
@@ -703,14 +712,7 @@ func (c *Client) Scan(ctx context.Context, wait time.Duration) ([]Offer, error) 
 	index := make(map[string]int) // MAC -> its offer's place in offers
 	full := false
 	_, err := c.sendAndWait(ctx, c.padi(), Broadcast, wait, 1, func(r received) bool {
-		switch {
-		case r.pkt.Code != CodePADO:
-			c.ignore(r, func(s *Stats) { s.Unexpected++ }, "waiting for PADOs")
-			return false
-		case !c.ours(r):
-			return false
-		case !validUnicast(r.from):
-			c.ignore(r, func(s *Stats) { s.WrongMAC++ }, "not from a unicast address")
+		if !c.isPADO(r) {
 			return false
 		}
 		c.dump(r.pkt)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -88,4 +89,50 @@ func TestScanBound(t *testing.T) {
 			t.Errorf("%d lines about the overflow, want 1", got)
 		}
 	})
+}
+
+// Scan lists only PADOs for our Host-Uniq from unicast addresses; it
+// counts the rest, as Discover does.
+func TestScanIgnores(t *testing.T) {
+	hu := discovery.HostUniq{7}
+	pado := func(tags ...discovery.Tag) *discovery.Packet {
+		return &discovery.Packet{Code: discovery.CodePADO, Tags: append([]discovery.Tag{discovery.ACName("ac")}, tags...)}
+	}
+	ac := station(1)
+	tests := []struct {
+		name   string
+		p      *discovery.Packet
+		from   net.HardwareAddr
+		listed bool
+		want   discovery.Stats
+	}{
+		{"an offer", pado(hu), ac, true, discovery.Stats{}},
+		{"not a PADO", &discovery.Packet{Code: discovery.CodePADS, SessionID: 1, Tags: []discovery.Tag{hu}}, ac, false, discovery.Stats{Unexpected: 1}},
+		{"another host's", pado(discovery.HostUniq{8}), ac, false, discovery.Stats{WrongHostUniq: 1}},
+		{"no Host-Uniq", pado(), ac, false, discovery.Stats{WrongHostUniq: 1}},
+		{"from a multicast MAC", pado(hu), net.HardwareAddr{0x03, 0, 0, 0, 0, 1}, false, discovery.Stats{WrongMAC: 1}},
+		{"from the zero MAC", pado(hu), net.HardwareAddr{0, 0, 0, 0, 0, 0}, false, discovery.Stats{WrongMAC: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				seg := &discoverytest.Segment{}
+				defer seg.Close()
+				port := seg.Port("02:00:00:00:00:01")
+				port.Inject(mustMarshal(t, tt.p), tt.from)
+				c := discovery.NewClient(port, discovery.ClientConfig{HostUniq: hu})
+				defer c.Close()
+				offers, err := c.Scan(context.Background(), time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if listed := len(offers) == 1 && offers[0].AC.String() == tt.from.String(); listed != tt.listed || len(offers) > 1 {
+					t.Errorf("Scan = %+v; want it listed: %v", offers, tt.listed)
+				}
+				if st := c.Stats(); st != tt.want {
+					t.Errorf("stats %+v, want %+v", st, tt.want)
+				}
+			})
+		})
+	}
 }
