@@ -51,14 +51,8 @@ func Parse(b []byte) (*Packet, error) {
 // Append encodes p after b, checking it as Parse would: pppoed never sends
 // a packet its own parser would refuse.
 func (p *Packet) Append(b []byte) ([]byte, error) {
-	n := 0
-	for _, t := range p.Tags {
-		v := len(t.value())
-		if v > 0xffff {
-			return b, fmt.Errorf("discovery: %s: %s value of %d octets: %w", p.Code, t.Type(), v, errTooLong)
-		}
-		n += tagHeaderLen + v
-	}
+	// A tag value over 0xffff octets makes the payload longer still.
+	n := p.payloadLen()
 	if n > 0xffff {
 		return b, fmt.Errorf("discovery: %s: payload of %d octets: %w", p.Code, n, errTooLong)
 	}
@@ -156,9 +150,9 @@ func (p *Packet) validate(size int) error {
 	// AC's sloppy reply gains nothing.
 	exactlyOneService := func() error {
 		if n := count[TagServiceName]; n != 1 {
-			err := errMissingTag
-			if n > 1 {
-				err = errDuplicate
+			err := errDuplicate
+			if n == 0 {
+				err = errMissingTag
 			}
 			return fmt.Errorf("discovery: %s with %d service-name tags, must have exactly one: %w", p.Code, n, err)
 		}
