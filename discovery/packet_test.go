@@ -188,7 +188,7 @@ func TestParseErrors(t *testing.T) {
 		{"type 2", cat([]byte{0x12, 0x09, 0, 0, 0, 0}), errVerType, "0x12"},
 		{"length past the end", cat(header(CodePADI, 0, 8), svc[:6]), errLength, "length 8, only 6"},
 		{"tag header truncated", cat(header(CodePADI, 0, 9), svc, []byte{0x01, 0x03}), errTagLength, "offset 7"},
-		{"tag length past the payload", cat(header(CodePADI, 0, 7), []byte{0x01, 0x01, 0x00, 0x04}, []byte("isp")), errTagLength, "service-name length 4 runs past"},
+		{"tag length past the payload", cat(header(CodePADI, 0, 7), []byte{0x01, 0x01, 0x00, 0x04}, []byte("isp")), errTagLength, "service-name length 4 runs past the payload (3 octets left)"},
 		{"tag length 1 past the payload", cat(header(CodePADI, 0, 4), []byte{0x01, 0x03, 0x00, 0x01}), errTagLength, "host-uniq length 1"},
 		{"PPP-Max-Payload length 0", cat(header(CodePADI, 0, 11), svc, tag(TagPPPMaxPayload, nil)), errTagLength, "must be 2"},
 		{"PPP-Max-Payload length 1", cat(header(CodePADI, 0, 12), svc, tag(TagPPPMaxPayload, []byte{5})), errTagLength, "must be 2"},
@@ -235,6 +235,10 @@ func TestParseAccepts(t *testing.T) {
 		{"PADO without AC-Name", cat(header(CodePADO, 0, 7), svc)},
 		{"duplicates after End-Of-List do not count", cat(header(CodePADI, 0, 18), svc, tag(TagEndOfList, nil), svc)},
 		{"PADS refusal with AC-System-Error", cat(header(CodePADS, 0, 4), tag(TagACSystemError, nil))},
+		// The largest payload LENGTH can say: no PADO limit but that.
+		{"PADO of 65535 octets", cat(header(CodePADO, 0, 0xffff), tag(TagACCookie, make([]byte, 0xffff-4)))},
+		// A vendor id and no data.
+		{"Vendor-Specific of 4 octets", cat(header(CodePADO, 0, 8), tag(TagVendorSpecific, []byte{0, 0, 0x0d, 0xe9}))},
 		{"PADM is kept raw", cat(header(CodePADM, 1, 7), tag(0x0112, []byte("hi!")))},
 		{"unknown code", cat(header(0x42, 9, 0))},
 		{"tag of length 0xffff claimed but padding present", cat(header(CodePADT, 1, 0), []byte{0xff, 0xff, 0xff, 0xff})},
@@ -288,6 +292,7 @@ func TestTagFormatting(t *testing.T) {
 		{ACName("caf\xc3\xa9"), "[AC-name cafM-CM-)]"},         // octets above 0x7f as M-
 		{GenericError("x\x7fy\x01"), "[generic-error x^?y^A]"}, // DEL and controls as ^X
 		{HostUniq(nil), "[host-uniq]"},
+		{ACCookie(bytes.Repeat([]byte{0xab}, 32)), "[AC-cookie " + strings.Repeat(" ab", 32) + "]"}, // all of it: no "..."
 		{ACCookie(bytes.Repeat([]byte{0xab}, 33)), "[AC-cookie " + strings.Repeat(" ab", 32) + "... (length 33)]"},
 		{PPPMaxPayload(1492), "[PPP-max-payload  05 d4]"},
 		{RawTag{TagType: 0x0106, Value: []byte{0, 1, 0, 2}}, "[unknown tag 0x106  00 01 00 02]"},
@@ -368,6 +373,10 @@ func TestFrames(t *testing.T) {
 		if _, err := ParseSession(bad.in); !errors.Is(err, bad.want) {
 			t.Errorf("ParseSession(% x) = %v, want %v", bad.in, err, bad.want)
 		}
+	}
+	// LENGTH is 16 bits: 65535 octets fit, 65536 do not.
+	if b, err := AppendSession(nil, 1, make([]byte, 0xffff)); err != nil || !bytes.Equal(b[:HeaderLen], []byte{0x11, 0x00, 0x00, 0x01, 0xff, 0xff}) {
+		t.Errorf("AppendSession(65535 octets) = % x..., %v", b[:min(len(b), HeaderLen)], err)
 	}
 	if _, err := AppendSession(nil, 1, make([]byte, 0x10000)); !errors.Is(err, errTooLong) {
 		t.Errorf("AppendSession(65536 octets) = %v", err)
