@@ -45,7 +45,9 @@ func TestDiscoverStoppedAfterPADR(t *testing.T) {
 		// another station sends a PADS for us then, from its own MAC
 		impostor bool
 		// ends ctx with this cause (default context.Canceled)
-		cause      error
+		cause error
+		// the PADTs' Generic-Error, when not the whole cause
+		reason     string
 		wantPADTs  []uint16
 		wantWaited time.Duration // from ctx's end to Discover's return
 	}{
@@ -76,6 +78,26 @@ func TestDiscoverStoppedAfterPADR(t *testing.T) {
 		{
 			// The PADT says why, cut to fit a frame whatever the cause.
 			name: "long cause", cause: errors.New(strings.Repeat("x", 2000)),
+			reason:    "pppoed: discovery stopped: " + strings.Repeat("x", 128-27),
+			wantPADTs: []uint16{0x42},
+		},
+		{
+			// 128 octets exactly: nothing to cut.
+			name: "cause of the longest reason", cause: errors.New(strings.Repeat("x", 128-27)),
+			reason:    "pppoed: discovery stopped: " + strings.Repeat("x", 128-27),
+			wantPADTs: []uint16{0x42},
+		},
+		{
+			// A Generic-Error is UTF-8 (RFC 2516 appendix A): the cut
+			// falls inside the 51st "é" (2 octets), and the half goes.
+			name: "cut inside a character", cause: errors.New(strings.Repeat("é", 100)),
+			reason:    "pppoed: discovery stopped: " + strings.Repeat("é", 50),
+			wantPADTs: []uint16{0x42},
+		},
+		{
+			// ... and so do octets that never were UTF-8.
+			name: "cause not UTF-8", cause: errors.New("a\xff\xfeb"),
+			reason:    "pppoed: discovery stopped: ab",
 			wantPADTs: []uint16{0x42},
 		},
 		{
@@ -97,8 +119,9 @@ func TestDiscoverStoppedAfterPADR(t *testing.T) {
 				wantErr, wantReason := tt.cause, "pppoed: discovery stopped: context canceled"
 				if tt.cause == nil {
 					wantErr = context.Canceled
-				} else {
-					wantReason = ("pppoed: discovery stopped: " + tt.cause.Error())[:128]
+				}
+				if tt.reason != "" {
+					wantReason = tt.reason
 				}
 				var cancelled time.Time
 				port := seg.Port("02:00:00:00:00:01")

@@ -590,10 +590,7 @@ func (c *Client) request(ctx context.Context, o Offer, rtt time.Duration) (*Sess
 		// is no more ours to use than one still on its way. Here
 		// req.padrs counts the PADRs not answered yet.
 		req := request{padrs: x.sent}
-		why := "pppoed: discovery stopped: " + context.Cause(ctx).Error()
-		if len(why) > maxReason {
-			why = why[:maxReason]
-		}
+		why := reason("pppoed: discovery stopped: " + context.Cause(ctx).Error())
 		if err == nil {
 			req.padrs-- // that PADR is answered
 			if s != nil {
@@ -647,6 +644,13 @@ func (c *Client) linger(req *request, o Offer, grace time.Duration, why string) 
 // maxReason bounds the Generic-Error of our PADTs, which must fit a frame
 // whatever ctx's cause says.
 const maxReason = 128
+
+// reason makes why a Generic-Error's data: at most maxReason octets, and
+// UTF-8, as RFC 2516 appendix A requires of it, whether the cut falls
+// inside a character or the text was not UTF-8 to begin with.
+func reason(why string) string {
+	return strings.ToValidUTF8(why[:min(len(why), maxReason)], "")
+}
 
 // endUnused sends a PADT for a session the AC opened that we will not
 // use, once per session id.
