@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -64,8 +65,13 @@ const (
 	PhaseTerminate
 )
 
+var phaseNames = [...]string{"dead", "establish", "authenticate", "network", "terminate"}
+
 func (p Phase) String() string {
-	return [...]string{"dead", "establish", "authenticate", "network", "terminate"}[p]
+	if int(p) < len(phaseNames) {
+		return phaseNames[p]
+	}
+	return fmt.Sprintf("Phase(%d)", uint8(p))
 }
 
 // Config configures a session. The zero value of each field means pppd's
