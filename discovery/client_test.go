@@ -473,3 +473,50 @@ func TestDiscoverCancel(t *testing.T) {
 }
 
 func addr(mac net.HardwareAddr) net.Addr { return &packet.Addr{HardwareAddr: mac} }
+
+// When no offer is taken, the error says what was asked for, how many
+// offers the filters refused, and the last AC's error, each only when
+// there is something to say: it is all a user has to go on.
+func TestDiscoverNoOfferError(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  discovery.ClientConfig
+		ac   bool          // an AC "ac1" offers "isp"
+		tag  discovery.Tag // ... with this error tag in its PADO
+		want string
+	}{
+		{name: "nothing on the segment", want: "discovery: no access concentrator answered after 2 PADIs"},
+		{name: "a service asked for", cfg: discovery.ClientConfig{ServiceName: "voip"},
+			want: `discovery: no access concentrator answered after 2 PADIs (service-name "voip", ac-name "", ac-mac )`},
+		{name: "an AC name asked for", cfg: discovery.ClientConfig{ACName: "ac9"},
+			want: `discovery: no access concentrator answered after 2 PADIs (service-name "", ac-name "ac9", ac-mac )`},
+		{name: "an AC MAC asked for", cfg: discovery.ClientConfig{ACMAC: c2mac("02:00:00:00:00:09")},
+			want: `discovery: no access concentrator answered after 2 PADIs (service-name "", ac-name "", ac-mac 02:00:00:00:00:09)`},
+		{name: "offers refused", cfg: discovery.ClientConfig{ServiceName: "voip"}, ac: true,
+			want: `discovery: no access concentrator answered after 2 PADIs (service-name "voip", ac-name "", ac-mac ); 2 offers did not match`},
+		{name: "an AC's error", ac: true, tag: discovery.ACSystemError("full"),
+			want: "discovery: no access concentrator answered after 2 PADIs; 02:00:00:00:00:0a (ac1) answered with AC-system-error: full"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				seg := &discoverytest.Segment{}
+				defer seg.Close()
+				if tt.ac {
+					ac := newAC(seg, "02:00:00:00:00:0a", "ac1", "isp")
+					if tt.tag != nil {
+						ac.padoExtra = []discovery.Tag{tt.tag}
+					}
+					ac.run(t)
+				}
+				tt.cfg.Timeout, tt.cfg.Attempts = time.Second, 2
+				c := discovery.NewClient(seg.Port("02:00:00:00:00:01"), tt.cfg)
+				defer c.Close()
+				_, err := c.Discover(context.Background())
+				if !errors.Is(err, discovery.ErrNoOffer) || err.Error() != tt.want {
+					t.Errorf("Discover = %v\nwant               %s", err, tt.want)
+				}
+			})
+		})
+	}
+}
