@@ -162,6 +162,8 @@ func (ac *goAC) runPPP(t *testing.T, maxMTU int) {
 			case ppp.IPv4Up:
 				ni.AddIPv4(e.Local, e.Peer)
 				ni.Up()
+				// pppox.Connect leaves every protocol dropped.
+				ac.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass)
 			}
 		},
 	})
