@@ -250,48 +250,78 @@ func TestHostileWrongAuthenticatorResponse(t *testing.T) {
 	})
 }
 
-// The authenticator's NCP packets overtake its Success (as they can with
-// PPPoE's two descriptors): they are held, the Response is repeated at
-// once, and the link comes up without waiting a restart time.
+// The authenticator's NCP packets overtake its Success or Ack (as they
+// can with PPPoE's two descriptors): they are held, our Response or
+// Authenticate-Request is repeated at once, and the link comes up
+// without waiting a restart time. The client's Authenticated names the
+// authenticator as its Challenge did (PAP names no one).
 func TestSuccessOvertakenByIPCP(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		a, b := ppptest.Pipe(ppptest.Config{})
-		var ipcpID uint8
-		responses := 0
-		runScript(b, acScript(t, ppp.AuthProtocol{Protocol: ppp.ProtoCHAP, Algorithm: ppp.CHAPMD5}, func(s *script, p ppp.Packet) {
-			switch {
-			case p.Protocol == 0:
-				d, _ := ppp.CHAPChallenge{Value: []byte("0123456789abcdef"), Name: []byte("ac")}.Append(nil)
-				s.end.Send(ppp.ProtoCHAP, ppp.CodeCHAPChallenge, 3, d)
-			case p.Protocol == ppp.ProtoCHAP && p.Code == ppp.CodeCHAPResponse:
-				responses++
-				if responses == 1 {
-					// The Success is "lost"; IPCP goes ahead.
-					s.end.Send(ppp.ProtoIPCP, ppp.CodeConfReq, 1, opts(t, ppp.IPAddress(acAddr)))
-					return
+	tests := []struct {
+		name  string
+		auth  ppp.AuthProtocol
+		peer  string
+		reply func(s *script, p ppp.Packet)
+	}{{
+		name: "CHAP",
+		auth: ppp.AuthProtocol{Protocol: ppp.ProtoCHAP, Algorithm: ppp.CHAPMD5},
+		peer: "ac",
+		reply: func(s *script, p ppp.Packet) {
+			s.end.Send(ppp.ProtoCHAP, ppp.CodeCHAPSuccess, p.ID, []byte("ok"))
+		},
+	}, {
+		name: "PAP",
+		auth: ppp.AuthProtocol{Protocol: ppp.ProtoPAP},
+		reply: func(s *script, p ppp.Packet) {
+			d, _ := ppp.PAPResponse{Message: []byte("ok")}.Append(nil)
+			s.end.Send(ppp.ProtoPAP, ppp.CodePAPAuthAck, p.ID, d)
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := ppptest.Pipe(ppptest.Config{})
+				var ipcpID uint8
+				requests := 0
+				runScript(b, acScript(t, tt.auth, func(s *script, p ppp.Packet) {
+					switch {
+					case p.Protocol == 0 && tt.auth.Protocol == ppp.ProtoCHAP:
+						d, _ := ppp.CHAPChallenge{Value: []byte("0123456789abcdef"), Name: []byte("ac")}.Append(nil)
+						s.end.Send(ppp.ProtoCHAP, ppp.CodeCHAPChallenge, 3, d)
+					case p.Protocol == ppp.ProtoCHAP && p.Code == ppp.CodeCHAPResponse,
+						p.Protocol == ppp.ProtoPAP && p.Code == ppp.CodePAPAuthReq:
+						requests++
+						if requests == 1 {
+							// The Success or Ack is "lost"; IPCP goes ahead.
+							s.end.Send(ppp.ProtoIPCP, ppp.CodeConfReq, 1, opts(t, ppp.IPAddress(acAddr)))
+							return
+						}
+						tt.reply(s, p)
+					case p.Protocol == ppp.ProtoIPCP && p.Code == ppp.CodeConfReq:
+						if o, _ := ppp.ParseOptions(ppp.ProtoIPCP, p.Data); len(o) > 0 && o[0] == ppp.Option(ppp.IPAddress(netip.IPv4Unspecified())) {
+							s.end.Send(ppp.ProtoIPCP, ppp.CodeConfNak, p.ID, opts(t, ppp.IPAddress(clientAddr)))
+						} else {
+							s.end.Send(ppp.ProtoIPCP, ppp.CodeConfAck, p.ID, p.Data)
+						}
+						ipcpID = p.ID
+					}
+				}))
+				cli, t0 := hostileClient(t, a)
+				synctest.Wait()
+				up, ok := find[ppp.IPv4Up](cli.rec)
+				if !ok || up.Local != clientAddr || up.Peer != acAddr {
+					t.Fatalf("not up: %s %+v", kinds(cli.rec), up)
 				}
-				s.end.Send(ppp.ProtoCHAP, ppp.CodeCHAPSuccess, p.ID, []byte("ok"))
-			case p.Protocol == ppp.ProtoIPCP && p.Code == ppp.CodeConfReq:
-				if o, _ := ppp.ParseOptions(ppp.ProtoIPCP, p.Data); len(o) > 0 && o[0] == ppp.Option(ppp.IPAddress(netip.IPv4Unspecified())) {
-					s.end.Send(ppp.ProtoIPCP, ppp.CodeConfNak, p.ID, opts(t, ppp.IPAddress(clientAddr)))
-				} else {
-					s.end.Send(ppp.ProtoIPCP, ppp.CodeConfAck, p.ID, p.Data)
+				if time.Since(t0) != 0 || requests != 2 || ipcpID == 0 {
+					t.Errorf("took %v, %d requests", time.Since(t0), requests)
 				}
-				ipcpID = p.ID
-			}
-		}))
-		cli, t0 := hostileClient(t, a)
-		synctest.Wait()
-		up, ok := find[ppp.IPv4Up](cli.rec)
-		if !ok || up.Local != clientAddr || up.Peer != acAddr {
-			t.Fatalf("not up: %s %+v", kinds(cli.rec), up)
-		}
-		if time.Since(t0) != 0 || responses != 2 || ipcpID == 0 {
-			t.Errorf("took %v, %d responses", time.Since(t0), responses)
-		}
-		cli.s.Close("")
-		cli.wait(t)
-	})
+				if au, _ := find[ppp.Authenticated](cli.rec); au.Peer != tt.peer {
+					t.Errorf("Authenticated{Peer: %q}, want %q", au.Peer, tt.peer)
+				}
+				cli.s.Close("")
+				cli.wait(t)
+			})
+		})
+	}
 }
 
 // Authentication packets of protocols that were not negotiated are
