@@ -3,6 +3,8 @@ package discovery_test
 import (
 	"context"
 	"errors"
+	"math"
+	"net"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -143,4 +145,76 @@ func TestDiscoverMaxPayloadClamp(t *testing.T) {
 			})
 		})
 	}
+}
+
+// While it waits for the PADS, Discover counts as unexpected what has no
+// business arriving then, but not the PADOs of slower ACs, which every
+// PADI on a segment with several ACs brings.
+func TestDiscoverIgnoresWhileRequesting(t *testing.T) {
+	hu := discovery.HostUniq{7, 7}
+	tests := []struct {
+		name string
+		p    *discovery.Packet
+		want discovery.Stats
+	}{
+		{"a late PADO", &discovery.Packet{Code: discovery.CodePADO, Tags: []discovery.Tag{discovery.ACName("slow"), hu}}, discovery.Stats{}},
+		{"a PADI", &discovery.Packet{Code: discovery.CodePADI, Tags: []discovery.Tag{discovery.ServiceName(""), discovery.HostUniq{1}}}, discovery.Stats{Unexpected: 1}},
+		{"a PADT", &discovery.Packet{Code: discovery.CodePADT, SessionID: 0x42, Tags: []discovery.Tag{hu}}, discovery.Stats{Unexpected: 1}},
+		{"a PADR", &discovery.Packet{Code: discovery.CodePADR, Tags: []discovery.Tag{discovery.ServiceName(""), hu}}, discovery.Stats{Unexpected: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				seg := &discoverytest.Segment{}
+				defer seg.Close()
+				port := seg.Port("02:00:00:00:00:01")
+				ac := newAC(seg, "02:00:00:00:00:0a", "ac1", "isp")
+				ac.onPADR = func(int, discovery.HostUniq) bool {
+					port.Inject(mustMarshal(t, tt.p), c2mac("02:00:00:00:00:0b")) // before the PADS
+					return false
+				}
+				ac.run(t)
+				c := discovery.NewClient(port, discovery.ClientConfig{HostUniq: hu})
+				defer c.Close()
+				if s, err := c.Discover(context.Background()); err != nil || s.ID != 0x42 {
+					t.Fatalf("Discover = %+v, %v", s, err)
+				}
+				if st := c.Stats(); st != tt.want {
+					t.Errorf("stats %+v, want %+v", st, tt.want)
+				}
+			})
+		})
+	}
+}
+
+// A Timeout so long that doubling it would overflow stays as it is:
+// wrapped around, the next wait would be negative, and the PADIs left
+// would go out at once.
+func TestDiscoverHugeTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		seg := &discoverytest.Segment{}
+		defer seg.Close()
+		ac := newAC(seg, "02:00:00:00:00:0a", "ac1", "isp")
+		ac.ignorePADI = 99
+		ac.run(t)
+		const timeout = math.MaxInt64/2 + 1
+		c := discovery.NewClient(seg.Port("02:00:00:00:00:01"), discovery.ClientConfig{Timeout: timeout, Attempts: 3})
+		errc := make(chan error, 1)
+		go func() {
+			_, err := c.Discover(context.Background())
+			errc <- err
+		}()
+		time.Sleep(timeout) // the first wait ends
+		synctest.Wait()
+		ac.mu.Lock()
+		n := len(ac.padis)
+		ac.mu.Unlock()
+		if n != 2 {
+			t.Errorf("%d PADIs after the first wait, want 2", n)
+		}
+		c.Close()
+		if err := <-errc; !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Discover = %v; want it still waiting until Close", err)
+		}
+	})
 }
