@@ -520,3 +520,18 @@ func TestDiscoverNoOfferError(t *testing.T) {
 		})
 	}
 }
+
+// Listen names the interface when it cannot open the socket: here one
+// that does not exist (or, unprivileged, any).
+func TestListenError(t *testing.T) {
+	c, err := discovery.Listen(&net.Interface{Index: 1 << 30, Name: "nosuch0"})
+	if err == nil {
+		if c != nil {
+			c.Close()
+		}
+		t.Fatal("Listen on a missing interface succeeded")
+	}
+	if !strings.HasPrefix(err.Error(), "discovery: packet socket on nosuch0: ") {
+		t.Errorf("Listen = %v", err)
+	}
+}
