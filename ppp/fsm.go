@@ -174,7 +174,8 @@ type fsm struct {
 	// idleAcks counts restart timeouts in Ack-Rcvd with no request from
 	// the peer in between: a peer that acknowledges ours but never sends
 	// its own would otherwise keep us there for ever, as the counter is
-	// re-initialised on each Ack.
+	// re-initialised on each Ack. It gets Max-Configure requests, as a
+	// silent peer does.
 	idleAcks int
 }
 
@@ -402,7 +403,7 @@ func (f *fsm) timeout() {
 	case StateReqSent, StateAckRcvd, StateAckSent:
 		if f.state == StateAckRcvd {
 			f.idleAcks++
-			if f.idleAcks > f.timers.MaxConfigure {
+			if f.idleAcks >= f.timers.MaxConfigure {
 				f.giveUp(fmt.Sprintf("the peer acknowledges our requests but sent none of its own in %d tries", f.idleAcks))
 				return
 			}

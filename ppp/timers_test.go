@@ -46,6 +46,7 @@ func TestTimersConfigured(t *testing.T) {
 		// then goes silent.
 		open   bool
 		nak    bool // the peer Naks our MRU for ever
+		ack    bool // the peer Acks our requests, sends none of its own
 		close  bool // we close once LCP is open
 		sent   string
 		every  time.Duration
@@ -61,6 +62,16 @@ func TestTimersConfigured(t *testing.T) {
 		sent:   strings.Repeat("ConfReq <mru 1492> <magic *>,", 3),
 		every:  2 * time.Second,
 		detail: "no answer to 3 Configure-Requests",
+	}, {
+		// Each Ack re-initialises the restart counter (RFC 1661 §4.1), so
+		// the table alone would wait in Ack-Rcvd for ever (as pppd does);
+		// a peer that never sends its request is given Max-Configure
+		// requests, as a silent one is.
+		name:   "peer only acknowledges",
+		ack:    true,
+		sent:   strings.Repeat("ConfReq <mru 1492> <magic *>,", 10),
+		every:  3 * time.Second,
+		detail: "the peer acknowledges our requests but sent none of its own in 10 tries",
 	}, {
 		// Max-Terminate (default 2) Terminate-Requests, a Restart time
 		// apart, then we are done, answered or not.
@@ -99,6 +110,8 @@ func TestTimersConfigured(t *testing.T) {
 						return
 					}
 					switch {
+					case tt.ack:
+						s.end.Send(ppp.ProtoLCP, ppp.CodeConfAck, p.ID, p.Data)
 					case tt.nak:
 						s.end.Send(ppp.ProtoLCP, ppp.CodeConfNak, p.ID, opts(t, ppp.MRU(9000)))
 					case tt.open:
