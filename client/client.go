@@ -65,6 +65,13 @@ type Config struct {
 	Logger *slog.Logger
 	// OnEvent receives the PPP session's events after pppoed acted on them.
 	OnEvent func(ppp.Event)
+	// StopNow cuts a stop short: once ctx has ended, its closing (or a
+	// value on it) ends the wait for the peer's Terminate-Ack at once by
+	// hanging up the kernel link (RFC 1661 "Down"); the PADT is still sent
+	// and everything undone, and Run still returns nil. Before ctx ends it
+	// is not looked at. cmd/pppoed closes it on a second SIGINT or
+	// SIGTERM.
+	StopNow <-chan struct{}
 }
 
 // Defaults, as pppd on Debian has them.
@@ -345,9 +352,16 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		pcfg.IPv6 = &ppp.IPv6Config{}
 	}
 	c.control = ppp.NewSession(c.link, pcfg)
+	stopHurry := c.hurry(ctx)
 	runErr := c.control.Run(ctx)
+	hurried := stopHurry()
 	if c.fail != nil {
 		return c.fail
+	}
+	if hurried {
+		// A stop asked for, whatever the session made of our hang-up
+		// (it may have seen the link lost before the stop).
+		return nil
 	}
 	var de *ppp.DownError
 	if errors.As(runErr, &de) && de.Reason == ppp.ReasonLinkLost {
@@ -358,6 +372,36 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		}
 	}
 	return exitFor(runErr)
+}
+
+// hurry watches for Config.StopNow once ctx has ended, and hangs the link
+// up then: ppp.Session sees its lower layer go down and returns without
+// waiting for a Terminate-Ack that may never come. The function it
+// returns, called once the session is over, stops watching and reports
+// whether it hung up.
+func (c *connection) hurry(ctx context.Context) (stop func() (hurried bool)) {
+	done := make(chan struct{})
+	result := make(chan bool, 1)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-done:
+			result <- false
+			return
+		}
+		select {
+		case <-c.cfg.StopNow:
+			c.log.Info("client: stopping at once: not waiting for the peer's Terminate-Ack")
+			c.link.HangUp(errors.New("stopped at once"))
+			result <- true
+		case <-done:
+			result <- false
+		}
+	}()
+	return func() bool {
+		close(done)
+		return <-result
+	}
 }
 
 func padtText(p *discovery.Packet) string {

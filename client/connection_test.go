@@ -251,6 +251,7 @@ type setup struct {
 	failErr  error           // and how
 	npFail   ppp.Protocol    // the protocol whose SetNPMode fails
 	openFail error           // netcfg.Open's failure
+	hold     chan struct{}   // the session's goroutine waits on it after IPv4Up
 	ctx      context.Context // the connection's
 }
 
@@ -264,7 +265,12 @@ func start(t *testing.T, s setup) *harness {
 		s.cfg.Interface, s.cfg.User = "eth0", "user"
 	}
 	s.cfg.Logger = slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s.cfg.OnEvent = func(e ppp.Event) { h.events <- e }
+	s.cfg.OnEvent = func(e ppp.Event) {
+		h.events <- e
+		if _, ok := e.(ppp.IPv4Up); ok && s.hold != nil {
+			<-s.hold
+		}
+	}
 	if err := s.cfg.fill(); err != nil {
 		t.Fatal(err)
 	}
@@ -444,10 +450,7 @@ func TestConnectionPADT(t *testing.T) {
 				defer cancel()
 				s := setup{ctx: ctx}
 				if strings.Contains(tt.name, "while we stop") {
-					// The AC never answers our Terminate-Request.
-					s.pipe.Drop = func(from string, proto ppp.Protocol, b []byte) bool {
-						return from == "a" && proto == ppp.ProtoLCP && len(b) > 0 && ppp.Code(b[0]) == ppp.CodeTermReq
-					}
+					s.pipe.Drop = dropTermReq // the AC never answers our Terminate-Request
 				}
 				h := start(t, s)
 				waitEvent[ppp.IPv4Up](h)
@@ -592,6 +595,117 @@ func TestConnectionDefaultRouteExists(t *testing.T) {
 		}
 		if got := h.iface.left(); len(got) != 0 {
 			t.Errorf("left configured: %q", got)
+		}
+	})
+}
+
+// dropTermReq makes the AC deaf to our Terminate-Requests.
+func dropTermReq(from string, proto ppp.Protocol, b []byte) bool {
+	return from == "a" && proto == ppp.ProtoLCP && len(b) > 0 && ppp.Code(b[0]) == ppp.CodeTermReq
+}
+
+// A second stop (Config.StopNow, a second signal in cmd) ends the wait
+// for a Terminate-Ack that does not come at once, still sending the PADT
+// and undoing everything, with a clean exit status; before the stop
+// itself it means nothing.
+func TestConnectionStopNow(t *testing.T) {
+	tests := []struct {
+		name  string
+		early bool // StopNow before ctx ends
+	}{
+		{"second signal", false},
+		{"StopNow first", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				now := make(chan struct{})
+				h := start(t, setup{ctx: ctx, pipe: ppptest.Config{Drop: dropTermReq},
+					cfg: Config{StopNow: now, DefaultRoute: netcfg.RouteAdd, UsePeerDNS: true, ResolvConf: "/run/test/resolv.conf"}})
+				waitEvent[ppp.IPv4Up](h)
+				if tt.early {
+					close(now)
+					time.Sleep(time.Hour)
+					select {
+					case err := <-h.done:
+						t.Fatalf("StopNow alone ended the session: %v", err)
+					default:
+					}
+					cancel()
+				} else {
+					cancel()
+					time.Sleep(time.Second) // a Terminate-Request is out, unanswered
+					close(now)
+				}
+				start := time.Now()
+				err := h.wait()
+				if err != nil {
+					t.Errorf("ended with %v, want a clean stop", err)
+				}
+				if took := time.Since(start); took > 0 {
+					t.Errorf("took %v after StopNow, want no wait at all\n%s", took, h.log)
+				}
+				if !tt.early && h.termReqs.Load() == 0 {
+					t.Error("no Terminate-Request was sent first")
+				}
+				if n := h.j.count(fmt.Sprintf("PADT 0x%x", sessionID)); n != 1 {
+					t.Errorf("%d PADTs, want 1", n)
+				}
+				if got := h.iface.left(); len(got) != 0 {
+					t.Errorf("left configured: %q", got)
+				}
+				if n := h.j.count("link closed"); n != 1 {
+					t.Errorf("link closed %d times", n)
+				}
+				if !strings.Contains(h.log.String(), "stopping at once") {
+					t.Errorf("log:\n%s", h.log)
+				}
+			})
+		})
+	}
+}
+
+// Our hang-up may reach the session before the stop does (both are
+// pending when its goroutine next looks): a stop asked for is still a
+// clean exit (status 0), and there is no waiting for a PADT from the AC.
+func TestConnectionStopNowRace(t *testing.T) {
+	for i := range 16 {
+		synctest.Test(t, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			now, hold := make(chan struct{}), make(chan struct{})
+			h := start(t, setup{ctx: ctx, hold: hold, cfg: Config{StopNow: now}})
+			waitEvent[ppp.IPv4Up](h)
+			cancel()
+			close(now)
+			synctest.Wait() // hung up, while the session's goroutine is busy
+			close(hold)
+			start := time.Now()
+			if err := h.wait(); err != nil {
+				t.Errorf("round %d: ended with %v (status %d), want a clean stop", i, err, ExitCode(err))
+			}
+			if took := time.Since(start); took > 0 {
+				t.Errorf("round %d: took %v", i, took)
+			}
+		})
+	}
+}
+
+// Without StopNow a stop waits for the Terminate-Ack, as RFC 1661 has it,
+// and gives up after Max-Terminate Terminate-Requests (pppd: 2, 3 s
+// apart).
+func TestConnectionStopWaitsForTerminateAck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		h := start(t, setup{ctx: ctx, pipe: ppptest.Config{Drop: dropTermReq}})
+		waitEvent[ppp.IPv4Up](h)
+		cancel()
+		start := time.Now()
+		if err := h.wait(); err != nil {
+			t.Errorf("ended with %v", err)
+		}
+		if took := time.Since(start); took != 6*time.Second || h.termReqs.Load() != 2 {
+			t.Errorf("took %v and %d Terminate-Requests, want 6s and 2", took, h.termReqs.Load())
 		}
 	})
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +31,7 @@ type goAC struct {
 	iface   string
 	echoMax bool          // echo PPP-Max-Payload in PADO and PADS
 	refuse  discovery.Tag // answer the PADR with this error instead
+	deaf    bool          // never answer an LCP Terminate-Request
 
 	mu     sync.Mutex
 	events []ppp.Event
@@ -39,9 +42,12 @@ type goAC struct {
 	link   *pppox.Link
 }
 
-func startGoAC(t *testing.T, ns *lab.Netns, iface string, echoMax bool, refuse discovery.Tag) *goAC {
+func startGoAC(t *testing.T, ns *lab.Netns, iface string, echoMax bool, refuse discovery.Tag, opts ...func(*goAC)) *goAC {
 	t.Helper()
 	ac := &goAC{ns: ns, iface: iface, echoMax: echoMax, refuse: refuse, done: make(chan struct{})}
+	for _, o := range opts {
+		o(ac)
+	}
 	err := ns.Do(func() error {
 		ifi, err := net.InterfaceByName(iface)
 		if err != nil {
@@ -147,7 +153,11 @@ func (ac *goAC) runPPP(t *testing.T, maxMTU int) {
 		return
 	}
 	defer ni.Close()
-	s := ppp.NewSession(ac.link, ppp.Config{
+	var link ppp.Link = ac.link
+	if ac.deaf {
+		link = deafLink{ac.link}
+	}
+	s := ppp.NewSession(link, ppp.Config{
 		Role: ppp.RoleServer, Name: "go-ac", MRU: uint16(maxMTU), MaxMTU: uint16(maxMTU),
 		Require: []ppp.AuthMethod{ppp.AuthCHAPMD5}, Secrets: ppp.Secrets{"go-user": "go-pass"},
 		IPv4: &ppp.IPv4Config{Local: netip.MustParseAddr("10.66.0.1"), Pool: ppptest.NewPool(netip.MustParseAddr("10.66.0.2"), 1)},
@@ -168,6 +178,18 @@ func (ac *goAC) runPPP(t *testing.T, maxMTU int) {
 		},
 	})
 	s.Run(context.Background())
+}
+
+// deafLink loses every LCP Terminate-Request the peer sends.
+type deafLink struct{ *pppox.Link }
+
+func (l deafLink) ReadFrame() (ppp.Protocol, []byte, error) {
+	for {
+		proto, b, err := l.Link.ReadFrame()
+		if err != nil || proto != ppp.ProtoLCP || len(b) == 0 || ppp.Code(b[0]) != ppp.CodeTermReq {
+			return proto, b, err
+		}
+	}
 }
 
 func (ac *goAC) linkUp() (ppp.LinkUp, bool) {
@@ -254,5 +276,52 @@ func TestConnectPADSError(t *testing.T) {
 	if !bytes.Contains([]byte(cli.Log()), []byte("refused the session: generic-error: quota exceeded for go-user")) {
 		t.Errorf("the AC's words are missing:\n%s", cli.Log())
 	}
+	assertNothingLeft(t, p.Client)
+}
+
+// Two SIGTERMs against an AC that never answers a Terminate-Request: the
+// first starts LCP's termination (2 Terminate-Requests, 3 s apart, before
+// giving up), the second hangs the link up at once. The PADT still goes,
+// nothing is left, and the exit status is a clean stop's.
+func TestConnectSecondSignal(t *testing.T) {
+	lab.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{}))
+	ac := startGoAC(t, p.AC, p.ACIf, false, nil, func(ac *goAC) { ac.deaf = true })
+	cli := must[*lab.Pppoed](t)(lab.StartPppoed(t, p.Client, "ppp0", lab.ClientArgs(t, p.ClientIf, "go-user", "go-pass", "--no-ipv6")...))
+	if _, err := cli.WaitUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.WaitLog(ctx, "ppp: stopping"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := cli.Wait(ctx); err != nil || cli.ExitCode() != 0 {
+		t.Fatalf("pppoed: %v, status %d\n%s", err, cli.ExitCode(), cli.Log())
+	}
+	// The termination alone would take 6 s.
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("pppoed took %v to exit after the second SIGTERM\n%s", took, cli.Log())
+	}
+	if !strings.Contains(cli.Log(), "stopping at once") || !strings.Contains(cli.Log(), "PADT sent") {
+		t.Errorf("log:\n%s", cli.Log())
+	}
+	err := lab.Poll(ctx, 20*time.Millisecond, func() (bool, error) {
+		ac.mu.Lock()
+		defer ac.mu.Unlock()
+		return ac.padts > 0, nil
+	})
+	ac.mu.Lock()
+	if err != nil || ac.padts != 1 {
+		t.Errorf("the AC got %d PADTs, want 1", ac.padts)
+	}
+	ac.mu.Unlock()
 	assertNothingLeft(t, p.Client)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/pppoed/pppoed/netcfg"
 	"github.com/pppoed/pppoed/ppp"
 	"github.com/urfave/cli/v3"
+	"golang.org/x/sys/unix"
 )
 
 func version() string {
@@ -77,7 +78,7 @@ func logger(w io.Writer, debug bool) *slog.Logger {
 func connectCommand(stderr io.Writer) *cli.Command {
 	return &cli.Command{
 		Name:         "connect",
-		Usage:        "bring up a PPPoE session and keep it until stopped (SIGINT, SIGTERM, SIGHUP)",
+		Usage:        "bring up a PPPoE session and keep it until stopped (SIGINT, SIGTERM, SIGHUP; a second one stops without waiting for the peer)",
 		OnUsageError: onUsageError,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "the Ethernet interface facing the access concentrator", Required: true},
@@ -115,8 +116,9 @@ func connectCommand(stderr io.Writer) *cli.Command {
 				return err
 			}
 			cfg.Logger = logger(stderr, cmd.Bool("debug"))
-			ctx, stop := stopSignals(ctx)
+			ctx, now, stop := stopSignals(ctx)
 			defer stop()
+			cfg.StopNow = now
 			return client.Run(ctx, cfg)
 		},
 	}
@@ -239,7 +241,7 @@ func discoverCommand(stdout, stderr io.Writer) *cli.Command {
 			if cmd.Args().Len() > 0 {
 				return usageError("discover takes no arguments: %q", cmd.Args().Slice())
 			}
-			ctx, stop := stopSignals(ctx)
+			ctx, _, stop := stopSignals(ctx)
 			defer stop()
 			offers, err := client.Discover(ctx, client.DiscoverConfig{
 				Interface:   cmd.String("interface"),
@@ -308,12 +310,49 @@ func printTable(w io.Writer, offers []discovery.Offer) {
 	tw.Flush()
 }
 
-// stopSignals ends ctx on SIGINT, SIGTERM and SIGHUP (a closed terminal),
-// so that the session is torn down properly; SIGPIPE is ignored, so a log
-// reader that went away (| tee) cannot kill pppoed mid-teardown.
-func stopSignals(ctx context.Context) (context.Context, context.CancelFunc) {
+// stopSignals ends ctx at the first SIGINT, SIGTERM or SIGHUP (a closed
+// terminal), so that the session is torn down properly, and closes now at
+// the second, so that the teardown stops waiting for the peer (see
+// client.Config.StopNow); later ones are ignored, the teardown being
+// short by then. SIGPIPE is ignored, so a log reader that went away
+// (| tee) cannot kill pppoed mid-teardown. stop ends it all.
+func stopSignals(ctx context.Context) (_ context.Context, now <-chan struct{}, stop func()) {
 	signal.Ignore(syscall.SIGPIPE)
-	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	ctx, cancel := context.WithCancelCause(ctx)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	nowc, done, ended := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		for n := 1; ; n++ {
+			select {
+			case sig := <-sigs:
+				switch n {
+				case 1:
+					cancel(fmt.Errorf("%s received", signalName(sig)))
+				case 2:
+					close(nowc)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return ctx, nowc, func() {
+		signal.Stop(sigs)
+		close(done)
+		<-ended
+		cancel(nil)
+	}
+}
+
+func signalName(sig os.Signal) string {
+	if s, ok := sig.(syscall.Signal); ok {
+		if name := unix.SignalName(s); name != "" {
+			return name
+		}
+	}
+	return sig.String()
 }
 
 func main() {

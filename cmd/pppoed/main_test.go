@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pppoed/pppoed/client"
 )
@@ -104,4 +106,35 @@ func TestConnectNoKernelSupport(t *testing.T) {
 	if code != client.ExitNoKernelSupport || !strings.Contains(stderr, "modprobe pppoe") {
 		t.Errorf("exit %d: %q", code, stderr)
 	}
+}
+
+// The first SIGINT or SIGTERM ends the context (a clean stop), the second
+// closes now (stop without waiting for the peer); neither kills us.
+func TestStopSignals(t *testing.T) {
+	ctx, now, stop := stopSignals(context.Background())
+	defer stop()
+	wait := func(c <-chan struct{}, what string) {
+		t.Helper()
+		select {
+		case <-c:
+		case <-time.After(10 * time.Second): // signals are delivered asynchronously
+			t.Fatalf("%s did not happen", what)
+		}
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	wait(ctx.Done(), "the stop at SIGTERM")
+	if c := context.Cause(ctx); c == nil || c.Error() != "SIGTERM received" {
+		t.Errorf("cause %v", c)
+	}
+	select {
+	case <-now:
+		t.Fatal("the first signal asked to stop at once")
+	default:
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	wait(now, "the stop at once at the second signal")
 }
