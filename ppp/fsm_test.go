@@ -3,9 +3,12 @@ package ppp
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pppoed/pppoed/internal/peerlog"
 )
 
 // fakeLayer is a protocol whose answers a test chooses.
@@ -227,7 +230,8 @@ func TestRestartCounters(t *testing.T) {
 }
 
 // Replies whose Identifier is not our outstanding request's are stale, as
-// is a second reply to the same request (RFC 1661 §5.2).
+// is a second reply to the same request (RFC 1661 §5.2); a Nak or Reject
+// that lists nothing, or a Code-Reject of nothing, means nothing.
 func TestStaleRepliesDropped(t *testing.T) {
 	f, _, _, actions, _ := newTestFSM()
 	f.Up()
@@ -238,6 +242,9 @@ func TestStaleRepliesDropped(t *testing.T) {
 		pkt(CodeConfAck, id-1, 1, 4, 5, 0xd4),
 		pkt(CodeConfNak, id+1, 1, 4, 5, 0xd4),
 		pkt(CodeConfRej, id+7, 1, 4, 5, 0xd4),
+		pkt(CodeConfNak, id), // lists nothing to change (RFC 1661 §5.3)
+		pkt(CodeConfRej, id), // nor this (§5.4)
+		pkt(CodeCodeRej, 7),  // rejects nothing
 	} {
 		f.input(b, 1500)
 	}
@@ -258,13 +265,38 @@ func TestStaleRepliesDropped(t *testing.T) {
 // is dropped without an event.
 func TestInvalidReplyDropped(t *testing.T) {
 	f, l, _, _, _ := newTestFSM()
+	var log strings.Builder
+	f.plog = peerlog.New(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})), 10, time.Second)
 	f.Up()
 	f.Open()
 	l.badReply = true
 	f.input(pkt(CodeConfAck, f.reqID, 9, 9), 1500)
 	f.input(pkt(CodeConfNak, f.reqID, 9, 9), 1500)
+	f.input(pkt(CodeConfRej, f.reqID, 9, 9), 1500)
 	if f.state != StateReqSent || f.seenReply {
 		t.Errorf("invalid replies counted: %s", f.state)
+	}
+	for _, want := range []string{
+		`msg="ppp: LCP: Configure-Ack does not match our request: dropped"`,
+		`msg="ppp: LCP: invalid Configure-Nak: dropped"`,
+		`msg="ppp: LCP: invalid Configure-Reject: dropped"`,
+	} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("no %s in the log:\n%s", want, log.String())
+		}
+	}
+}
+
+// A Code-Reject needs only the rejected code: one octet of a core code
+// is catastrophic (RXJ-).
+func TestCodeRejectOfOneOctet(t *testing.T) {
+	f, _, _, actions, _ := newTestFSM()
+	f.Up()
+	f.Open()
+	*actions = nil
+	f.input(pkt(CodeCodeRej, 7, byte(CodeConfReq)), 1500)
+	if f.state != StateStopped || strings.Join(*actions, ",") != "tlf" {
+		t.Errorf("Code-Reject of code 1 in one octet: %s after %v, want Stopped after tlf", f.state, *actions)
 	}
 }
 
