@@ -151,6 +151,14 @@ func (l *ipcpLayer) reject(data []byte) bool {
 	if err != nil {
 		return false
 	}
+	// As LCP's: an invalid Reject changes nothing.
+	for _, o := range opts {
+		switch o.(type) {
+		case IPAddress, PrimaryDNS, SecondaryDNS:
+		default:
+			return false
+		}
+	}
 	for _, o := range opts {
 		switch o.(type) {
 		case IPAddress:
@@ -159,8 +167,6 @@ func (l *ipcpLayer) reject(data []byte) bool {
 			l.negDNS[0] = false
 		case SecondaryDNS:
 			l.negDNS[1] = false
-		default:
-			return false
 		}
 	}
 	return true

@@ -71,12 +71,13 @@ func (l *ipv6cpLayer) reject(data []byte) bool {
 	if err != nil {
 		return false
 	}
+	// As LCP's: an invalid Reject changes nothing.
 	for _, o := range opts {
 		if _, ok := o.(InterfaceID); !ok {
 			return false
 		}
-		l.negID = false
 	}
+	l.negID = false // the automaton drops a Reject that lists nothing
 	return true
 }
 

@@ -320,3 +320,219 @@ func roundTrip(m AuthMethod) AuthMethod {
 	r, _ := ParseAuthMethod(m.String())
 	return r
 }
+
+// What a Configure-Nak or -Reject of ours makes each layer ask for next
+// (the options of its next Configure-Request, what the peer sees), and
+// which replies it refuses as invalid (dropped, as if never received).
+func TestNakRejectNextRequest(t *testing.T) {
+	a := netip.MustParseAddr
+	type reply struct {
+		reject        bool // a Configure-Reject, else a Configure-Nak
+		treatAsReject bool // a Nak after Max-Failure
+		opts          []Option
+		raw           []byte // instead of opts: malformed
+	}
+	tests := []struct {
+		name    string
+		cfg     Config
+		proto   Protocol
+		replies []reply
+		invalid bool     // the last reply is refused
+		want    []Option // the next request; MagicNumber(0) stands for any
+		closed  string   // the session closes with this detail
+	}{{
+		name:    "LCP: magic number Nak'd after Max-Failure",
+		cfg:     Config{User: "u"},
+		proto:   ProtoLCP,
+		replies: []reply{{treatAsReject: true, opts: []Option{MagicNumber(7)}}},
+		want:    []Option{MRU(1492)},
+	}, {
+		name:    "LCP: MRU Nak'd after Max-Failure",
+		cfg:     Config{User: "u"},
+		proto:   ProtoLCP,
+		replies: []reply{{treatAsReject: true, opts: []Option{MRU(1400)}}},
+		want:    []Option{MagicNumber(0)},
+	}, {
+		// MINMRU is the least we take; our own MRU the most.
+		name:  "LCP: MRU Naks at the bounds",
+		cfg:   Config{User: "u", MRU: 1400},
+		proto: ProtoLCP,
+		replies: []reply{
+			{opts: []Option{MRU(127)}}, {opts: []Option{MRU(128)}},
+			{opts: []Option{MRU(1401)}},
+		},
+		want: []Option{MRU(128), MagicNumber(0)},
+	}, {
+		name:    "LCP: MRU Nak'd back up to ours",
+		cfg:     Config{User: "u", MRU: 1400},
+		proto:   ProtoLCP,
+		replies: []reply{{opts: []Option{MRU(1300)}}, {opts: []Option{MRU(1400)}}},
+		want:    []Option{MRU(1400), MagicNumber(0)},
+	}, {
+		// A client never asks the AC to authenticate: a Nak that
+		// suggests a protocol is no reason to start.
+		name:    "LCP: client Nak'd an authentication protocol",
+		cfg:     Config{User: "u"},
+		proto:   ProtoLCP,
+		replies: []reply{{opts: []Option{AuthPAP.option()}}},
+		want:    []Option{MRU(1492), MagicNumber(0)},
+	}, {
+		name:    "LCP: a suggestion we do not know moves to our next preference",
+		cfg:     Config{Role: RoleServer, Require: []AuthMethod{AuthMSCHAPv2, AuthCHAPMD5, AuthPAP}},
+		proto:   ProtoLCP,
+		replies: []reply{{opts: []Option{AuthProtocol{Protocol: 0x4242}}}},
+		want:    []Option{MRU(1492), AuthCHAPMD5.option(), MagicNumber(0)},
+	}, {
+		name:    "LCP: a suggestion we allow is taken",
+		cfg:     Config{Role: RoleServer, Require: []AuthMethod{AuthMSCHAPv2, AuthCHAPMD5, AuthPAP}},
+		proto:   ProtoLCP,
+		replies: []reply{{opts: []Option{AuthPAP.option()}}},
+		want:    []Option{MRU(1492), AuthPAP.option(), MagicNumber(0)},
+	}, {
+		name:    "LCP: no preference left",
+		cfg:     Config{Role: RoleServer, Require: []AuthMethod{AuthMSCHAPv2}},
+		proto:   ProtoLCP,
+		replies: []reply{{opts: []Option{AuthProtocol{Protocol: 0x4242}}}},
+		want:    []Option{MRU(1492), AuthMSCHAPv2.option(), MagicNumber(0)},
+		closed:  "peer refused to authenticate: the peer refuses [mschap2]",
+	}, {
+		name:    "LCP: authentication Nak'd after Max-Failure",
+		cfg:     Config{Role: RoleServer, Require: []AuthMethod{AuthPAP}},
+		proto:   ProtoLCP,
+		replies: []reply{{treatAsReject: true, opts: []Option{AuthCHAPMD5.option()}}},
+		want:    []Option{MRU(1492), AuthPAP.option(), MagicNumber(0)},
+		closed:  "peer refused to authenticate: the peer keeps refusing our authentication protocols",
+	}, {
+		// A Reject that lists an option we never ask for is invalid as
+		// a whole: the options before it stay requested.
+		name:    "LCP: Reject of an option we never sent",
+		cfg:     Config{User: "u"},
+		proto:   ProtoLCP,
+		replies: []reply{{reject: true, opts: []Option{MRU(1492), MagicNumber(7), ACCM(0)}}},
+		invalid: true,
+		want:    []Option{MRU(1492), MagicNumber(0)},
+	}, {
+		name:    "IPCP: Reject of an option we never sent",
+		cfg:     Config{IPv4: &IPv4Config{RequestDNS: true}},
+		proto:   ProtoIPCP,
+		replies: []reply{{reject: true, opts: []Option{IPAddress(a("0.0.0.0")), PrimaryDNS(a("0.0.0.0")), PrimaryNBNS(a("0.0.0.0"))}}},
+		invalid: true,
+		want:    []Option{IPAddress(a("0.0.0.0")), PrimaryDNS(a("0.0.0.0")), SecondaryDNS(a("0.0.0.0"))},
+	}, {
+		name:    "IPCP: malformed Nak",
+		cfg:     Config{IPv4: &IPv4Config{RequestDNS: true}},
+		proto:   ProtoIPCP,
+		replies: []reply{{raw: []byte{3, 9}}},
+		invalid: true,
+		want:    []Option{IPAddress(a("0.0.0.0")), PrimaryDNS(a("0.0.0.0")), SecondaryDNS(a("0.0.0.0"))},
+	}, {
+		name:    "IPCP: malformed Reject",
+		cfg:     Config{IPv4: &IPv4Config{RequestDNS: true}},
+		proto:   ProtoIPCP,
+		replies: []reply{{reject: true, raw: []byte{3, 9}}},
+		invalid: true,
+		want:    []Option{IPAddress(a("0.0.0.0")), PrimaryDNS(a("0.0.0.0")), SecondaryDNS(a("0.0.0.0"))},
+	}, {
+		name:    "IPCP: name servers Nak'd after Max-Failure",
+		cfg:     Config{IPv4: &IPv4Config{RequestDNS: true}},
+		proto:   ProtoIPCP,
+		replies: []reply{{treatAsReject: true, opts: []Option{PrimaryDNS(a("10.0.0.53")), SecondaryDNS(a("10.0.0.54"))}}},
+		want:    []Option{IPAddress(a("0.0.0.0"))},
+	}, {
+		name:    "IPCP: address Nak'd after Max-Failure",
+		cfg:     Config{IPv4: &IPv4Config{}},
+		proto:   ProtoIPCP,
+		replies: []reply{{treatAsReject: true, opts: []Option{IPAddress(a("10.64.0.2"))}}},
+		want:    nil,
+	}, {
+		// RFC 1877 options we did not ask for are not added because a
+		// Nak names them.
+		name:    "IPCP: name servers we did not ask for",
+		cfg:     Config{IPv4: &IPv4Config{}},
+		proto:   ProtoIPCP,
+		replies: []reply{{opts: []Option{IPAddress(a("10.64.0.2")), PrimaryDNS(a("10.0.0.53")), SecondaryDNS(a("10.0.0.54"))}}},
+		want:    []Option{IPAddress(a("10.64.0.2"))},
+	}, {
+		name:    "IPCP: each option rejected",
+		cfg:     Config{IPv4: &IPv4Config{RequestDNS: true}},
+		proto:   ProtoIPCP,
+		replies: []reply{{reject: true, opts: []Option{PrimaryDNS(a("0.0.0.0"))}}, {reject: true, opts: []Option{IPAddress(a("0.0.0.0"))}}},
+		want:    []Option{SecondaryDNS(a("0.0.0.0"))},
+	}, {
+		name:    "IPv6CP: malformed Nak",
+		cfg:     Config{IPv6: &IPv6Config{InterfaceID: InterfaceID{0, 0, 0, 0, 0, 0, 0, 1}}},
+		proto:   ProtoIPv6CP,
+		replies: []reply{{raw: []byte{1, 10, 0}}},
+		invalid: true,
+		want:    []Option{InterfaceID{0, 0, 0, 0, 0, 0, 0, 1}},
+	}, {
+		name:    "IPv6CP: identifier Nak'd after Max-Failure",
+		cfg:     Config{IPv6: &IPv6Config{InterfaceID: InterfaceID{0, 0, 0, 0, 0, 0, 0, 1}}},
+		proto:   ProtoIPv6CP,
+		replies: []reply{{treatAsReject: true, opts: []Option{InterfaceID{9}}}},
+		want:    nil,
+	}, {
+		name:    "IPv6CP: malformed Reject",
+		cfg:     Config{IPv6: &IPv6Config{InterfaceID: InterfaceID{0, 0, 0, 0, 0, 0, 0, 1}}},
+		proto:   ProtoIPv6CP,
+		replies: []reply{{reject: true, raw: []byte{1, 10, 0}}},
+		invalid: true,
+		want:    []Option{InterfaceID{0, 0, 0, 0, 0, 0, 0, 1}},
+	}, {
+		name:    "IPv6CP: Reject of an option we never sent",
+		cfg:     Config{IPv6: &IPv6Config{InterfaceID: InterfaceID{0, 0, 0, 0, 0, 0, 0, 1}}},
+		proto:   ProtoIPv6CP,
+		replies: []reply{{reject: true, opts: []Option{InterfaceID{0, 0, 0, 0, 0, 0, 0, 1}, RawOption{Protocol: ProtoIPv6CP, Kind: 2, Data: []byte{0, 0x4f}}}}},
+		invalid: true,
+		want:    []Option{InterfaceID{0, 0, 0, 0, 0, 0, 0, 1}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := testSession(tt.cfg)
+			var l layer = s.lcpL
+			switch tt.proto {
+			case ProtoIPCP:
+				l = s.ipcpL
+			case ProtoIPv6CP:
+				l = s.ipv6cpL
+			}
+			l.resetOptions()
+			l.request()
+			ok := true
+			for _, r := range tt.replies {
+				data := r.raw
+				if data == nil {
+					data = enc(t, r.opts...)
+				}
+				if r.reject {
+					ok = l.reject(data)
+				} else {
+					ok = l.nak(data, r.treatAsReject)
+				}
+			}
+			if ok == tt.invalid {
+				t.Errorf("the last reply accepted: %v, want %v", ok, !tt.invalid)
+			}
+			got, err := ParseOptions(tt.proto, l.request())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, o := range got {
+				if _, ok := o.(MagicNumber); ok && i < len(tt.want) && tt.want[i] == Option(MagicNumber(0)) {
+					got[i] = MagicNumber(0)
+				}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("next request %v, want %v", got, tt.want)
+			}
+			s.runLater()
+			detail := ""
+			if s.reason != nil {
+				detail = s.reason.Detail
+			}
+			if detail != tt.closed {
+				t.Errorf("session closing with %q, want %q", detail, tt.closed)
+			}
+		})
+	}
+}

@@ -187,6 +187,15 @@ func (l *lcpLayer) reject(data []byte) bool {
 	if err != nil {
 		return false
 	}
+	// A Reject of an option we never ask for is invalid, and an invalid
+	// packet changes nothing: check them all before acting on any.
+	for _, o := range opts {
+		switch o.(type) {
+		case MRU, MagicNumber, AuthProtocol:
+		default:
+			return false
+		}
+	}
 	for _, o := range opts {
 		switch o.(type) {
 		case MRU:
@@ -197,8 +206,6 @@ func (l *lcpLayer) reject(data []byte) bool {
 			if l.want.negAuth {
 				l.authRefused("it rejected the Authentication-Protocol option")
 			}
-		default:
-			return false // we never asked for it: not a valid Reject
 		}
 	}
 	return true
