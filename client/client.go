@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pppoed/pppoed/discovery"
+	"github.com/pppoed/pppoed/internal/peerlog"
 	"github.com/pppoed/pppoed/netcfg"
 	"github.com/pppoed/pppoed/ppp"
 	"github.com/pppoed/pppoed/pppox"
@@ -192,9 +193,6 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
-	log.Info("client: PPPoE session up", "session-id", fmt.Sprintf("0x%x", pppoe.ID), "ac", pppoe.AC.String(), "ac-name", pppoe.ACName,
-		"service-name", pppoe.ServiceName, "interface", link.Ifname)
-
 	c := &connection{cfg: &cfg, log: log, start: start, pppoe: pppoe, link: link, ifname: link.Ifname, openIface: openNetcfg}
 	return c.run(ctx, dc, maxPayload)
 }
@@ -268,6 +266,10 @@ type connection struct {
 // Run then closes the PPPoE socket and restores the Ethernet MTU.
 func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload uint16) error {
 	cfg, log := c.cfg, c.log
+	// What the AC named, as every text from the wire, is escaped for
+	// the log (peerlog.Text): a name may hold terminal escape sequences.
+	log.Info("client: PPPoE session up", "session-id", fmt.Sprintf("0x%x", c.pppoe.ID), "ac", c.pppoe.AC.String(),
+		"ac-name", peerlog.Text(c.pppoe.ACName), "service-name", peerlog.Text(c.pppoe.ServiceName), "interface", c.ifname)
 	// Whatever ends the session, the kernel's part goes, and the AC
 	// hears of it unless it told us first. The kernel sees a PADT too and
 	// drops the channel, which often reaches the PPP session before our
@@ -305,7 +307,7 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 			}
 		}
 		if theirPADT != nil {
-			log.Info("client: the access concentrator sent PADT", "reason", discovery.PADTReason(theirPADT))
+			log.Info("client: the access concentrator sent PADT", "reason", peerlog.Text(discovery.PADTReason(theirPADT)))
 			return
 		}
 		if err := dc.SendPADT(c.pppoe, "pppoed: session closed"); err != nil {
@@ -433,7 +435,7 @@ func (c *connection) onEvent(ev ppp.Event) {
 			fail(err)
 		}
 	case ppp.Authenticated:
-		log.Info("client: authenticated", "peer", e.Peer)
+		log.Info("client: authenticated", "peer", peerlog.Text(e.Peer)) // the peer's name is raw data
 	case ppp.IPv4Up:
 		if err := c.iface.AddIPv4(e.Local, e.Peer); err != nil {
 			fail(err)
@@ -506,7 +508,7 @@ func (c *connection) onEvent(ev ppp.Event) {
 		if e.Reason != ppp.ReasonLocalClose {
 			lvl = slog.LevelWarn
 		}
-		log.Log(context.Background(), lvl, "client: session ended", "reason", e.Reason.String(), "detail", e.Detail)
+		log.Log(context.Background(), lvl, "client: session ended", "reason", e.Reason.String(), "detail", peerlog.Text(e.Detail))
 	}
 	if c.cfg.OnEvent != nil {
 		c.cfg.OnEvent(ev)

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +85,8 @@ type fakeLink struct {
 	j      *journal
 	once   sync.Once
 	npFail ppp.Protocol // SetNPMode fails for it
+	mu     sync.Mutex
+	hupErr error
 }
 
 func (l *fakeLink) SetMRU(mru int) error { l.j.add("link mru %d", mru); return nil }
@@ -98,7 +101,25 @@ func (l *fakeLink) SetNPMode(proto ppp.Protocol, mode pppox.NPMode) error {
 
 func (l *fakeLink) HangUp(err error) {
 	l.j.add("link hung up: %v", err)
+	l.mu.Lock()
+	if l.hupErr == nil {
+		l.hupErr = err
+	}
+	l.mu.Unlock()
 	l.End.Close()
+}
+
+// ReadFrame fails with HangUp's error, as pppox.Link's does.
+func (l *fakeLink) ReadFrame() (ppp.Protocol, []byte, error) {
+	proto, b, err := l.End.ReadFrame()
+	if err != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.hupErr != nil {
+			err = l.hupErr
+		}
+	}
+	return proto, b, err
 }
 
 func (l *fakeLink) Close() error {
@@ -252,6 +273,9 @@ type setup struct {
 	npFail   ppp.Protocol    // the protocol whose SetNPMode fails
 	openFail error           // netcfg.Open's failure
 	hold     chan struct{}   // the session's goroutine waits on it after IPv4Up
+	acName   string          // the AC's, from discovery
+	service  string          // the Service-Name the AC granted
+	json     bool            // log with slog's JSON handler
 	ctx      context.Context // the connection's
 }
 
@@ -265,6 +289,9 @@ func start(t *testing.T, s setup) *harness {
 		s.cfg.Interface, s.cfg.User = "eth0", "user"
 	}
 	s.cfg.Logger = slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if s.json {
+		s.cfg.Logger = slog.New(slog.NewJSONHandler(h.log, nil))
+	}
 	s.cfg.OnEvent = func(e ppp.Event) {
 		h.events <- e
 		if _, ok := e.(ppp.IPv4Up); ok && s.hold != nil {
@@ -296,7 +323,7 @@ func start(t *testing.T, s setup) *harness {
 	h.host, h.ac = seg.Port("02:00:00:00:00:01"), seg.Port("02:00:00:00:00:02")
 	h.dc = discovery.NewClient(h.host, discovery.ClientConfig{Logger: s.cfg.Logger})
 	go h.collectPADTs()
-	pppoe := &discovery.Session{ID: sessionID, AC: h.ac.MAC, HostUniq: []byte("pppoed"), ACName: "ac"}
+	pppoe := &discovery.Session{ID: sessionID, AC: h.ac.MAC, HostUniq: []byte("pppoed"), ACName: cmp.Or(s.acName, "ac"), ServiceName: s.service}
 	h.c = &connection{cfg: &s.cfg, log: s.cfg.Logger, start: time.Now(), pppoe: pppoe, link: h.link, ifname: "ppp0",
 		openIface: func(name string, _ *slog.Logger) (ifconfig, error) {
 			if s.openFail != nil {
@@ -706,6 +733,46 @@ func TestConnectionStopWaitsForTerminateAck(t *testing.T) {
 		}
 		if took := time.Since(start); took != 6*time.Second || h.termReqs.Load() != 2 {
 			t.Errorf("took %v and %d Terminate-Requests, want 6s and 2", took, h.termReqs.Load())
+		}
+	})
+}
+
+// hostile is wire text made to take over a terminal: an escape sequence
+// (ESC), a C1 control (CSI, U+009B), a bidi override (U+202E) and a line
+// break that would forge a log line.
+const hostile = "evil\x1b[2J\u009b31m\u202eop\nlevel=INFO msg=forged"
+
+// What the AC and the peer say (the AC's name, the Service-Name, the
+// authenticator's name, a Down detail) reaches the log escaped by
+// peerlog.Text, whatever the handler: here slog's JSON handler, which
+// escapes neither C1 controls nor bidi overrides itself.
+func TestConnectionEscapesWireText(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, setup{json: true, acName: hostile, service: hostile,
+			cfg:  Config{User: "user", Password: "secret"},
+			peer: ppp.Config{Name: hostile, Require: []ppp.AuthMethod{ppp.AuthCHAPMD5}, Secrets: ppp.Secrets{"user": "secret"}}})
+		waitEvent[ppp.IPv4Up](h)
+		h.link.HangUp(errors.New(hostile)) // a Down detail from below, unescaped
+		h.wait()
+		var lines []string
+		for _, l := range strings.Split(h.log.String(), "\n") {
+			if strings.Contains(l, `"msg":"client: `) {
+				lines = append(lines, l)
+			}
+		}
+		for _, want := range []string{
+			`"msg":"client: PPPoE session up"`, `"ac-name":"evil\\x1b[2J\\u009b31m\\u202eop\\nlevel=INFO msg=forged"`,
+			`"service-name":"evil\\x1b`, `"msg":"client: authenticated","peer":"evil\\x1b`,
+			`"msg":"client: session ended","reason":"link lost","detail":"evil\\x1b`,
+		} {
+			if !strings.Contains(strings.Join(lines, "\n"), want) {
+				t.Errorf("no %s in\n%s", want, strings.Join(lines, "\n"))
+			}
+		}
+		for _, l := range lines {
+			if strings.ContainsAny(l, "\x1b\u009b\u202e") || strings.Contains(l, "\\u001b") || strings.Contains(l, `"msg":"forged"`) {
+				t.Errorf("raw wire text in %q", l)
+			}
 		}
 	})
 }

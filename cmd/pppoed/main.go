@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -15,12 +16,17 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/pppoed/pppoed/client"
 	"github.com/pppoed/pppoed/discovery"
+	"github.com/pppoed/pppoed/internal/peerlog"
 	"github.com/pppoed/pppoed/netcfg"
 	"github.com/pppoed/pppoed/ppp"
 	"github.com/urfave/cli/v3"
@@ -277,9 +283,35 @@ func printJSON(w io.Writer, offers []discovery.Offer) error {
 		out = append(out, acJSON{MAC: o.AC.String(), Name: o.ACName, Services: nonNil(o.Services), Cookie: hex.EncodeToString(o.Cookie),
 			RelaySessionID: hex.EncodeToString(o.RelaySessionID), MaxPayload: int(o.MaxPayload)})
 	}
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	_, err := w.Write(escapeJSON(b.Bytes()))
+	return err
+}
+
+// escapeJSON writes every character encoding/json leaves raw that is not
+// printable (C1 controls such as CSI, U+009B; bidi overrides such as
+// U+202E; it already escapes C0 controls) as a \u escape: the same
+// strings once decoded, but nothing an AC wrote can act on a terminal.
+// Outside strings JSON is ASCII, so every such character is in one.
+func escapeJSON(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for _, r := range string(b) {
+		if r < utf8.RuneSelf || unicode.IsPrint(r) {
+			out = utf8.AppendRune(out, r)
+			continue
+		}
+		if r1, r2 := utf16.EncodeRune(r); r1 != unicode.ReplacementChar {
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+			continue
+		}
+		out = fmt.Appendf(out, `\u%04x`, r)
+	}
+	return out
 }
 
 func nonNil(s []string) []string {
@@ -297,7 +329,13 @@ func printTable(w io.Writer, offers []discovery.Offer) {
 		if o.MaxPayload > 0 {
 			mp = fmt.Sprint(o.MaxPayload)
 		}
-		svc := strings.Join(o.Services, ",")
+		// Names and services are the AC's text: escaped (peerlog.Text),
+		// so that none of it acts on the terminal or breaks the columns.
+		svcs := make([]string, len(o.Services))
+		for i, sv := range o.Services {
+			svcs[i] = peerlog.Text(sv)
+		}
+		svc := strings.Join(svcs, ",")
 		if svc == "" {
 			svc = "-"
 		}
@@ -305,7 +343,7 @@ func printTable(w io.Writer, offers []discovery.Offer) {
 		if ck == "" {
 			ck = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.AC, o.ACName, svc, mp, ck)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.AC, peerlog.Text(o.ACName), svc, mp, ck)
 	}
 	tw.Flush()
 }
@@ -355,10 +393,27 @@ func signalName(sig os.Signal) string {
 	return sig.String()
 }
 
+// printable escapes what is not printable in an error for the terminal
+// (\x1b, \u202e, \n), leaving the rest, quotes included, as it is: the
+// packages escape the peer's words where they quote them, and this is the
+// last line of defence for a message that goes to stderr as it is.
+func printable(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsPrint(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}
+
 func main() {
 	err := newApp(os.Stdout, os.Stderr).Run(context.Background(), os.Args)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "pppoed: %v\n", err)
+		fmt.Fprintf(os.Stderr, "pppoed: %s\n", printable(err.Error()))
 	}
 	os.Exit(client.ExitCode(err))
 }

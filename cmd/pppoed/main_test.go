@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/pppoed/pppoed/client"
+	"github.com/pppoed/pppoed/discovery"
 )
 
 func run(args ...string) (code int, stdout, stderr string) {
@@ -137,4 +142,93 @@ func TestStopSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(now, "the stop at once at the second signal")
+}
+
+// hostile is an AC's text made to take over a terminal: an escape
+// sequence (ESC), a C1 control (CSI, U+009B), a bidi override (U+202E), a
+// tab and a line break that would shift the table.
+const hostile = "evil\x1b[2J\u009b31m\u202eop\tcol\nrow"
+
+// terminalSafe reports the first character of s that acts on a terminal.
+func terminalSafe(s string) error {
+	for _, r := range s {
+		if r == '\n' {
+			continue // ours: one per line
+		}
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("%U in %q", r, s)
+		}
+	}
+	return nil
+}
+
+var hostileOffers = []discovery.Offer{
+	{AC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, ACName: hostile, Services: []string{"isp", hostile}, Cookie: []byte{1, 2}},
+	{AC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, ACName: "plain", MaxPayload: 1500},
+}
+
+// The table escapes what the AC wrote: nothing reaches the terminal raw,
+// and the columns and lines stay ours.
+func TestDiscoverTableEscapes(t *testing.T) {
+	var b bytes.Buffer
+	printTable(&b, hostileOffers)
+	out := b.String()
+	if err := terminalSafe(out); err != nil {
+		t.Errorf("raw: %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want 3:\n%s", len(lines), out)
+	}
+	esc := `evil\x1b[2J\u009b31m\u202eop\tcol\nrow`
+	if f := strings.Fields(lines[1]); len(f) != 5 || f[1] != esc || f[2] != "isp,"+esc || f[4] != "0102" {
+		t.Errorf("row %q", lines[1])
+	}
+	if f := strings.Fields(lines[2]); len(f) != 5 || f[1] != "plain" || f[2] != "-" || f[3] != "1500" {
+		t.Errorf("row %q", lines[2])
+	}
+}
+
+// --json keeps the AC's text exactly (it decodes to the same strings) but
+// writes every character that could act on a terminal as an escape:
+// encoding/json escapes C0 controls itself, not C1 or bidi controls.
+func TestDiscoverJSONEscapes(t *testing.T) {
+	var b bytes.Buffer
+	if err := printJSON(&b, hostileOffers); err != nil {
+		t.Fatal(err)
+	}
+	if err := terminalSafe(b.String()); err != nil {
+		t.Errorf("raw: %v\n%s", err, b.String())
+	}
+	var got []acJSON
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Name != hostile || got[0].Services[1] != hostile || got[1].Name != "plain" || got[1].MaxPayload != 1500 {
+		t.Errorf("decoded %+v", got)
+	}
+	for _, want := range []string{`\u001b[2J`, `\u009b31m`, `\u202eop`, `\tcol\nrow`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %s in\n%s", want, b.String())
+		}
+	}
+	// Beyond the BMP: a surrogate pair. U+E0001 (LANGUAGE TAG) is a
+	// format character.
+	if got := string(escapeJSON([]byte("\"a\U000E0001b\""))); got != `"a\udb40\udc01b"` {
+		t.Errorf("escapeJSON = %s", got)
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`--ac-mac "zz:zz": not an Ethernet MAC address`, `--ac-mac "zz:zz": not an Ethernet MAC address`},
+		{"peer said \x1b[31mred\u202e\n", `peer said \x1b[31mred\u202e\n`},
+		{"\u009b", `\u009b`},
+		{"café", "café"},
+	}
+	for _, tt := range tests {
+		if got := printable(tt.in); got != tt.want {
+			t.Errorf("printable(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
 }
