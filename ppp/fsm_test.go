@@ -403,6 +403,44 @@ func TestFastRetransmit(t *testing.T) {
 	}
 }
 
+// When the peer's first request arms the fast retransmit: our request
+// unanswered for a second or more, whether we Ack or Nak the peer's, and
+// only if it shortens the restart timer.
+func TestFastRetransmitWhen(t *testing.T) {
+	tests := []struct {
+		name    string
+		age     time.Duration // of our unanswered request
+		accept  bool          // we Ack the peer's request (Ack-Sent), else Nak it (Req-Sent)
+		restart time.Duration
+		armed   bool
+	}{
+		{"a second old, Ack-Sent", time.Second, true, 0, true},
+		{"a second old, Req-Sent", time.Second, false, 0, true},
+		{"just under a second", time.Second - time.Millisecond, true, 0, false},
+		{"restart time no longer", 5 * time.Second, true, fastRetransmit, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, l, tm, _, _ := newTestFSM()
+			now := time.Unix(1000, 0)
+			f.now = func() time.Time { return now }
+			f.noFast = false
+			if tt.restart != 0 {
+				f.timers.Restart = tt.restart
+			}
+			f.Up()
+			f.Open()
+			now = now.Add(tt.age)
+			starts := tm.starts
+			l.accept = tt.accept
+			f.input(pkt(CodeConfReq, 1, 1, 4, 5, 0xd4), 1500)
+			if armed := tm.starts > starts; armed != tt.armed || armed && tm.d != fastRetransmit {
+				t.Errorf("timer restarted %v (%v), want %v", armed, tm.d, tt.armed)
+			}
+		})
+	}
+}
+
 func TestStateString(t *testing.T) {
 	if StateAckSent.String() != "Ack-Sent" || State(42).String() != "State(42)" {
 		t.Error(StateAckSent.String(), State(42).String())

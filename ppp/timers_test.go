@@ -47,6 +47,7 @@ func TestTimersConfigured(t *testing.T) {
 		open   bool
 		nak    bool // the peer Naks our MRU for ever
 		ack    bool // the peer Acks our requests, sends none of its own
+		accm   bool // the peer Acks ours, then asks for ACCM for ever
 		close  bool // we close once LCP is open
 		sent   string
 		every  time.Duration
@@ -72,6 +73,15 @@ func TestTimersConfigured(t *testing.T) {
 		sent:   strings.Repeat("ConfReq <mru 1492> <magic *>,", 10),
 		every:  3 * time.Second,
 		detail: "the peer acknowledges our requests but sent none of its own in 10 tries",
+	}, {
+		// Each of our Rejects re-initialises the peer's counter: after
+		// Max-Configure+Max-Failure refusals in a row we give up (the
+		// last request goes unanswered).
+		name:   "peer keeps asking for what we refuse",
+		timers: ppp.Timers{MaxFailure: 2, MaxConfigure: 4},
+		accm:   true,
+		sent:   "ConfReq <mru 1492> <magic *>," + strings.Repeat("ConfRej <asyncmap 0x0>,", 6),
+		detail: "the peer keeps requesting what we refuse (7 requests)",
 	}, {
 		// Max-Terminate (default 2) Terminate-Requests, a Restart time
 		// apart, then we are done, answered or not.
@@ -106,10 +116,15 @@ func TestTimersConfigured(t *testing.T) {
 				a, b := ppptest.Pipe(ppptest.Config{Tap: tap.tap})
 				opened := make(chan struct{})
 				runScript(b, func(s *script, p ppp.Packet) {
-					if p.Protocol != ppp.ProtoLCP || p.Code != ppp.CodeConfReq {
+					if p.Protocol != ppp.ProtoLCP || p.Code != ppp.CodeConfReq && !tt.accm {
 						return
 					}
 					switch {
+					case tt.accm:
+						if p.Code == ppp.CodeConfReq && p.ID == 1 {
+							s.end.Send(ppp.ProtoLCP, ppp.CodeConfAck, p.ID, p.Data)
+						}
+						s.end.Send(ppp.ProtoLCP, ppp.CodeConfReq, p.ID+1, opts(t, ppp.ACCM(0)))
 					case tt.ack:
 						s.end.Send(ppp.ProtoLCP, ppp.CodeConfAck, p.ID, p.Data)
 					case tt.nak:
