@@ -331,7 +331,8 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		maxMTU = c.pppoe.MaxPayload
 		log.Info("client: the access concentrator accepts RFC 4638 payloads", "max-payload", maxMTU)
 	} else if maxPayload > discovery.DefaultMTU {
-		log.Info("client: the access concentrator did not echo PPP-Max-Payload above 1492 (RFC 4638); MTU and MRU stay at 1492")
+		log.Info(fmt.Sprintf("client: the access concentrator did not echo PPP-Max-Payload above %d (RFC 4638); MTU and MRU stay at %d",
+			discovery.DefaultMTU, discovery.DefaultMTU))
 	}
 	pcfg := ppp.Config{
 		Role:         ppp.RoleClient,
@@ -596,8 +597,8 @@ func planMaxPayload(cfg *Config, ifi *net.Interface, log *slog.Logger, h host) (
 		ifi.MTU = need
 	}
 	if ifi.MTU < need {
-		log.Warn(fmt.Sprintf("client: %s has MTU %d, %d is needed for a PPP MTU of %d (RFC 4638): using 1492; --raise-parent-mtu raises it",
-			cfg.Interface, ifi.MTU, need, want))
+		log.Warn(fmt.Sprintf("client: %s has MTU %d, %d is needed for a PPP MTU of %d (RFC 4638): using %d; --raise-parent-mtu raises it",
+			cfg.Interface, ifi.MTU, need, want, discovery.DefaultMTU))
 		return 0, restore, nil
 	}
 	return uint16(want), restore, nil
