@@ -287,6 +287,22 @@ func TestInvalidReplyDropped(t *testing.T) {
 	}
 }
 
+// A Code-Reject of a code every implementation must know (1 to 7) is
+// catastrophic (RXJ-, RFC 1661 §5.6): in Req-Sent the automaton stops.
+// Of any other code it is not (RXJ+): nothing changes.
+func TestCodeRejectKinds(t *testing.T) {
+	for code := range 16 {
+		catastrophic := code >= 1 && code <= 7
+		f, _, _, _, _ := newTestFSM()
+		f.Up()
+		f.Open()
+		f.input(pkt(CodeCodeRej, 7, byte(code), 1, 0, 4), 1500)
+		if stopped := f.state == StateStopped; stopped != catastrophic {
+			t.Errorf("Code-Reject of code %d: %s, want catastrophic %v", code, f.state, catastrophic)
+		}
+	}
+}
+
 // A Code-Reject needs only the rejected code: one octet of a core code
 // is catastrophic (RXJ-).
 func TestCodeRejectOfOneOctet(t *testing.T) {
