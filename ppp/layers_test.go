@@ -296,6 +296,12 @@ func TestIPv6CPConfigure(t *testing.T) {
 	if !l.reject(enc(t, l.id)) || l.negID {
 		t.Error("Reject of the identifier")
 	}
+	// Neither side has an identifier then: the peer's zero "MUST be
+	// Configure-Rejected" (RFC 5072 §4.1); a non-zero one is taken.
+	runConfigure(t, l, ProtoIPv6CP, []configureCase{
+		{"both zero", []Option{InterfaceID{}}, false, CodeConfRej, []Option{InterfaceID{}}},
+		{"ours rejected, the peer's non-zero", []Option{peer}, false, CodeConfAck, nil},
+	})
 	if ll := (InterfaceID{0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55}).LinkLocal(); ll.String() != "fe80::211:22ff:fe33:4455" {
 		t.Errorf("LinkLocal = %s", ll)
 	}

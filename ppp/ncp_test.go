@@ -1,6 +1,7 @@
 package ppp_test
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -33,6 +34,7 @@ func TestNCPUnusable(t *testing.T) {
 	tests := []struct {
 		name     string
 		v4, v6   bool
+		local    netip.Addr // our configured IPv4 address
 		ncp      func(t *testing.T) func(s *script, p ppp.Packet)
 		detail   string
 		noEvents []string
@@ -98,13 +100,36 @@ func TestNCPUnusable(t *testing.T) {
 		},
 		detail:   "IPCP: no local IPv4 address was agreed",
 		noEvents: []string{"IPv4Up", "IPv4Down"},
+	}, {
+		// Configured, and acknowledged, but no host's address.
+		name:  "IPCP with a loopback address configured",
+		v4:    true,
+		local: netip.MustParseAddr("127.0.0.2"),
+		ncp: func(t *testing.T) func(s *script, p ppp.Packet) {
+			return func(s *script, p ppp.Packet) {
+				switch {
+				case p.Protocol == 0:
+					s.end.Send(ppp.ProtoIPCP, ppp.CodeConfReq, 1, opts(t, ppp.IPAddress(acAddr)))
+				case p.Protocol == ppp.ProtoIPCP && p.Code == ppp.CodeConfReq:
+					s.end.Send(ppp.ProtoIPCP, ppp.CodeConfAck, p.ID, p.Data)
+				case p.Protocol == ppp.ProtoIPCP && p.Code == ppp.CodeTermReq:
+					s.end.Send(ppp.ProtoIPCP, ppp.CodeTermAck, p.ID, nil)
+				}
+			}
+		},
+		detail:   "IPCP: our address 127.0.0.2 is a loopback address",
+		noEvents: []string{"IPv4Up", "IPv4Down"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				a, b := ppptest.Pipe(ppptest.Config{})
 				runScript(b, papAC(t, tt.ncp(t)))
-				cli := start(clientConfig(tt.v4, tt.v6), a)
+				cfg := clientConfig(tt.v4, tt.v6)
+				if tt.local.IsValid() {
+					cfg.IPv4.Local = tt.local
+				}
+				cli := start(cfg, a)
 				d := cli.wait(t)
 				if d.Reason != ppp.ReasonNoNetworkProtocols || !strings.Contains(d.Detail, tt.detail) {
 					t.Errorf("down %v, want no network protocols with %q", d, tt.detail)
@@ -123,25 +148,41 @@ func TestNCPUnusable(t *testing.T) {
 // up a link with nowhere to route; it reports no IPv4Down for an up it
 // never reported, so a caller does not tear down what it never set up.
 func TestPoolExhausted(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		a, b := ppptest.Pipe(ppptest.Config{})
-		pool := ppptest.NewPool(clientAddr, 0)
-		srv := start(serverConfig(ppp.AuthPAP, true, false, pool), b)
-		cli := start(clientConfig(true, false), a)
-		d := srv.wait(t)
-		if d.Reason != ppp.ReasonNoNetworkProtocols || !strings.Contains(d.Detail, "no IPv4 address for the peer") {
-			t.Errorf("server down %v", d)
-		}
-		cli.wait(t)
-		for _, r := range []*run{srv, cli} {
-			if k := kinds(r.rec); strings.Contains(k, "IPv4") {
-				t.Errorf("events %s", k)
-			}
-		}
-		if pool.InUse() != 0 {
-			t.Errorf("%d addresses in use", pool.InUse())
-		}
-	})
+	tests := []struct {
+		name   string
+		pool   *ppptest.Pool // nil: the server has no pool
+		detail string
+	}{
+		{"pool exhausted", ppptest.NewPool(clientAddr, 0),
+			"No network protocols running (IPCP: no IPv4 address for the peer: ppptest: address pool exhausted)"},
+		{"no pool", nil, "No network protocols running (IPCP: no IPv4 address for the peer)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := ppptest.Pipe(ppptest.Config{})
+				scfg := serverConfig(ppp.AuthPAP, true, false, tt.pool)
+				if tt.pool == nil {
+					scfg.IPv4.Pool = nil
+				}
+				srv := start(scfg, b)
+				cli := start(clientConfig(true, false), a)
+				d := srv.wait(t)
+				if d.Reason != ppp.ReasonNoNetworkProtocols || d.Detail != tt.detail {
+					t.Errorf("server down %v, want %s", d, tt.detail)
+				}
+				cli.wait(t)
+				for _, r := range []*run{srv, cli} {
+					if k := kinds(r.rec); strings.Contains(k, "IPv4") {
+						t.Errorf("events %s", k)
+					}
+				}
+				if tt.pool != nil && tt.pool.InUse() != 0 {
+					t.Errorf("%d addresses in use", tt.pool.InUse())
+				}
+			})
+		})
+	}
 }
 
 // Close may be called from OnEvent, any number of times, without
