@@ -86,6 +86,8 @@ func TestLCPConfigure(t *testing.T) {
 		{"auth allowed", []Option{AuthPAP.option()}, false, CodeConfAck, nil},
 		{"auth not allowed: Nak with ours", []Option{AuthMSCHAPv2.option()}, false, CodeConfNak, []Option{AuthCHAPMD5.option()}},
 		{"unknown auth protocol", []Option{AuthProtocol{Protocol: 0x1234}}, false, CodeConfNak, []Option{AuthCHAPMD5.option()}},
+		{"PAP with data after the protocol", []Option{AuthProtocol{Protocol: ProtoPAP, Data: []byte{1}}}, false, CodeConfNak, []Option{AuthCHAPMD5.option()}},
+		{"MD5 with data after the algorithm", []Option{AuthProtocol{Protocol: ProtoCHAP, Algorithm: CHAPMD5, Data: []byte{1}}}, false, CodeConfNak, []Option{AuthCHAPMD5.option()}},
 		{"Max-Failure turns Naks to Rejects", []Option{MRU(100), MagicNumber(9)}, true, CodeConfRej, []Option{MRU(100)}},
 		{"PPPoE forbids these", []Option{MRU(1492), ACCM(0), PFC{}, ACFC{}, MagicNumber(9)}, false, CodeConfRej, []Option{ACCM(0), PFC{}, ACFC{}}},
 		{"no multilink, quality or callback", []Option{MRRU(1500), EndpointDiscriminator{Class: 1, Address: []byte{1}}, QualityProtocol{Protocol: ProtoLQR}, RawOption{Protocol: ProtoLCP, Kind: 13, Data: []byte{6}}},

@@ -353,6 +353,16 @@ func TestFormatFrame(t *testing.T) {
 		{"compressed unknown protocol", []byte{0x3d, 1, 2}, "[proto=0x3d] 01 02"},
 		{"unknown protocol", cat([]byte{0x82, 0x81}, []byte{1, 1, 0, 4}), "[proto=0x8281] 01 01 00 04"},
 		{"LQR is not a control protocol pppd prints", cat([]byte{0xc0, 0x25}, []byte{0, 0}), "[proto=0xc025] 00 00"},
+		// format_packet shows at most 32 octets of what no printer
+		// took, 8 of data; LCP's printer at most 32 of its rest.
+		{"unknown protocol, 32 octets", cat([]byte{0x82, 0x81}, long[:32]), "[proto=0x8281]" + strings.Repeat(" ee", 32)},
+		{"unknown protocol, 33 octets", cat([]byte{0x82, 0x81}, long[:33]), "[proto=0x8281]" + strings.Repeat(" ee", 32) + " ..."},
+		{"IP data, 8 octets", cat([]byte{0x00, 0x21}, long[:8]), "[IP data]" + strings.Repeat(" ee", 8)},
+		{"LCP rest of 32 octets", cat(lcp, []byte{7, 1, 0, 36}, long[:32]), "[LCP CodeRej id=0x1" + strings.Repeat(" ee", 32) + "]"},
+		{"IPv6CP unknown option", cat(ipv6cp, []byte{1, 1, 0, 7, 9, 3, 1}), "[IPV6CP ConfReq id=0x1 < 09 03 01>]"},
+		{"IPv6CP identifier of the wrong length", cat(ipv6cp, []byte{1, 1, 0, 8, 1, 4, 1, 2}), "[IPV6CP ConfReq id=0x1 < 01 04 01 02>]"},
+		{"CCP shorter than a header", cat(ccp, []byte{1, 1, 0}), "[CCP] 01 01 00"},
+		{"CHAP Challenge empty", cat(chap, []byte{1, 5, 0, 4}), "[CHAP Challenge id=0x5]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
