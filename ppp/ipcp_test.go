@@ -241,10 +241,10 @@ func (p *fixedPool) Release(netip.Addr) {
 // for that very address is not acknowledged, IPCP closes for want of an
 // address for the peer, and the session ends saying why.
 func TestServerRefusesBadPoolAddress(t *testing.T) {
-	cases := append(badAddrs, struct {
+	cases := append(badAddrs, []struct {
 		addr netip.Addr
 		why  string
-	}{acAddr, "our own address"})
+	}{{acAddr, "our own address"}, {netip.MustParseAddr("2001:db8::2"), "not an IPv4 address"}}...)
 	for _, tt := range cases {
 		t.Run(tt.addr.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

@@ -2,6 +2,7 @@ package ppp_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -157,4 +158,31 @@ func TestDownDetailBounded(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Phase, read from OnEvent, follows RFC 1661 §3.2: LinkUp still in
+// Establish, Authenticated in Authenticate, the NCPs in Network, Down in
+// Dead.
+func TestPhases(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := ppptest.Pipe(ppptest.Config{})
+		srv := start(serverConfig(ppp.AuthPAP, false, true, nil), b)
+		var s *ppp.Session
+		var got []string
+		cfg := clientConfig(false, true)
+		cfg.OnEvent = func(e ppp.Event) {
+			got = append(got, strings.TrimPrefix(fmt.Sprintf("%T", e), "ppp.")+":"+s.Phase().String())
+		}
+		s = ppp.NewSession(a, cfg)
+		done := make(chan error, 1)
+		go func() { done <- s.Run(t.Context()) }()
+		synctest.Wait()
+		s.Close("")
+		<-done
+		srv.wait(t)
+		want := "LinkUp:establish Authenticated:authenticate IPv6Up:network IPv6Down:terminate Down:dead"
+		if g := strings.Join(got, " "); g != want {
+			t.Errorf("phases %s, want %s", g, want)
+		}
+	})
 }

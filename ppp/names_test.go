@@ -37,3 +37,19 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// DownError reads "ppp: " and the reason, then the detail if any.
+func TestDownErrorText(t *testing.T) {
+	tests := []struct {
+		err  DownError
+		want string
+	}{
+		{DownError{Reason: ReasonLocalClose}, "ppp: closed locally"},
+		{DownError{Reason: ReasonPeerDead, Detail: "no response to 3 echo-requests"}, "ppp: peer not responding: no response to 3 echo-requests"},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("%+v.Error() = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
