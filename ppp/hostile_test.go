@@ -163,10 +163,21 @@ func TestHostileSilentPeer(t *testing.T) {
 }
 
 // A looped-back line: everything we send comes back. Our own magic number
-// shows it; after 10 clashes the link is given up as looped back.
+// shows it; after 10 clashes the link is given up as looped back. Each
+// round clashes twice (our request comes back as the peer's, our Nak of
+// it as a Nak of ours), so the tenth is the fifth round's Nak: five Naks
+// from us, no Reject, then the Terminate-Request.
 func TestHostileLoopback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a, b := ppptest.Pipe(ppptest.Config{})
+		var mu sync.Mutex
+		var sent []string
+		a, b := ppptest.Pipe(ppptest.Config{Tap: func(from string, proto ppp.Protocol, p []byte, _ bool) {
+			if from == "a" && proto == ppp.ProtoLCP && len(p) > 0 && ppp.Code(p[0]) != ppp.CodeConfReq {
+				mu.Lock()
+				sent = append(sent, codeName(ppp.Packet{Protocol: proto, Code: ppp.Code(p[0])}))
+				mu.Unlock()
+			}
+		}})
 		go func() {
 			for {
 				proto, p, err := b.ReadFrame()
@@ -179,6 +190,11 @@ func TestHostileLoopback(t *testing.T) {
 		cli, _ := hostileClient(t, a)
 		if d := cli.wait(t); d.Reason != ppp.ReasonLoopback {
 			t.Errorf("down %v, want loopback", d)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if got := strings.Join(sent, " "); !strings.HasPrefix(got, strings.Repeat("ConfNak ", 5)+"TermReq") {
+			t.Errorf("sent %s, want 5 ConfNak then TermReq", got)
 		}
 	})
 }
