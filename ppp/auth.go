@@ -65,15 +65,18 @@ func authMethodOf(o AuthProtocol) (AuthMethod, bool) {
 	if len(o.Data) > 0 {
 		return AuthNone, false
 	}
-	switch {
-	case o.Protocol == ProtoPAP:
+	switch o.Protocol {
+	case ProtoPAP:
 		return AuthPAP, true
-	case o.Protocol == ProtoCHAP && o.Algorithm == CHAPMD5:
-		return AuthCHAPMD5, true
-	case o.Protocol == ProtoCHAP && o.Algorithm == CHAPMSCHAPv1:
-		return AuthMSCHAPv1, true
-	case o.Protocol == ProtoCHAP && o.Algorithm == CHAPMSCHAPv2:
-		return AuthMSCHAPv2, true
+	case ProtoCHAP:
+		switch o.Algorithm {
+		case CHAPMD5:
+			return AuthCHAPMD5, true
+		case CHAPMSCHAPv1:
+			return AuthMSCHAPv1, true
+		case CHAPMSCHAPv2:
+			return AuthMSCHAPv2, true
+		}
 	}
 	return AuthNone, false
 }
@@ -229,9 +232,10 @@ func (a *authPeer) sendPAP() {
 }
 
 func (a *authPeer) input(p Packet) {
-	switch {
-	case p.Protocol == ProtoPAP && (p.Code == CodePAPAuthAck || p.Code == CodePAPAuthNak):
-		if a.done || p.ID != a.id {
+	if p.Protocol == ProtoPAP {
+		// Only an Ack or Nak of our latest request counts (RFC 1334
+		// §2.2.2).
+		if p.Code != CodePAPAuthAck && p.Code != CodePAPAuthNak || a.done || p.ID != a.id {
 			return
 		}
 		r, _ := ParsePAPResponse(p.Data)
@@ -240,9 +244,12 @@ func (a *authPeer) input(p Packet) {
 		} else {
 			a.fail(wireText(r.Message))
 		}
-	case p.Code == CodeCHAPChallenge:
+		return
+	}
+	switch p.Code {
+	case CodeCHAPChallenge:
 		a.challenge(p)
-	case p.Code == CodeCHAPSuccess:
+	case CodeCHAPSuccess:
 		if !a.answered || p.ID != a.respID || a.done {
 			return
 		}
@@ -258,7 +265,7 @@ func (a *authPeer) input(p Packet) {
 			return
 		}
 		a.succeed(p.Data)
-	case p.Code == CodeCHAPFailure:
+	case CodeCHAPFailure:
 		if !a.answered || p.ID != a.respID || a.done {
 			return
 		}

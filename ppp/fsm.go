@@ -185,18 +185,19 @@ type fsm struct {
 // once Max-Failure Naks have gone unheeded the disputed options are
 // rejected as sent (§4.6). ok false: nothing to refuse, Ack.
 func refuse(rej, nak, nakOrig []Option, rejectIfDisagree bool) (code Code, data []byte, ok bool) {
-	switch {
-	case len(rej) > 0:
+	if len(rej) > 0 {
 		data, _ = AppendOptions(nil, rej)
 		return CodeConfRej, data, true
-	case len(nak) > 0 && rejectIfDisagree:
+	}
+	if len(nak) == 0 {
+		return 0, nil, false
+	}
+	if rejectIfDisagree {
 		data, _ = AppendOptions(nil, nakOrig)
 		return CodeConfRej, data, true
-	case len(nak) > 0:
-		data, _ = AppendOptions(nil, nak)
-		return CodeConfNak, data, true
 	}
-	return 0, nil, false
+	data, _ = AppendOptions(nil, nak)
+	return CodeConfNak, data, true
 }
 
 func (f *fsm) clock() time.Time {

@@ -17,19 +17,25 @@ var (
 // one (RFC 1332 §3.3: it asks for an address), and the limited broadcast
 // address, in class E, is named for what it is.
 func badIPv4(a netip.Addr) string {
+	// An if chain, not a switch: mutation testing cannot reach a
+	// switch's case expressions, and every one of these is a check.
 	a = a.Unmap()
-	switch {
-	case !a.Is4():
+	if !a.Is4() {
 		return "not an IPv4 address"
-	case a.IsUnspecified():
+	}
+	if a.IsUnspecified() {
 		return "the unspecified address"
-	case a == broadcast4:
+	}
+	if a == broadcast4 {
 		return "a broadcast address"
-	case a.IsLoopback():
+	}
+	if a.IsLoopback() {
 		return "a loopback address"
-	case a.IsMulticast():
+	}
+	if a.IsMulticast() {
 		return "a multicast address"
-	case a.As4()[0] >= 240:
+	}
+	if a.As4()[0] >= 240 {
 		return "a reserved (class E) address"
 	}
 	return ""
@@ -108,13 +114,15 @@ func (l *ipcpLayer) nak(data []byte, treatAsReject bool) bool {
 	for _, o := range opts {
 		switch v := o.(type) {
 		case IPAddress:
-			a := netip.Addr(v)
-			switch {
-			case treatAsReject:
+			if treatAsReject {
 				l.negAddr = false
-			case l.server() || l.configured():
-				// Our address is configured: a suggestion does not change it.
-			case badIPv4(a) != "":
+				continue
+			}
+			if l.server() || l.configured() {
+				continue // our address is configured: a suggestion does not change it
+			}
+			a := netip.Addr(v)
+			if why := badIPv4(a); why != "" {
 				// An address no host may have, where RFC 1332 §3.3 has
 				// the Nak return "a valid IP-address". As pppd does with
 				// a suggestion it cannot take (lcp_nakci's MRU), we ignore
@@ -123,11 +131,11 @@ func (l *ipcpLayer) nak(data []byte, treatAsReject bool) bool {
 				// and with no address agreed, up() closes IPCP saying
 				// why. pppd itself would take it (ipcp_nakci) and
 				// install it.
-				l.refusedNak = fmt.Sprintf("the peer assigned us %s, %s", a, badIPv4(a))
+				l.refusedNak = fmt.Sprintf("the peer assigned us %s, %s", a, why)
 				l.s.plog.Warn("ppp: IPCP: " + l.refusedNak + ": not taken")
-			default:
-				l.addr = a // the server assigns our address (RFC 1332 §3.3)
+				continue
 			}
+			l.addr = a // the server assigns our address (RFC 1332 §3.3)
 		case PrimaryDNS, SecondaryDNS:
 			i := 0
 			a := netip.Addr{}
@@ -232,14 +240,15 @@ func (l *ipcpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byte)
 				continue
 			}
 			want, ok := l.assign()
-			switch {
-			case !ok:
-				rej = append(rej, o)
-			case a == want:
-				peer = a
-			default:
-				nakWith(o, IPAddress(want))
+			if !ok {
+				rej = append(rej, o) // no address to give
+				continue
 			}
+			if a != want {
+				nakWith(o, IPAddress(want)) // only the one we assign
+				continue
+			}
+			peer = a
 		case PrimaryDNS, SecondaryDNS:
 			i, a := 0, netip.Addr{}
 			if d, ok := v.(PrimaryDNS); ok {

@@ -52,16 +52,20 @@ func (l *ipv6cpLayer) nak(data []byte, treatAsReject bool) bool {
 		return false
 	}
 	for _, o := range opts {
-		if v, ok := o.(InterfaceID); ok {
-			switch {
-			case treatAsReject:
-				l.negID = false
-			case v != (InterfaceID{}) && v != l.peer:
-				l.id = v // the peer's suggestion (RFC 5072 §4.1)
-			default:
-				l.id = l.randomID(l.peer)
-			}
+		v, ok := o.(InterfaceID)
+		if !ok {
+			continue
 		}
+		if treatAsReject {
+			l.negID = false
+			continue
+		}
+		if v == (InterfaceID{}) || v == l.peer {
+			// No suggestion, or the peer's own: pick another.
+			l.id = l.randomID(l.peer)
+			continue
+		}
+		l.id = v // the peer's suggestion (RFC 5072 §4.1)
 	}
 	return true
 }
@@ -92,16 +96,18 @@ func (l *ipv6cpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byt
 			rej = append(rej, o) // IPv6 header compression and the unknown
 			continue
 		}
-		switch {
-		case v == (InterfaceID{}) && !l.negID:
+		zero := v == (InterfaceID{})
+		if zero && !l.negID {
 			// Both zero: "MUST be Configure-Rejected".
 			rej = append(rej, o)
-		case v == (InterfaceID{}), v == l.id:
+			continue
+		}
+		if zero || v == l.id {
 			// Zero, or the same as ours: suggest another, non-zero one.
 			nak, nakOrig = append(nak, l.randomID(l.id)), append(nakOrig, o)
-		default:
-			peer = v
+			continue
 		}
+		peer = v
 	}
 	if code, b, ok := refuse(rej, nak, nakOrig, rejectIfDisagree); ok {
 		return code, b

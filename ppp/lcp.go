@@ -121,11 +121,11 @@ func (l *lcpLayer) nak(data []byte, treatAsReject bool) bool {
 	for _, o := range opts {
 		switch v := o.(type) {
 		case MRU:
-			switch {
-			case treatAsReject:
+			if treatAsReject {
 				l.want.negMRU = false
-			case uint16(v) <= l.s.cfg.MRU && uint16(v) >= minMRU:
-				// A smaller MRU than we asked is always acceptable.
+			} else if uint16(v) <= l.s.cfg.MRU && uint16(v) >= minMRU {
+				// A smaller MRU than we asked is always acceptable; a
+				// larger one, or one below MINMRU, is ignored (pppd).
 				l.want.mru, l.want.negMRU = uint16(v), true
 			}
 		case MagicNumber:
@@ -224,15 +224,16 @@ func (l *lcpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byte) 
 	for _, o := range opts {
 		switch v := o.(type) {
 		case MRU:
-			switch {
-			case v < minMRU:
+			if v < minMRU {
 				nakWith(o, MRU(minMRU))
-			case uint16(v) > cfg.MaxMTU:
+				continue
+			}
+			if uint16(v) > cfg.MaxMTU {
 				// RFC 2516 §7: not above 1492 (RFC 4638: the link's MTU).
 				nakWith(o, MRU(cfg.MaxMTU))
-			default:
-				peer.mru, peer.negMRU = uint16(v), true
+				continue
 			}
+			peer.mru, peer.negMRU = uint16(v), true
 		case AuthProtocol:
 			if cfg.Role == RoleServer {
 				rej = append(rej, o) // we do not authenticate ourselves to clients
@@ -249,12 +250,13 @@ func (l *lcpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byte) 
 			}
 			nakWith(o, cfg.Allow[0].option())
 		case MagicNumber:
-			switch {
-			case v == 0:
+			if v == 0 {
 				// "A Magic-Number of zero is illegal and MUST always be
 				// Nak'd" (RFC 1661 §6.4).
 				nakWith(o, MagicNumber(l.newMagic()))
-			case l.sent.negMagic && uint32(v) == l.sent.magic:
+				continue
+			}
+			if l.sent.negMagic && uint32(v) == l.sent.magic {
 				// The number we last sent: a loop, or a clash. We Nak
 				// with another; ours changes when the peer Naks it in
 				// turn, so a real loop keeps clashing (RFC 1661 §6.4;
@@ -264,9 +266,9 @@ func (l *lcpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byte) 
 				if l.loops >= maxLoopbacks {
 					l.s.defer_(func() { l.s.close(ReasonLoopback, "Loopback detected") })
 				}
-			default:
-				peer.magic, peer.negMagic = uint32(v), true
+				continue
 			}
+			peer.magic, peer.negMagic = uint32(v), true
 		default:
 			// ACCM, PFC, ACFC (RFC 2516 §7 forbids them on PPPoE),
 			// quality protocols, callback, multilink and anything unknown.

@@ -298,6 +298,11 @@ func TestFormatFrame(t *testing.T) {
 		{"TermReq with binary data", cat(lcp, []byte{5, 1, 0, 6, 0, 1}), "[LCP TermReq id=0x1 00 01]"},
 		{"TermReq escapes", cat(lcp, []byte{5, 1, 0, 12}, []byte("a\"\\\n\r\t\xff\x01")), `[LCP TermReq id=0x1 "a\"\\\n\r\t\377\001"]`},
 		{"TermAck empty", cat(lcp, []byte{6, 2, 0, 4}), "[LCP TermAck id=0x2]"},
+		// Printable ASCII is ' ' to '~'; the text is a string only if it
+		// starts with one.
+		{"TermReq printable bounds", cat(lcp, []byte{5, 1, 0, 9}, []byte(" ~\x1f\x7f\x80")), `[LCP TermReq id=0x1 " ~\037\177\200"]`},
+		{"TermReq starting with DEL", cat(lcp, []byte{5, 1, 0, 6, 0x7f, 'a'}), "[LCP TermReq id=0x1 7f 61]"},
+		{"LCP frame without a packet", lcp, "[LCP]"},
 		{"IPCP code names stop at 7", cat(ipcp, []byte{9, 1, 0, 6, 1, 2}), "[IPCP code=0x9 id=0x1 01 02]"},
 		{"IPCP rest uncapped", cat(ipcp, []byte{7, 1, 0, 44}, long), "[IPCP CodeRej id=0x1" + strings.Repeat(" ee", 40) + "]"},
 		{"IPCP short DNS option as hex", cat(ipcp, []byte{1, 1, 0, 8, 0x81, 4, 10, 0}), "[IPCP ConfReq id=0x1 < 81 04 0a 00>]"},

@@ -30,17 +30,16 @@ func FormatFrame(b []byte) string {
 	var w strings.Builder
 	var proto Protocol
 	var p []byte
-	switch {
-	case len(b) >= 1 && b[0]&1 == 1:
+	if len(b) >= 1 && b[0]&1 == 1 {
 		// Protocol-Field-Compression (RFC 1661 §6.5): every protocol
 		// number has an even first octet and an odd last one (§2), so
 		// an odd first octet is a whole, compressed, protocol field.
 		// tcpdump reads it so; only data protocols can be compressed.
 		proto, p = Protocol(b[0]), b[1:]
-	case len(b) < 2:
+	} else if len(b) < 2 {
 		writeHexBytes(&w, b)
 		return w.String()
-	default:
+	} else {
 		proto, p = Protocol(binary.BigEndian.Uint16(b)), b[2:]
 	}
 	if proto == ProtoLCP && len(p) >= HeaderLen+2 && Code(p[0]) == CodeProtRej && holdsSecrets(Protocol(binary.BigEndian.Uint16(p[HeaderLen:]))) {
@@ -621,10 +620,11 @@ func printEAP(w *strings.Builder, p []byte) int {
 
 // writeHidden stands for n octets that are not shown.
 func writeHidden(w *strings.Builder, n int) {
-	switch {
-	case n == 1:
+	switch n {
+	case 0:
+	case 1:
 		w.WriteString(" <1 octet hidden>")
-	case n > 1:
+	default:
 		fmt.Fprintf(w, " <%d octets hidden>", n)
 	}
 }
@@ -644,17 +644,21 @@ func writeHexBytes(w *strings.Builder, b []byte) {
 func writeString(w *strings.Builder, s []byte) {
 	w.WriteByte('"')
 	for _, c := range s {
-		switch {
-		case c == '\\' || c == '"':
+		if c == '\\' || c == '"' {
 			w.WriteByte('\\')
 			w.WriteByte(c)
-		case c >= ' ' && c <= '~':
-			w.WriteByte(c)
-		case c == '\n':
+			continue
+		}
+		if c >= ' ' && c <= '~' {
+			w.WriteByte(c) // printable ASCII
+			continue
+		}
+		switch c {
+		case '\n':
 			w.WriteString(`\n`)
-		case c == '\r':
+		case '\r':
 			w.WriteString(`\r`)
-		case c == '\t':
+		case '\t':
 			w.WriteString(`\t`)
 		default:
 			fmt.Fprintf(w, `\%03o`, c)
