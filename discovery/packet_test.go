@@ -382,3 +382,13 @@ func TestFrames(t *testing.T) {
 		t.Errorf("AppendSession(65536 octets) = %v", err)
 	}
 }
+
+// The one definition of the session's sizes, which client and netcfg use:
+// an Ethernet payload of 1500 octets carries the PPPoE header (6) and the
+// PPP protocol field (2) around at most 1492 (RFC 2516 §7), and a PPP MTU
+// needs an Ethernet MTU 8 above it (RFC 4638 §2).
+func TestSessionSizes(t *testing.T) {
+	if DefaultMTU != 1492 || Overhead != 8 || DefaultMTU+Overhead != 1500 {
+		t.Errorf("DefaultMTU %d, Overhead %d; want 1492 and 8", DefaultMTU, Overhead)
+	}
+}
