@@ -118,6 +118,22 @@ func TestAuthClientLimits(t *testing.T) {
 		user:   strings.Repeat("u", 256),
 		detail: "user name or password over 255 octets",
 	}, {
+		// Only an Ack or a Nak answers a request (RFC 1334 §2.2.2),
+		// and only with its Identifier.
+		name: "PAP: other codes and Identifiers",
+		auth: pap,
+		ac: func(t *testing.T, s *script, p ppp.Packet) {
+			if p.Protocol != ppp.ProtoPAP {
+				return
+			}
+			nak, _ := ppp.PAPResponse{Message: []byte("no")}.Append(nil)
+			s.end.Send(ppp.ProtoPAP, 4, p.ID, nak)
+			s.end.Send(ppp.ProtoPAP, 9, p.ID, nak)
+			s.end.Send(ppp.ProtoPAP, ppp.CodePAPAuthNak, p.ID+1, nak)
+			s.end.Send(ppp.ProtoPAP, ppp.CodePAPAuthAck, p.ID, nil)
+		},
+		sent: []time.Duration{0},
+	}, {
 		// A lost Success would leave us waiting: the Response is
 		// repeated, unchanged, Max-Configure times.
 		name: "CHAP Response unanswered",
