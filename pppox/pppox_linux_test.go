@@ -281,6 +281,16 @@ func readersRunning() int {
 	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "pppox.(*Link).read(")
 }
 
+// waitReaders waits a moment for n readers to be running: one that has
+// called Done (a previous test's, or this one's after Close) may not have
+// returned yet, as goleak allows for.
+func waitReaders(n int) int {
+	for i := 0; i < 100 && readersRunning() != n; i++ {
+		time.Sleep(time.Millisecond)
+	}
+	return readersRunning()
+}
+
 // Over real descriptors in Go's poller: frames both ways, and Close ends
 // readers blocked in read(2).
 func TestLinkOverDescriptors(t *testing.T) {
@@ -304,18 +314,13 @@ func TestLinkOverDescriptors(t *testing.T) {
 	if n, err := unitPeer.Read(b); err != nil || !bytes.Equal(b[:n], []byte{0x80, 0x21, 0x05, 0x01, 0x00, 0x04}) {
 		t.Errorf("written to the unit: % x %v", b[:n], err)
 	}
-	if n := readersRunning(); n != 2 {
+	if n := waitReaders(2); n != 2 {
 		t.Fatalf("%d readers before Close", n)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// A reader that has called Done may not have returned yet: give it
-	// a moment, as goleak does.
-	for i := 0; i < 100 && readersRunning() > 0; i++ {
-		time.Sleep(time.Millisecond)
-	}
-	if n := readersRunning(); n != 0 {
+	if n := waitReaders(0); n != 0 {
 		t.Errorf("%d readers left after Close", n)
 	}
 	if _, _, err := l.ReadFrame(); err != io.EOF {
