@@ -8,6 +8,9 @@ import (
 // The data of the control packets other than Configure-*: each type parses
 // from and appends to a Packet's Data. Parsers copy what they keep.
 
+// clone copies b; nothing (empty or nil) is nil.
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
 // Echo is the data of an LCP Echo-Request, Echo-Reply or Discard-Request:
 // the sender's Magic-Number (0 until one is negotiated) and any data (RFC
 // 1661 §5.8, §5.9).
@@ -21,11 +24,7 @@ func ParseEcho(data []byte) (Echo, error) {
 	if len(data) < 4 {
 		return Echo{}, fmt.Errorf("ppp: echo of %d octets, needs the 4-octet magic number: %w", len(data), errTruncated)
 	}
-	e := Echo{Magic: binary.BigEndian.Uint32(data)}
-	if len(data) > 4 {
-		e.Data = append([]byte(nil), data[4:]...)
-	}
-	return e, nil
+	return Echo{Magic: binary.BigEndian.Uint32(data), Data: clone(data[4:])}, nil
 }
 
 // Append encodes e after b.
@@ -45,11 +44,7 @@ func ParseProtocolReject(data []byte) (ProtocolReject, error) {
 	if len(data) < 2 {
 		return ProtocolReject{}, fmt.Errorf("ppp: protocol-reject of %d octets: %w", len(data), errTruncated)
 	}
-	r := ProtocolReject{Protocol: Protocol(binary.BigEndian.Uint16(data))}
-	if len(data) > 2 {
-		r.Info = append([]byte(nil), data[2:]...)
-	}
-	return r, nil
+	return ProtocolReject{Protocol: Protocol(binary.BigEndian.Uint16(data)), Info: clone(data[2:])}, nil
 }
 
 // Append encodes r after b.
@@ -69,11 +64,7 @@ func ParseIdentification(data []byte) (Identification, error) {
 	if len(data) < 4 {
 		return Identification{}, fmt.Errorf("ppp: identification of %d octets: %w", len(data), errTruncated)
 	}
-	id := Identification{Magic: binary.BigEndian.Uint32(data)}
-	if len(data) > 4 {
-		id.Message = append([]byte(nil), data[4:]...)
-	}
-	return id, nil
+	return Identification{Magic: binary.BigEndian.Uint32(data), Message: clone(data[4:])}, nil
 }
 
 // Append encodes id after b.
@@ -94,11 +85,7 @@ func ParseTimeRemaining(data []byte) (TimeRemaining, error) {
 	if len(data) < 8 {
 		return TimeRemaining{}, fmt.Errorf("ppp: time-remaining of %d octets: %w", len(data), errTruncated)
 	}
-	t := TimeRemaining{Magic: binary.BigEndian.Uint32(data), Seconds: binary.BigEndian.Uint32(data[4:])}
-	if len(data) > 8 {
-		t.Message = append([]byte(nil), data[8:]...)
-	}
-	return t, nil
+	return TimeRemaining{Magic: binary.BigEndian.Uint32(data), Seconds: binary.BigEndian.Uint32(data[4:]), Message: clone(data[8:])}, nil
 }
 
 // Append encodes t after b.
@@ -163,11 +150,7 @@ func ParsePAPResponse(data []byte) (PAPResponse, error) {
 	if len(data) < 1+n {
 		return PAPResponse{}, fmt.Errorf("ppp: PAP response: message of %d octets runs past the packet: %w", n, errFormat)
 	}
-	var msg []byte
-	if n > 0 {
-		msg = append(msg, data[1:1+n]...)
-	}
-	return PAPResponse{Message: msg}, nil
+	return PAPResponse{Message: clone(data[1 : 1+n])}, nil
 }
 
 // Append encodes r after b.
@@ -195,14 +178,7 @@ func ParseCHAPChallenge(data []byte) (CHAPChallenge, error) {
 	if len(data) < 1+n {
 		return CHAPChallenge{}, fmt.Errorf("ppp: CHAP value of %d octets runs past the packet: %w", n, errFormat)
 	}
-	var c CHAPChallenge
-	if n > 0 {
-		c.Value = append(c.Value, data[1:1+n]...)
-	}
-	if len(data) > 1+n {
-		c.Name = append(c.Name, data[1+n:]...)
-	}
-	return c, nil
+	return CHAPChallenge{Value: clone(data[1 : 1+n]), Name: clone(data[1+n:])}, nil
 }
 
 // Append encodes c after b.

@@ -144,3 +144,54 @@ func TestCHAP(t *testing.T) {
 		t.Errorf("Append(256-octet value) = %v", err)
 	}
 }
+
+// Each decoder takes data of exactly its minimum length, nothing
+// following, and refuses one octet less; each encoder takes fields of
+// exactly 255 octets where a length octet counts them.
+func TestMessagesAtTheirBounds(t *testing.T) {
+	parse := []struct {
+		name string
+		fn   func([]byte) (any, error)
+		min  []byte
+		want any
+	}{
+		{"echo: magic only", func(b []byte) (any, error) { return ParseEcho(b) }, []byte{0, 0, 0, 7}, Echo{Magic: 7}},
+		{"protocol-reject: protocol only", func(b []byte) (any, error) { return ParseProtocolReject(b) }, []byte{0x80, 0x21}, ProtocolReject{Protocol: ProtoIPCP}},
+		{"identification: magic only", func(b []byte) (any, error) { return ParseIdentification(b) }, []byte{0, 0, 0, 7}, Identification{Magic: 7}},
+		{"time-remaining: magic and seconds only", func(b []byte) (any, error) { return ParseTimeRemaining(b) }, []byte{0, 0, 0, 7, 0, 0, 0, 9}, TimeRemaining{Magic: 7, Seconds: 9}},
+		{"PAP request: empty peer-id and password", func(b []byte) (any, error) { return ParsePAPRequest(b) }, []byte{0, 0}, PAPRequest{}},
+		{"PAP response: empty message", func(b []byte) (any, error) { return ParsePAPResponse(b) }, []byte{0}, PAPResponse{}},
+		{"CHAP: empty value and name", func(b []byte) (any, error) { return ParseCHAPChallenge(b) }, []byte{0}, CHAPChallenge{}},
+	}
+	for _, tt := range parse {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, err := tt.fn(tt.min); err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("% x: %+v, %v; want %+v", tt.min, got, err, tt.want)
+			}
+			if got, err := tt.fn(tt.min[:len(tt.min)-1]); err == nil {
+				t.Errorf("% x (one octet short): %+v", tt.min[:len(tt.min)-1], got)
+			}
+		})
+	}
+	// A PAP request with no password length after an empty peer-id is
+	// malformed, as one after a non-empty peer-id is.
+	if _, err := ParsePAPRequest([]byte{0}); !errors.Is(err, errFormat) {
+		t.Errorf("ParsePAPRequest(empty peer-id, no password length) = %v, want %v", err, errFormat)
+	}
+	full := bytes.Repeat([]byte{'x'}, 255)
+	if b, err := (PAPRequest{PeerID: full, Password: full}).Append(nil); err != nil || len(b) != 2+2*255 {
+		t.Errorf("PAPRequest.Append(255-octet fields) = %d octets, %v", len(b), err)
+	}
+	if _, err := (PAPRequest{PeerID: []byte("u"), Password: make([]byte, 256)}).Append(nil); !errors.Is(err, errTooLong) {
+		t.Errorf("PAPRequest.Append(256-octet password) = %v", err)
+	}
+	if b, err := (PAPResponse{Message: full}).Append(nil); err != nil || len(b) != 1+255 {
+		t.Errorf("PAPResponse.Append(255-octet message) = %d octets, %v", len(b), err)
+	}
+	if b, err := (CHAPChallenge{Value: full}).Append(nil); err != nil || len(b) != 1+255 {
+		t.Errorf("CHAPChallenge.Append(255-octet value) = %d octets, %v", len(b), err)
+	}
+	if _, err := (CHAPChallenge{Value: make([]byte, 256)}).Append(nil); !errors.Is(err, errTooLong) {
+		t.Errorf("CHAPChallenge.Append(256-octet value) = %v", err)
+	}
+}

@@ -263,7 +263,7 @@ func ParseOptions(proto Protocol, data []byte) ([]Option, error) {
 // parseOption builds the typed option, copying v; a known type with the
 // wrong length stays raw.
 func parseOption(proto Protocol, typ uint8, v []byte) Option {
-	raw := RawOption{Protocol: proto, Kind: typ, Data: append([]byte(nil), v...)}
+	raw := RawOption{Protocol: proto, Kind: typ, Data: clone(v)}
 	l := len(v)
 	a4 := func() netip.Addr { return netip.AddrFrom4([4]byte(v[:4])) }
 	switch proto {
@@ -289,17 +289,11 @@ func parseOption(proto Protocol, typ uint8, v []byte) Option {
 				}
 				o.Algorithm, rest = CHAPAlgorithm(rest[0]), rest[1:]
 			}
-			if len(rest) > 0 {
-				o.Data = append([]byte(nil), rest...)
-			}
+			o.Data = clone(rest)
 			return o
 		case LCPOptQuality:
 			if l >= 2 {
-				o := QualityProtocol{Protocol: Protocol(binary.BigEndian.Uint16(v))}
-				if l > 2 {
-					o.Data = append([]byte(nil), v[2:]...)
-				}
-				return o
+				return QualityProtocol{Protocol: Protocol(binary.BigEndian.Uint16(v)), Data: clone(v[2:])}
 			}
 		case LCPOptMagicNumber:
 			if l == 4 {
@@ -319,11 +313,7 @@ func parseOption(proto Protocol, typ uint8, v []byte) Option {
 			}
 		case LCPOptEndpointDiscr:
 			if l >= 1 {
-				o := EndpointDiscriminator{Class: v[0]}
-				if l > 1 {
-					o.Address = append([]byte(nil), v[1:]...)
-				}
-				return o
+				return EndpointDiscriminator{Class: v[0], Address: clone(v[1:])}
 			}
 		}
 	case ProtoIPCP:
@@ -334,11 +324,7 @@ func parseOption(proto Protocol, typ uint8, v []byte) Option {
 			}
 		case IPCPOptCompression:
 			if l >= 2 {
-				o := IPCompression{Protocol: binary.BigEndian.Uint16(v)}
-				if l > 2 {
-					o.Data = append([]byte(nil), v[2:]...)
-				}
-				return o
+				return IPCompression{Protocol: binary.BigEndian.Uint16(v), Data: clone(v[2:])}
 			}
 		case IPCPOptAddress:
 			if l == 4 {
@@ -365,9 +351,6 @@ func parseOption(proto Protocol, typ uint8, v []byte) Option {
 		if typ == IPv6CPOptInterfaceID && l == 8 {
 			return InterfaceID(v)
 		}
-	}
-	if len(raw.Data) == 0 {
-		raw.Data = nil
 	}
 	return raw
 }
