@@ -368,24 +368,24 @@ func (l *lcpLayer) startEcho() {
 }
 
 // echoTick is the keepalive (pppd's lcp-echo-interval and -failure).
+// Its timer runs only while LCP is Opened with keepalives on: lcpDown and
+// codeRejected stop it, and a stopped timer never fires.
 func (l *lcpLayer) echoTick() {
 	cfg := &l.s.cfg
-	if l.s.lcp.state != StateOpened || cfg.EchoInterval <= 0 {
-		return
-	}
-	defer l.echo.start(cfg.EchoInterval)
 	if cfg.EchoAdaptive && l.recentlyHeard(cfg.EchoInterval) {
 		l.echoPending = 0
+		l.echo.start(cfg.EchoInterval)
 		return
 	}
 	if l.echoPending >= cfg.EchoFailures {
-		l.echo.stop()
+		// Closing takes LCP out of Opened, which stops the timer.
 		l.s.close(ReasonPeerDead, fmt.Sprintf("no response to %d echo-requests", l.echoPending))
 		return
 	}
 	l.echoPending++
 	l.s.send(ProtoLCP, CodeEchoReq, l.echoID, Echo{Magic: l.gotMagic()}.Append(nil))
 	l.echoID++
+	l.echo.start(cfg.EchoInterval)
 }
 
 // recentlyHeard reports whether anything came from the peer within d.

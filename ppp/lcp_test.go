@@ -1,7 +1,9 @@
 package ppp_test
 
 import (
+	"bytes"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +28,7 @@ func TestLinkUpDefaults(t *testing.T) {
 		a, b := ppptest.Pipe(ppptest.Config{})
 		var mu sync.Mutex
 		var echoMagic []uint32
+		var echoIDs []uint8
 		sentReq := false
 		runScript(b, func(s *script, p ppp.Packet) {
 			switch {
@@ -40,6 +43,7 @@ func TestLinkUpDefaults(t *testing.T) {
 			case p.Protocol == ppp.ProtoLCP && p.Code == ppp.CodeEchoReq:
 				mu.Lock()
 				echoMagic = append(echoMagic, binary.BigEndian.Uint32(p.Data))
+				echoIDs = append(echoIDs, p.ID)
 				mu.Unlock()
 				s.end.Send(ppp.ProtoLCP, ppp.CodeEchoRep, p.ID, be32(0xac))
 			}
@@ -55,6 +59,10 @@ func TestLinkUpDefaults(t *testing.T) {
 		mu.Lock()
 		if len(echoMagic) != 2 || echoMagic[0] != 0 || echoMagic[1] != 0 {
 			t.Errorf("echoes with magic %x, want two with 0", echoMagic)
+		}
+		// Numbered from 0, as pppd's lcp_echo_number.
+		if len(echoIDs) != 2 || echoIDs[0] != 0 || echoIDs[1] != 1 {
+			t.Errorf("echoes with Identifiers %v, want 0, 1", echoIDs)
 		}
 		mu.Unlock()
 		cli.s.Close("")
@@ -206,4 +214,49 @@ func TestProtocolRejectOfLCP(t *testing.T) {
 			t.Errorf("events %s", kinds(cli.rec))
 		}
 	})
+}
+
+// An Echo-Request is answered with our magic number and its data; one
+// carrying our own magic number is our request looped back, which is
+// worth a warning (it is still answered: RFC 1661 §5.8 has no exception).
+func TestEchoRequestAnswered(t *testing.T) {
+	for _, own := range []bool{false, true} {
+		t.Run(fmt.Sprint("own magic ", own), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := ppptest.Pipe(ppptest.Config{})
+				replies := make(chan ppp.Packet, 1)
+				runScript(b, lcpPeer(t, []ppp.Option{ppp.MagicNumber(0xac)}, nil, func(s *script, p ppp.Packet) {
+					if p.Protocol == ppp.ProtoLCP && p.Code == ppp.CodeEchoRep {
+						replies <- p
+					}
+				}))
+				var logs strings.Builder
+				cfg := clientConfig(false, true)
+				cfg.Logger = textLogger(&logs)
+				cli := start(cfg, a)
+				synctest.Wait()
+				up, _ := find[ppp.LinkUp](cli.rec)
+				magic := uint32(0xac)
+				if own {
+					magic = up.Magic
+				}
+				b.Send(ppp.ProtoLCP, ppp.CodeEchoReq, 0x33, append(be32(magic), "ping"...))
+				synctest.Wait()
+				select {
+				case r := <-replies:
+					if want := append(be32(up.Magic), "ping"...); r.ID != 0x33 || !bytes.Equal(r.Data, want) {
+						t.Errorf("Echo-Reply id=%#x % x, want id=0x33 % x", r.ID, r.Data, want)
+					}
+				default:
+					t.Error("no Echo-Reply")
+				}
+				warned := strings.Contains(logs.String(), "received our own echo request")
+				if warned != own {
+					t.Errorf("warned %v, want %v:\n%s", warned, own, logs.String())
+				}
+				cli.s.Close("")
+				cli.wait(t)
+			})
+		})
+	}
 }

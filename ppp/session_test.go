@@ -477,40 +477,56 @@ type idleLink struct {
 
 func (l idleLink) ReceiveIdle() time.Duration { return l.idle }
 
-// Adaptive keepalives send no echo while data arrives: a peer that stops
-// answering echoes but keeps sending data is alive.
+// Adaptive keepalives send no echo while data arrives within the
+// interval: a peer that stops answering echoes but keeps sending data is
+// alive. Data last heard a whole interval ago does not count.
 func TestEchoAdaptive(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var mu sync.Mutex
-		echoes := 0
-		a, b := ppptest.Pipe(ppptest.Config{Tap: func(from string, proto ppp.Protocol, p []byte, _ bool) {
-			if from == "a" && proto == ppp.ProtoLCP && len(p) > 0 && ppp.Code(p[0]) == ppp.CodeEchoReq {
+	tests := []struct {
+		idle time.Duration // the kernel's receive idle time, interval 5 s
+		dead bool
+	}{{time.Second, false}, {5*time.Second - time.Millisecond, false}, {5 * time.Second, true}}
+	for _, tt := range tests {
+		t.Run(tt.idle.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var mu sync.Mutex
+				echoes := 0
+				a, b := ppptest.Pipe(ppptest.Config{Tap: func(from string, proto ppp.Protocol, p []byte, _ bool) {
+					if from == "a" && proto == ppp.ProtoLCP && len(p) > 0 && ppp.Code(p[0]) == ppp.CodeEchoReq {
+						mu.Lock()
+						echoes++
+						mu.Unlock()
+					}
+				}, Drop: func(from string, proto ppp.Protocol, p []byte) bool {
+					return from == "b" && proto == ppp.ProtoLCP && len(p) > 0 && ppp.Code(p[0]) == ppp.CodeEchoRep
+				}})
+				srv := start(serverConfig(ppp.AuthNone, true, false, ppptest.NewPool(clientAddr, 1)), b)
+				ccfg := clientConfig(true, false)
+				ccfg.EchoInterval, ccfg.EchoFailures, ccfg.EchoAdaptive = 5*time.Second, 2, true
+				cli := start(ccfg, idleLink{End: a, idle: tt.idle})
+				synctest.Wait()
+				time.Sleep(10 * time.Minute)
 				mu.Lock()
-				echoes++
+				n := echoes
 				mu.Unlock()
-			}
-		}, Drop: func(from string, proto ppp.Protocol, p []byte) bool {
-			return from == "b" && proto == ppp.ProtoLCP && len(p) > 0 && ppp.Code(p[0]) == ppp.CodeEchoRep
-		}})
-		srv := start(serverConfig(ppp.AuthNone, true, false, ppptest.NewPool(clientAddr, 1)), b)
-		ccfg := clientConfig(true, false)
-		ccfg.EchoInterval, ccfg.EchoFailures, ccfg.EchoAdaptive = 5*time.Second, 2, true
-		cli := start(ccfg, idleLink{End: a, idle: time.Second})
-		synctest.Wait()
-		time.Sleep(10 * time.Minute)
-		if _, down := find[ppp.Down](cli.rec); down {
-			t.Fatalf("an active peer was declared dead: %s", kinds(cli.rec))
-		}
-		mu.Lock()
-		n := echoes
-		mu.Unlock()
-		if n != 0 {
-			t.Errorf("%d echoes sent while data flowed", n)
-		}
-		cli.s.Close("")
-		cli.wait(t)
-		srv.wait(t)
-	})
+				if !tt.dead {
+					if _, down := find[ppp.Down](cli.rec); down {
+						t.Fatalf("an active peer was declared dead: %s", kinds(cli.rec))
+					}
+					if n != 0 {
+						t.Errorf("%d echoes sent while data flowed", n)
+					}
+					cli.s.Close("")
+				} else if n != 2 {
+					t.Errorf("%d echoes sent, want 2", n)
+				}
+				d := cli.wait(t)
+				if tt.dead && d.Reason != ppp.ReasonPeerDead {
+					t.Errorf("down %v, want peer dead", d)
+				}
+				srv.wait(t)
+			})
+		})
+	}
 }
 
 // A peer that Code-Rejects our Echo-Requests turns keepalives off instead
