@@ -482,6 +482,10 @@ func TestOptionStrings(t *testing.T) {
 		{EndpointDiscriminator{Class: 0}, "<endpoint [null]>"},
 		{RawOption{Kind: 9, Data: []byte{1}}, "< 09 03 01>"},
 		{RawOption{Protocol: ProtoLCP, Kind: 1, Data: make([]byte, 300)}, "< 01 2e" + strings.Repeat(" 00", 300) + ">"},
+		// 255 octets, the most a Length octet counts: still printed as
+		// pppd does (the endpoint's first 20 address octets, then hex).
+		{EndpointDiscriminator{Class: 1, Address: bytes.Repeat([]byte{1}, 252)},
+			"<endpoint [local:" + strings.Repeat("01.", 19) + "01]" + strings.Repeat(" 01", 232) + ">"},
 	}
 	for _, tt := range tests {
 		if got := tt.opt.String(); got != tt.want {
@@ -490,6 +494,9 @@ func TestOptionStrings(t *testing.T) {
 	}
 	if _, err := AppendOptions(nil, []Option{RawOption{Kind: 1, Data: make([]byte, 254)}}); !errors.Is(err, errTooLong) {
 		t.Errorf("AppendOptions(256-octet option) = %v", err)
+	}
+	if b, err := AppendOptions(nil, []Option{RawOption{Kind: 1, Data: make([]byte, 253)}}); err != nil || len(b) != 255 || b[1] != 255 {
+		t.Errorf("AppendOptions(255-octet option) = %d octets, %v", len(b), err)
 	}
 }
 
