@@ -307,7 +307,7 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 			}
 		}
 		if theirPADT != nil {
-			log.Info("client: the access concentrator sent PADT", "reason", peerlog.Text(discovery.PADTReason(theirPADT)))
+			log.Info("client: the access concentrator sent PADT", "reason", peerlog.Printable(discovery.PADTReason(theirPADT)))
 			return
 		}
 		if err := dc.SendPADT(c.pppoe, "pppoed: session closed"); err != nil {
@@ -509,7 +509,7 @@ func (c *connection) onEvent(ev ppp.Event) {
 		if e.Reason != ppp.ReasonLocalClose {
 			lvl = slog.LevelWarn
 		}
-		log.Log(context.Background(), lvl, "client: session ended", "reason", e.Reason.String(), "detail", peerlog.Text(e.Detail))
+		log.Log(context.Background(), lvl, "client: session ended", "reason", e.Reason.String(), "detail", peerlog.Printable(e.Detail))
 	}
 	if c.cfg.OnEvent != nil {
 		c.cfg.OnEvent(ev)

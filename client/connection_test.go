@@ -773,6 +773,9 @@ func TestConnectionEscapesWireText(t *testing.T) {
 			if strings.ContainsAny(l, "\x1b\u009b\u202e") || strings.Contains(l, "\\u001b") || strings.Contains(l, `"msg":"forged"`) {
 				t.Errorf("raw wire text in %q", l)
 			}
+			if strings.Contains(l, `\\\\x1b`) { // JSON's \\ is one backslash
+				t.Errorf("wire text escaped twice in %q", l)
+			}
 		}
 	})
 }
@@ -789,6 +792,20 @@ func TestConnectionOpensItsInterface(t *testing.T) {
 			t.Errorf("journal: %q", all)
 		}
 		if !strings.Contains(h.log.String(), `msg="client: IPv4 up" interface=ppp0 local=10.64.0.2 peer=10.64.0.1`) {
+			t.Errorf("log:\n%s", h.log)
+		}
+	})
+}
+
+// What ppp already escaped (a peer's Terminate-Request text in the Down
+// detail) is logged as it is, not escaped a second time.
+func TestConnectionEscapesOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := start(t, setup{json: true})
+		waitEvent[ppp.IPv4Up](h)
+		h.peer.Close("bye \x1b[2J")
+		h.wait()
+		if !strings.Contains(h.log.String(), `"msg":"client: session ended","reason":"terminated by peer","detail":"bye \\x1b[2J"`) {
 			t.Errorf("log:\n%s", h.log)
 		}
 	})

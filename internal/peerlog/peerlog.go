@@ -12,8 +12,11 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Defaults: ten lines at once, then one a second. pppd has no limit; a
@@ -119,4 +122,16 @@ func Text(s string) string {
 	}
 	q := strconv.Quote(s)
 	return q[1:len(q)-1] + cut
+}
+
+// Printable is s when s is already fit for a terminal (valid UTF-8, every
+// character printable, at most MaxText bytes), else Text(s). It is for
+// text that is usually escaped already (a ppp.DownError's detail, a
+// PADT's reason) but may carry something raw from below: escaping it
+// again would double its backslashes.
+func Printable(s string) string {
+	if len(s) <= MaxText && utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return s
+	}
+	return Text(s)
 }

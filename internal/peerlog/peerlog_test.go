@@ -90,3 +90,19 @@ func TestText(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`already \x1b escaped`, `already \x1b escaped`}, // not escaped twice
+		{"Провайдер", "Провайдер"},
+		{"raw \x1b[2J", `raw \x1b[2J`},
+		{"tab\there", `tab\there`},
+		{"\xff", `\xff`},
+		{strings.Repeat("x", MaxText+1), strings.Repeat("x", MaxText) + "..."},
+	}
+	for _, tt := range tests {
+		if got := Printable(tt.in); got != tt.want {
+			t.Errorf("Printable(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
