@@ -211,8 +211,8 @@ func NewSession(link Link, cfg Config) *Session {
 	if cfg.MaxMTU == 0 {
 		cfg.MaxMTU = discovery.DefaultMTU
 	}
-	if cfg.EchoInterval > 0 && cfg.EchoFailures <= 0 {
-		cfg.EchoFailures = 3
+	if cfg.EchoFailures <= 0 {
+		cfg.EchoFailures = 3 // used only with an EchoInterval
 	}
 	if cfg.Allow == nil {
 		cfg.Allow = []AuthMethod{AuthMSCHAPv2, AuthMSCHAPv1, AuthCHAPMD5, AuthPAP}
@@ -561,13 +561,14 @@ func (s *Session) protocolRejected(proto Protocol) {
 	case ProtoLCP:
 		s.lcp.failure = "the peer sent a Protocol-Reject of LCP"
 		s.lcp.rxjMinus()
-	case ProtoIPCP:
-		if s.ipcp != nil {
-			s.ipcp.rxjMinus()
+	case ProtoIPCP, ProtoIPv6CP:
+		f := s.ipcp
+		if proto == ProtoIPv6CP {
+			f = s.ipv6cp
 		}
-	case ProtoIPv6CP:
-		if s.ipv6cp != nil {
-			s.ipv6cp.rxjMinus()
+		if f != nil {
+			f.failure = "the peer sent a Protocol-Reject of " + proto.String()
+			f.rxjMinus()
 		}
 	case ProtoPAP, ProtoCHAP:
 		// The peer will not do the authentication we agreed on.
@@ -603,6 +604,10 @@ func (s *Session) lcpUp() {
 
 // lcpDown: LCP left Opened. Everything above it goes down.
 func (s *Session) lcpDown() {
+	// The phase first: the NCPs' down events already belong to it.
+	if s.phase != PhaseTerminate {
+		s.phase = PhaseEstablish
+	}
 	s.lcpL.echo.stop()
 	s.stopAuth()
 	s.deferred = nil
@@ -610,9 +615,6 @@ func (s *Session) lcpDown() {
 		if f != nil {
 			f.Down()
 		}
-	}
-	if s.phase != PhaseTerminate {
-		s.phase = PhaseEstablish
 	}
 }
 

@@ -237,8 +237,9 @@ func TestProtocolRejectOfOneNCP(t *testing.T) {
 					t.Errorf("client events %s", kinds(cli.rec))
 				}
 				if tt.wantDown {
-					if d := cli.wait(t); d.Reason != ppp.ReasonNoNetworkProtocols {
-						t.Errorf("client down %v, want no network protocols", d)
+					want := "No network protocols running (IPCP: the peer sent a Protocol-Reject of IPCP)"
+					if d := cli.wait(t); d.Reason != ppp.ReasonNoNetworkProtocols || d.Detail != want {
+						t.Errorf("client down %v, want no network protocols: %s", d, want)
 					}
 					srv.wait(t)
 					return
