@@ -1,6 +1,7 @@
 package ppp_test
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -303,4 +304,62 @@ func TestNoNCPConfigured(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Close's reason goes in our Terminate-Request when it is short (at most
+// 64 octets), else pppd's "User request" does; the Down detail keeps it.
+func TestCloseReasonInTermReq(t *testing.T) {
+	tests := []struct {
+		reason, term string
+	}{
+		{"", "User request"},
+		{"maintenance", "maintenance"},
+		{strings.Repeat("r", 64), strings.Repeat("r", 64)},
+		{strings.Repeat("r", 65), "User request"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(len(tt.reason)), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := ppptest.Pipe(ppptest.Config{})
+				termText := make(chan string, 1)
+				runScript(b, lcpPeer(t, []ppp.Option{ppp.MagicNumber(0xac)}, nil, func(s *script, p ppp.Packet) {
+					if p.Protocol == ppp.ProtoLCP && p.Code == ppp.CodeTermReq {
+						termText <- string(p.Data)
+						s.end.Send(ppp.ProtoLCP, ppp.CodeTermAck, p.ID, nil)
+					}
+				}))
+				cli := start(clientConfig(false, true), a)
+				synctest.Wait()
+				cli.s.Close(tt.reason)
+				d := cli.wait(t)
+				if d.Reason != ppp.ReasonLocalClose || d.Detail != tt.reason {
+					t.Errorf("down %v, want closed locally: %s", d, tt.reason)
+				}
+				if got := <-termText; got != tt.term {
+					t.Errorf("Terminate-Request says %q, want %q", got, tt.term)
+				}
+			})
+		})
+	}
+}
+
+// An AC that Protocol-Rejects the PAP it asked us to use will not let us
+// authenticate: we have failed, and say what it rejected.
+func TestProtRejOfOurAuth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := ppptest.Pipe(ppptest.Config{})
+		runScript(b, acScript(t, ppp.AuthProtocol{Protocol: ppp.ProtoPAP}, func(s *script, p ppp.Packet) {
+			switch {
+			case p.Protocol == ppp.ProtoPAP:
+				raw, _ := p.Append(nil)
+				s.end.Send(ppp.ProtoLCP, ppp.CodeProtRej, 7, append([]byte{0xc0, 0x23}, raw...))
+			case p.Protocol == ppp.ProtoLCP && p.Code == ppp.CodeTermReq:
+				s.end.Send(ppp.ProtoLCP, ppp.CodeTermAck, p.ID, nil)
+			}
+		}))
+		cli := start(clientConfig(true, false), a)
+		if d := cli.wait(t); d.Reason != ppp.ReasonAuthFailed || d.Detail != "the peer rejected PAP" {
+			t.Errorf("down %v, want authentication failed: the peer rejected PAP", d)
+		}
+	})
 }

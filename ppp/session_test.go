@@ -183,6 +183,15 @@ func TestClientServer(t *testing.T) {
 						if !ok || au.Peer != "user1" {
 							t.Errorf("server Authenticated = %+v, %v", au, ok)
 						}
+						// The client knows the authenticator by the name
+						// in its Challenge; PAP names none.
+						want := "lab-ac"
+						if m == ppp.AuthPAP {
+							want = ""
+						}
+						if au, ok := find[ppp.Authenticated](cli.rec); !ok || au.Peer != want {
+							t.Errorf("client Authenticated = %+v, %v; want Peer %q", au, ok, want)
+						}
 					}
 					lu, _ := find[ppp.LinkUp](cli.rec)
 					if lu.MRU != 1492 || lu.MTU != 1492 || lu.Magic == 0 || lu.PeerMagic == 0 {
@@ -208,6 +217,25 @@ func TestClientServer(t *testing.T) {
 			})
 		}
 	}
+}
+
+// An authenticator with no Name configured calls itself "pppoed" in its
+// Challenges.
+func TestDefaultAuthenticatorName(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := ppptest.Pipe(ppptest.Config{})
+		scfg := serverConfig(ppp.AuthCHAPMD5, false, true, nil)
+		scfg.Name = ""
+		srv := start(scfg, b)
+		cli := start(clientConfig(false, true), a)
+		synctest.Wait()
+		if au, ok := find[ppp.Authenticated](cli.rec); !ok || au.Peer != "pppoed" {
+			t.Errorf("client Authenticated = %+v, %v; want Peer \"pppoed\"", au, ok)
+		}
+		cli.s.Close("")
+		cli.wait(t)
+		srv.wait(t)
+	})
 }
 
 // NCPs that one side does not run are rejected and the other carries on.
