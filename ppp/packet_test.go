@@ -413,7 +413,7 @@ func TestParseOptionsErrors(t *testing.T) {
 		{"option length 1", ProtoLCP, []byte{5, 1, 0, 0}, "option 5 with length 1"},
 		{"option past the packet", ProtoIPCP, []byte{3, 6, 10, 0, 0}, "option 3 with length 6 runs past the packet (5 octets left)"},
 		{"header truncated", ProtoIPv6CP, []byte{1, 10, 0, 0, 0, 0, 0, 0, 0, 1, 2}, "header truncated at offset 10"},
-		{"second option past the packet", ProtoLCP, []byte{1, 4, 5, 0xd4, 5, 6, 1}, "option 5 with length 6"},
+		{"second option past the packet", ProtoLCP, []byte{1, 4, 5, 0xd4, 5, 6, 1}, "option 5 with length 6 runs past the packet (3 octets left)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -522,5 +522,26 @@ func TestProtocolString(t *testing.T) {
 	}
 	if !ProtoLCP.IsControl() || ProtoIPv4.IsControl() {
 		t.Error("IsControl")
+	}
+}
+
+// Options whose data may vary in length decode, typed, at their least.
+func TestParseOptionsShortest(t *testing.T) {
+	tests := []struct {
+		proto Protocol
+		in    []byte
+		want  Option
+	}{
+		{ProtoLCP, []byte{3, 4, 0xc0, 0x23}, AuthProtocol{Protocol: ProtoPAP}},
+		{ProtoLCP, []byte{3, 5, 0xc2, 0x23, 5}, AuthProtocol{Protocol: ProtoCHAP, Algorithm: CHAPMD5}},
+		{ProtoLCP, []byte{4, 4, 0xc0, 0x25}, QualityProtocol{Protocol: ProtoLQR}},
+		{ProtoLCP, []byte{19, 3, 0}, EndpointDiscriminator{}},
+		{ProtoIPCP, []byte{2, 4, 0, 0x2d}, IPCompression{Protocol: 0x2d}},
+	}
+	for _, tt := range tests {
+		opts, err := ParseOptions(tt.proto, tt.in)
+		if err != nil || len(opts) != 1 || !reflect.DeepEqual(opts[0], tt.want) {
+			t.Errorf("ParseOptions(%s, % x) = %#v, %v; want %#v", tt.proto, tt.in, opts, err, tt.want)
+		}
 	}
 }
