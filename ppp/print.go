@@ -338,10 +338,7 @@ func printLCPOption(w *strings.Builder, o []byte) int {
 		}
 	case LCPOptEndpointDiscr:
 		if l >= 3 {
-			addr := o[3:]
-			if len(addr) > maxEndpointAddrLen {
-				addr = addr[:maxEndpointAddrLen]
-			}
+			addr := o[3:min(l, 3+maxEndpointAddrLen)]
 			fmt.Fprintf(w, "endpoint [%s]", endpointString(o[2], addr))
 			return 3 + len(addr)
 		}
