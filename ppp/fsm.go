@@ -455,12 +455,9 @@ func (f *fsm) input(b []byte, maxReject int) {
 		f.rcvCodeRej(p.Data)
 	default:
 		if !f.layer.extension(p.Code, p.ID, p.Data) {
-			// RUC: Code-Reject with as much of the packet as fits.
-			rej := b[:HeaderLen+len(p.Data)]
-			if len(rej) > maxReject {
-				rej = rej[:maxReject]
-			}
-			f.scj(rej)
+			// RUC: Code-Reject with as much of the packet (up to its
+			// Length) as fits.
+			f.scj(b[:min(HeaderLen+len(p.Data), maxReject)])
 		}
 	}
 }

@@ -545,10 +545,7 @@ func (s *Session) protocolReject(proto Protocol, b []byte) {
 	if s.lcp.state != StateOpened {
 		return
 	}
-	info := b
-	if max := s.peerMRU() - HeaderLen - 2; len(info) > max {
-		info = info[:max]
-	}
+	info := b[:min(len(b), s.peerMRU()-HeaderLen-2)]
 	s.lcp.id++
 	s.send(ProtoLCP, CodeProtRej, s.lcp.id, ProtocolReject{Protocol: proto, Info: info}.Append(nil))
 }
