@@ -3,6 +3,7 @@ package ppp_test
 import (
 	"net/netip"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -90,8 +91,14 @@ func TestIPCPRefusesAssignedBadAddress(t *testing.T) {
 					cli := start(ccfg, a)
 					d := cli.waitFor(t, time.Minute)
 					what := "the peer assigned us " + tt.addr.String() + ", " + tt.why
-					if d.Reason != ppp.ReasonNoNetworkProtocols || !strings.Contains(d.Detail, "IPCP: "+what) {
-						t.Errorf("down %v, want no network protocols because %s", d, what)
+					// Said once; an insisting peer also wore out our
+					// patience (Max-Configure+Max-Failure refusals).
+					want := "No network protocols running (IPCP: " + what + ")"
+					if insist {
+						want = "No network protocols running (IPCP: " + what + "; the peer keeps refusing our requests (16 Naks or Rejects))"
+					}
+					if d.Reason != ppp.ReasonNoNetworkProtocols || d.Detail != want {
+						t.Errorf("down %v, want no network protocols: %s", d, want)
 					}
 					if !strings.Contains(logs.String(), `level=WARN msg="ppp: IPCP: `+what+`: not taken"`) {
 						t.Errorf("no warning that %s in the log:\n%s", what, logs.String())
@@ -412,4 +419,91 @@ func TestIPCPOurAddressRefused(t *testing.T) {
 			})
 		})
 	}
+}
+
+var idField = regexp.MustCompile(` id=0x[0-9a-f]+`)
+
+// A client that does not ask for an address is offered one anyway (RFC
+// 1332 §3.3 lets a Nak add options, and pppd does), Max-Failure times;
+// then its request is acknowledged as it is (RFC 1661 §4.6), and the
+// client is still known by the address it was offered, as pppd's
+// ipcp_up does with its idea of the remote address.
+func TestServerOffersAddress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := ppptest.Pipe(ppptest.Config{})
+		var mu sync.Mutex
+		var answers []string
+		runScript(a, lcpPeer(t, []ppp.Option{ppp.MagicNumber(0xc1)},
+			func(s *script, _ ppp.Packet) {
+				s.end.Send(ppp.ProtoIPCP, ppp.CodeConfReq, 1, nil)
+			},
+			func(s *script, p ppp.Packet) {
+				switch {
+				case p.Protocol == ppp.ProtoIPCP && p.Code == ppp.CodeConfReq:
+					s.end.Send(ppp.ProtoIPCP, ppp.CodeConfAck, p.ID, p.Data)
+				case p.Protocol == ppp.ProtoIPCP && (p.Code == ppp.CodeConfNak || p.Code == ppp.CodeConfAck):
+					mu.Lock()
+					answers = append(answers, p.String())
+					mu.Unlock()
+					if p.Code == ppp.CodeConfNak {
+						s.end.Send(ppp.ProtoIPCP, ppp.CodeConfReq, p.ID+1, nil)
+					}
+				}
+			}))
+		scfg := serverConfig(ppp.AuthNone, true, false, ppptest.NewPool(clientAddr, 1))
+		srv := start(scfg, b)
+		synctest.Wait()
+		up, ok := find[ppp.IPv4Up](srv.rec)
+		if !ok || up.Peer != clientAddr {
+			t.Errorf("IPv4Up %+v (%v), want the peer at %s", up, ok, clientAddr)
+		}
+		mu.Lock()
+		want := strings.Repeat("[IPCP ConfNak <addr 10.64.0.2>],", 5) + "[IPCP ConfAck],"
+		var got strings.Builder
+		for _, a := range answers {
+			// Identifiers left out: the script numbers its requests.
+			got.WriteString(idField.ReplaceAllString(a, "") + ",")
+		}
+		if got.String() != want {
+			t.Errorf("answers %s\nwant %s", got.String(), want)
+		}
+		mu.Unlock()
+		srv.s.Close("")
+		srv.wait(t)
+	})
+}
+
+// Name servers asked for but not given (the server acknowledged our
+// 0.0.0.0) are left out of IPv4Up, without a warning: there is nothing
+// wrong with them.
+func TestIPCPNameServersNotGiven(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := ppptest.Pipe(ppptest.Config{})
+		runScript(b, papAC(t, func(s *script, p ppp.Packet) {
+			switch {
+			case p.Protocol == 0:
+				s.end.Send(ppp.ProtoIPCP, ppp.CodeConfReq, 1, opts(t, ppp.IPAddress(acAddr)))
+			case p.Protocol == ppp.ProtoIPCP && p.Code == ppp.CodeConfReq:
+				if addr, _ := addrOf(t, p.Data); addr.IsUnspecified() {
+					s.end.Send(ppp.ProtoIPCP, ppp.CodeConfNak, p.ID, opts(t, ppp.IPAddress(clientAddr)))
+				} else {
+					s.end.Send(ppp.ProtoIPCP, ppp.CodeConfAck, p.ID, p.Data)
+				}
+			}
+		}))
+		var logs strings.Builder
+		ccfg := clientConfig(true, false)
+		ccfg.Logger = textLogger(&logs)
+		cli := start(ccfg, a)
+		synctest.Wait()
+		up, ok := find[ppp.IPv4Up](cli.rec)
+		if want := (ppp.IPv4Up{Local: clientAddr, Peer: acAddr}); !ok || !reflect.DeepEqual(up, want) {
+			t.Errorf("IPv4Up %+v (%v), want %+v", up, ok, want)
+		}
+		if strings.Contains(logs.String(), "name server") {
+			t.Errorf("a warning about name servers:\n%s", logs.String())
+		}
+		cli.s.Close("")
+		cli.wait(t)
+	})
 }
