@@ -361,6 +361,7 @@ func TestFormatFrame(t *testing.T) {
 		{"LCP ProtRej of PAP, Length past the data", cat(lcp, []byte{8, 1, 0, 99, 0xc0, 0x23, 1, 1}), "[LCP ProtRej id=0x1 c0 23 <2 octets hidden>]"},
 		{"LCP ProtRej of EAP", cat(lcp, []byte{8, 1, 0, 7, 0xc2, 0x27, 2}), "[LCP ProtRej id=0x1 c2 27 <1 octet hidden>]"},
 		{"LCP ProtRej of PAP, protocol only, Length past the data", cat(lcp, []byte{8, 1, 0, 99, 0xc0, 0x23}), "[LCP ProtRej id=0x1 c0 23]"},
+		{"LCP ProtRej cut inside the protocol", cat(lcp, []byte{8, 1, 0, 5, 0xc0}), "[LCP ProtRej id=0x1 c0]"},
 		{"LCP ProtRej of IPCP shown", cat(lcp, []byte{8, 1, 0, 7, 0x80, 0x21, 2}), "[LCP ProtRej id=0x1 80 21 02]"},
 		{"ECP as hex", cat([]byte{0x80, 0x53}, []byte{1, 1, 0, 4}), "[ECP] 01 01 00 04"},
 		{"IP data", cat([]byte{0x00, 0x21}, []byte{0x45, 0, 0, 0x54, 1, 2, 3, 4, 5, 6}), "[IP data] 45 00 00 54 01 02 03 04 ..."},
