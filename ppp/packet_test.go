@@ -297,6 +297,8 @@ func TestFormatFrame(t *testing.T) {
 			"[LCP ConfReq id=0x1 <endpoint [local:" + strings.Repeat("01.", 19) + "01]>]"},
 		{"endpoint MAC", cat(lcp, []byte{1, 1, 0, 13, 0x13, 9, 3, 0, 0x11, 0x22, 0x33, 0x44, 0x55}), "[LCP ConfReq id=0x1 <endpoint [MAC:00:11:22:33:44:55]>]"},
 		{"endpoint phone", cat(lcp, []byte{1, 1, 0, 9, 0x13, 5, 5, 0x12, 0x34}), "[LCP ConfReq id=0x1 <endpoint [phone:12.34]>]"},
+		{"endpoint null with an address", cat(lcp, []byte{1, 1, 0, 8, 0x13, 4, 0, 1}), "[LCP ConfReq id=0x1 <endpoint [null:01]>]"},
+		{"endpoint local without an address", cat(lcp, []byte{1, 1, 0, 7, 0x13, 3, 1}), "[LCP ConfReq id=0x1 <endpoint [local]>]"},
 		{"endpoint class 6", cat(lcp, []byte{1, 1, 0, 8, 0x13, 4, 6, 0xab}), "[LCP ConfReq id=0x1 <endpoint [6:ab]>]"},
 		{"endpoint magic, not in fours", cat(lcp, []byte{1, 1, 0, 10, 0x13, 6, 4, 1, 2, 3}), "[LCP ConfReq id=0x1 <endpoint [magic:01.02.03]>]"},
 		{"LCP rest capped at 32", cat(lcp, []byte{7, 1, 0, 44}, long), "[LCP CodeRej id=0x1" + strings.Repeat(" ee", 32) + " ...]"},
@@ -343,12 +345,16 @@ func TestFormatFrame(t *testing.T) {
 		{"PAP Length below the header", cat(pap, []byte{1, 1, 0, 3, 1, 'u', 2, 'p', 'w'}), "[PAP <malformed, hidden>]"},
 		{"PAP Length past the data", cat(pap, []byte{1, 1, 0, 99, 1, 'u', 2, 'p', 'w'}), "[PAP <malformed, hidden>]"},
 		{"PAP truncated header", cat(pap, []byte{1, 1, 0}), "[PAP <malformed, hidden>]"},
+		{"PAP AuthNak message one octet past the end", cat(pap, []byte{3, 1, 0, 6, 2, 'n'}), "[PAP AuthNak id=0x1 <malformed, hidden>]"},
+		{"PAP AuthReq of one octet", cat(pap, []byte{1, 1, 0, 5, 0}), "[PAP AuthReq id=0x1 <malformed, hidden>]"},
 		{"PAP AuthNak message past the end", cat(pap, []byte{3, 1, 0, 7, 9, 'n', 'o'}), "[PAP AuthNak id=0x1 <malformed, hidden>]"},
 		{"PAP AuthAck empty", cat(pap, []byte{2, 1, 0, 4}), "[PAP AuthAck id=0x1]"},
 		{"PAP unknown code", cat(pap, []byte{9, 1, 0, 5, 1}), "[PAP code=0x9 id=0x1 <1 octet hidden>]"},
 		{"CHAP Response", cat(chap, []byte{2, 5, 0, 11, 2, 0xab, 0xcd}, []byte("user")), `[CHAP Response id=0x5 <hidden>, name = "user"]`},
 		{"CHAP Challenge", cat(chap, []byte{1, 5, 0, 11, 2, 0xab, 0xcd}, []byte("peer")), `[CHAP Challenge id=0x5 <abcd>, name = "peer"]`},
 		{"CHAP value past the end", cat(chap, []byte{1, 5, 0, 6, 9, 1}), "[CHAP Challenge id=0x5]"},
+		{"CHAP Challenge empty value, no name", cat(chap, []byte{1, 5, 0, 5, 0}), `[CHAP Challenge id=0x5 <>, name = ""]`},
+		{"CHAP value one octet past the end", cat(chap, []byte{1, 5, 0, 6, 2, 0xab}), "[CHAP Challenge id=0x5]"},
 		{"CHAP Challenge without a name", cat(chap, []byte{1, 5, 0, 7, 2, 0xab, 0xcd}), `[CHAP Challenge id=0x5 <abcd>, name = ""]`},
 		{"CHAP Response value past the end", cat(chap, []byte{2, 5, 0, 7, 9, 1, 2, 3}), "[CHAP Response id=0x5] <1 octet hidden>"},
 		{"CHAP Failure empty", cat(chap, []byte{4, 5, 0, 4}), `[CHAP Failure id=0x5 ""]`},
@@ -536,7 +542,7 @@ func TestProtocolString(t *testing.T) {
 			t.Errorf("%#04x.String() = %q, want %q", uint16(p), got, want)
 		}
 	}
-	if !ProtoLCP.IsControl() || ProtoIPv4.IsControl() {
+	if !ProtoLCP.IsControl() || ProtoIPv4.IsControl() || !Protocol(0x8000).IsControl() || Protocol(0x7fff).IsControl() {
 		t.Error("IsControl")
 	}
 }

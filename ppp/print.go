@@ -546,7 +546,7 @@ func printPAP(w *strings.Builder, p []byte) int {
 		// A malformed request may still hold a password: where the
 		// fields cannot be told apart, none of it is printed, not even
 		// as hex (pppd would dump it).
-		if len(body) < 1 || len(body) < int(body[0])+2 || len(body) < int(body[0])+int(body[int(body[0])+1])+2 {
+		if len(body) < 2 || len(body) < int(body[0])+2 || len(body) < int(body[0])+int(body[int(body[0])+1])+2 {
 			w.WriteString(" <malformed, hidden>")
 			return end
 		}
