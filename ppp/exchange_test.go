@@ -129,5 +129,10 @@ func TestGoldenClientExchange(t *testing.T) {
 				t.Errorf("%s sent:\n%s\nwant:\n%s", end, g, w)
 			}
 		}
+		// What the client counted: each side's packets, and no timer.
+		out, in := strings.Count(side(want, "a"), "\n")+1, strings.Count(side(want, "b"), "\n")+1
+		if st := cli.s.Stats(); st != (ppp.Stats{FramesIn: in, FramesOut: out}) {
+			t.Errorf("Stats %+v, want %d frames in, %d out, no timer", st, in, out)
+		}
 	})
 }

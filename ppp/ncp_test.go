@@ -363,3 +363,38 @@ func TestProtRejOfOurAuth(t *testing.T) {
 		}
 	})
 }
+
+// The peer closing the only NCP leaves the link useless: the session
+// ends as pppd's does ("No network protocols running"), with no reason
+// of the NCP's own to add. A Protocol-Reject of an NCP we do not run
+// changes nothing.
+func TestPeerClosesTheOnlyNCP(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := ppptest.Pipe(ppptest.Config{})
+		runScript(b, lcpPeer(t, []ppp.Option{ppp.MagicNumber(0xac)}, func(s *script, _ ppp.Packet) {
+			s.end.Send(ppp.ProtoIPv6CP, ppp.CodeConfReq, 1, opts(t, ppp.InterfaceID{2, 0, 0, 0, 0, 0, 0, 2}))
+		}, func(s *script, p ppp.Packet) {
+			switch {
+			case p.Protocol == ppp.ProtoIPv6CP && p.Code == ppp.CodeConfReq:
+				s.end.Send(ppp.ProtoIPv6CP, ppp.CodeConfAck, p.ID, p.Data)
+			case p.Code == ppp.CodeTermReq:
+				s.end.Send(p.Protocol, ppp.CodeTermAck, p.ID, nil)
+			}
+		}))
+		cli := start(clientConfig(false, true), a)
+		synctest.Wait()
+		b.Send(ppp.ProtoLCP, ppp.CodeProtRej, 5, []byte{0x80, 0x21, 1, 1, 0, 4}) // IPCP, which we do not run
+		synctest.Wait()
+		if k := kinds(cli.rec); k != "LinkUp,IPv6Up" {
+			t.Errorf("events %s, want the link up", k)
+		}
+		b.Send(ppp.ProtoIPv6CP, ppp.CodeTermReq, 7, []byte("bye"))
+		d := cli.wait(t)
+		if d.Reason != ppp.ReasonNoNetworkProtocols || d.Detail != "No network protocols running" {
+			t.Errorf("down %v, want no network protocols", d)
+		}
+		if k := kinds(cli.rec); k != "LinkUp,IPv6Up,IPv6Down,Down" {
+			t.Errorf("events %s", k)
+		}
+	})
+}

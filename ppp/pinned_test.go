@@ -41,44 +41,63 @@ func lcpPeer(t *testing.T, ours []ppp.Option, open, other func(s *script, p ppp.
 }
 
 // A Protocol-Reject carries the rejected packet cut to the peer's MRU
-// (RFC 1661 §5.7: "MUST be truncated"): a peer with a small MRU would
-// otherwise get packets it cannot take, and a peer sending large junk
-// would have it echoed back in full.
+// (RFC 1661 §5.7: "MUST be truncated"), and so does a Code-Reject, of
+// LCP or of an NCP (§5.6): a peer with a small MRU would otherwise get
+// packets it cannot take, and a peer sending large junk would have it
+// echoed back in full.
 func TestProtocolRejectFitsPeerMRU(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		a, b := ppptest.Pipe(ppptest.Config{})
-		junk := bytes.Repeat([]byte{0xa5}, 400)
-		var mu sync.Mutex
-		var rejects [][]byte
-		runScript(b, lcpPeer(t, []ppp.Option{ppp.MRU(128), ppp.MagicNumber(0xac)},
-			func(s *script, _ ppp.Packet) {
-				s.end.WriteFrame(0x8281, junk) // an NCP we do not run
-			},
-			func(s *script, p ppp.Packet) {
-				if p.Protocol == ppp.ProtoLCP && p.Code == ppp.CodeProtRej {
-					raw, _ := p.Append(nil)
-					mu.Lock()
-					rejects = append(rejects, raw)
-					mu.Unlock()
+	junk := bytes.Repeat([]byte{0xa5}, 400)
+	unknownCode := append([]byte{0x42, 9, 0x01, 0x90}, junk[4:]...) // code 0x42, id 9, Length 400
+	tests := []struct {
+		name   string
+		proto  ppp.Protocol
+		packet []byte
+		on     ppp.Protocol // of the reject
+		code   ppp.Code
+		want   []byte // the reject's data
+	}{
+		// The rejected protocol, then as much of the packet as fits in
+		// 128 octets.
+		{"Protocol-Reject", 0x8281, junk, ppp.ProtoLCP, ppp.CodeProtRej, append([]byte{0x82, 0x81}, junk[:128-ppp.HeaderLen-2]...)},
+		// The packet, from its Code field, as much as fits.
+		{"Code-Reject of LCP", ppp.ProtoLCP, unknownCode, ppp.ProtoLCP, ppp.CodeCodeRej, unknownCode[:128-ppp.HeaderLen]},
+		{"Code-Reject of IPCP", ppp.ProtoIPCP, unknownCode, ppp.ProtoIPCP, ppp.CodeCodeRej, unknownCode[:128-ppp.HeaderLen]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := ppptest.Pipe(ppptest.Config{})
+				var mu sync.Mutex
+				var rejects [][]byte
+				runScript(b, lcpPeer(t, []ppp.Option{ppp.MRU(128), ppp.MagicNumber(0xac)},
+					func(s *script, _ ppp.Packet) {
+						s.end.WriteFrame(tt.proto, tt.packet)
+					},
+					func(s *script, p ppp.Packet) {
+						if p.Protocol == tt.on && p.Code == tt.code {
+							raw, _ := p.Append(nil)
+							mu.Lock()
+							rejects = append(rejects, raw)
+							mu.Unlock()
+						}
+					}))
+				cfg := clientConfig(true, false)
+				cfg.User = ""
+				cli := start(cfg, a)
+				synctest.Wait()
+				mu.Lock()
+				got := rejects
+				mu.Unlock()
+				if len(got) != 1 {
+					t.Errorf("%d rejects, want 1", len(got))
+				} else if len(got[0]) != 128 || !bytes.Equal(got[0][ppp.HeaderLen:], tt.want) {
+					t.Errorf("reject of %d octets: % x\nwant 128 octets ending % x", len(got[0]), got[0], tt.want)
 				}
-			}))
-		cli := start(clientConfig(true, false), a)
-		synctest.Wait()
-		mu.Lock()
-		got := rejects
-		mu.Unlock()
-		if len(got) != 1 {
-			t.Fatalf("%d Protocol-Rejects, want 1", len(got))
-		}
-		// Code, Identifier, Length, the rejected protocol, then as much
-		// of the packet as fits in 128 octets.
-		want := append([]byte{0x82, 0x81}, junk[:128-ppp.HeaderLen-2]...)
-		if len(got[0]) != 128 || !bytes.Equal(got[0][ppp.HeaderLen:], want) {
-			t.Errorf("Protocol-Reject of %d octets: % x\nwant 128 octets ending % x", len(got[0]), got[0], want)
-		}
-		cli.s.Close("")
-		cli.wait(t)
-	})
+				cli.s.Close("")
+				cli.wait(t)
+			})
+		})
+	}
 }
 
 // A CHAP Success or Failure answers one Response: its Identifier must be

@@ -438,27 +438,29 @@ func (s *Session) Phase() Phase { return s.phase }
 // sessionTimer is a timer whose expiry runs on the session's goroutine; a
 // stale expiry (stopped or restarted since) is ignored.
 type sessionTimer struct {
-	s   *Session
-	fn  func()
-	tm  *time.Timer
-	gen uint64
+	s  *Session
+	fn func()
+	tm *time.Timer // the running timer, nil when stopped
 }
 
 func (s *Session) newTimer(fn func()) *sessionTimer { return &sessionTimer{s: s, fn: fn} }
 
 func (t *sessionTimer) start(d time.Duration) {
 	t.stop()
-	gen := t.gen
-	t.tm = time.AfterFunc(d, func() {
+	var tm *time.Timer
+	tm = time.AfterFunc(d, func() {
 		t.s.post(func() {
-			if t.gen != gen || t.tm == nil {
-				return
+			// tm is read on the session's goroutine, which set it
+			// before this can run there.
+			if t.tm != tm {
+				return // stopped or restarted since it fired
 			}
 			t.tm = nil
 			t.s.stats.TimerExpiries++
 			t.fn()
 		})
 	})
+	t.tm = tm
 }
 
 func (t *sessionTimer) stop() {
@@ -466,7 +468,6 @@ func (t *sessionTimer) stop() {
 		t.tm.Stop()
 		t.tm = nil
 	}
-	t.gen++
 }
 
 // send encodes and writes one control packet.
@@ -655,17 +656,15 @@ func (s *Session) authFailed(r Reason, detail string) {
 
 func (s *Session) enterNetwork() {
 	s.phase = PhaseNetwork
-	ncps := 0
+	if s.ipcp == nil && s.ipv6cp == nil {
+		s.close(ReasonNoNetworkProtocols, "no network protocols configured")
+		return
+	}
 	for _, f := range []*fsm{s.ipcp, s.ipv6cp} {
 		if f != nil {
 			f.Up()
 			f.Open()
-			ncps++
 		}
-	}
-	if ncps == 0 {
-		s.close(ReasonNoNetworkProtocols, "no network protocols configured")
-		return
 	}
 	held := s.deferred
 	s.deferred = nil

@@ -172,6 +172,11 @@ func TestTimersConfigured(t *testing.T) {
 				if *d != wantDown {
 					t.Errorf("down %v, want %v", d, &wantDown)
 				}
+				// Each request, the last too, waits out its Restart time:
+				// a timer expiry each, when the timer runs at all.
+				if want := strings.Count(tt.sent, ","); tt.every > 0 && cli.s.Stats().TimerExpiries != want {
+					t.Errorf("%d timer expiries, want %d", cli.s.Stats().TimerExpiries, want)
+				}
 				// The last request waits out its Restart time too.
 				n := strings.Count(tt.sent, ",")
 				if took, want := time.Since(tap.t0), time.Duration(n)*tt.every; took != want {
