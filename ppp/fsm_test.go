@@ -270,19 +270,21 @@ func TestInvalidReplyDropped(t *testing.T) {
 	f.Up()
 	f.Open()
 	l.badReply = true
-	f.input(pkt(CodeConfAck, f.reqID, 9, 9), 1500)
-	f.input(pkt(CodeConfNak, f.reqID, 9, 9), 1500)
-	f.input(pkt(CodeConfRej, f.reqID, 9, 9), 1500)
-	if f.state != StateReqSent || f.seenReply {
-		t.Errorf("invalid replies counted: %s", f.state)
-	}
-	for _, want := range []string{
-		`msg="ppp: LCP: Configure-Ack does not match our request: dropped"`,
-		`msg="ppp: LCP: invalid Configure-Nak: dropped"`,
-		`msg="ppp: LCP: invalid Configure-Reject: dropped"`,
+	for _, tt := range []struct {
+		code Code
+		line string
+	}{
+		{CodeConfAck, `msg="ppp: LCP: Configure-Ack does not match our request: dropped"`},
+		{CodeConfNak, `msg="ppp: LCP: invalid Configure-Nak: dropped"`},
+		{CodeConfRej, `msg="ppp: LCP: invalid Configure-Reject: dropped"`},
 	} {
-		if !strings.Contains(log.String(), want) {
-			t.Errorf("no %s in the log:\n%s", want, log.String())
+		log.Reset()
+		f.input(pkt(tt.code, f.reqID, 9, 9), 1500)
+		if f.state != StateReqSent || f.seenReply {
+			t.Errorf("invalid code %d counted: %s", tt.code, f.state)
+		}
+		if !strings.Contains(log.String(), tt.line) {
+			t.Errorf("code %d: no %s in the log:\n%s", tt.code, tt.line, log.String())
 		}
 	}
 }
