@@ -84,7 +84,8 @@ func TestEchoAnswers(t *testing.T) {
 		// traffic what it sends every 2 s in between.
 		answer  func(req ppp.Packet, ours uint32) []byte
 		traffic bool
-		dead    string // the Down detail; "" for alive after 5 minutes
+		dead    string        // the Down detail; "" for alive after 5 minutes
+		deadAt  time.Duration // after LCP opened: echoes every 10 s, then one more interval
 	}{{
 		name:   "answered",
 		answer: func(req ppp.Packet, _ uint32) []byte { return be32(0xac) },
@@ -92,22 +93,28 @@ func TestEchoAnswers(t *testing.T) {
 		name:   "truncated replies",
 		answer: func(req ppp.Packet, _ uint32) []byte { return []byte{0, 0, 0} },
 		dead:   "no response to 3 echo-requests",
+		deadAt: 40 * time.Second,
 	}, {
 		name:   "our own requests back",
 		answer: func(req ppp.Packet, ours uint32) []byte { return be32(ours) },
 		dead:   "no response to 3 echo-requests",
+		deadAt: 40 * time.Second,
 	}, {
 		name:     "unanswered, 5 failures",
 		failures: 5,
 		dead:     "no response to 5 echo-requests",
+		deadAt:   60 * time.Second,
 	}, {
 		name:     "unanswered, but other packets arrive",
 		adaptive: true,
 		traffic:  true,
 	}, {
+		// The last packet came as LCP opened: a whole interval ago at
+		// the first tick, which is not within it.
 		name:     "unanswered, nothing arrives",
 		adaptive: true,
 		dead:     "no response to 3 echo-requests",
+		deadAt:   40 * time.Second,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,22 +145,28 @@ func TestEchoAnswers(t *testing.T) {
 				mu.Lock()
 				ours = up.Magic
 				mu.Unlock()
+				t0 := time.Now()
+				if tt.dead != "" {
+					d := cli.wait(t)
+					if d.Reason != ppp.ReasonPeerDead || d.Detail != tt.dead {
+						t.Errorf("down %v, want peer dead: %s", d, tt.dead)
+					}
+					if took := time.Since(t0); took != tt.deadAt {
+						t.Errorf("dead after %v, want %v", took, tt.deadAt)
+					}
+					return
+				}
 				for range 150 {
 					if tt.traffic {
 						b.Send(ppp.ProtoLCP, ppp.CodeDiscardReq, 1, be32(0xac))
 					}
 					time.Sleep(2 * time.Second)
 				}
-				if tt.dead == "" {
-					if d, down := find[ppp.Down](cli.rec); down {
-						t.Fatalf("down: %+v", d)
-					}
-					cli.s.Close("")
+				if d, down := find[ppp.Down](cli.rec); down {
+					t.Errorf("down: %+v", d)
 				}
-				d := cli.wait(t)
-				if tt.dead != "" && (d.Reason != ppp.ReasonPeerDead || d.Detail != tt.dead) {
-					t.Errorf("down %v, want peer dead: %s", d, tt.dead)
-				}
+				cli.s.Close("")
+				cli.wait(t)
 			})
 		})
 	}
