@@ -77,28 +77,32 @@ func start(cfg ppp.Config, link ppp.Link) *run {
 	return r
 }
 
+// wait returns why the session ended. A session still up after a day (of
+// fake time, in a bubble) fails the test instead of hanging it: a broken
+// bound (say, a counter that never reaches its limit) is then a failure
+// like any other.
 func (r *run) wait(t *testing.T) *ppp.DownError {
 	t.Helper()
-	err := <-r.done
-	de, ok := err.(*ppp.DownError)
-	if !ok {
-		t.Fatalf("Run returned %T %v, want *ppp.DownError", err, err)
-	}
-	return de
+	return r.waitFor(t, 24*time.Hour)
 }
 
 // waitFor is wait with a bound of d (fake time in a bubble): a session
 // still up by then fails the test and is closed.
 func (r *run) waitFor(t *testing.T, d time.Duration) *ppp.DownError {
 	t.Helper()
+	var err error
 	select {
-	case err := <-r.done:
-		r.done <- err
+	case err = <-r.done:
 	case <-time.After(d):
 		t.Errorf("still up after %v: %s", d, kinds(r.rec))
 		r.s.Close("the test gave up")
+		err = <-r.done
 	}
-	return r.wait(t)
+	de, ok := err.(*ppp.DownError)
+	if !ok {
+		t.Fatalf("Run returned %T %v, want *ppp.DownError", err, err)
+	}
+	return de
 }
 
 func serverConfig(m ppp.AuthMethod, v4, v6 bool, pool *ppptest.Pool) ppp.Config {
