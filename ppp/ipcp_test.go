@@ -73,6 +73,9 @@ func TestIPCPRefusesAssignedBadAddress(t *testing.T) {
 							mu.Lock()
 							requested = append(requested, addr)
 							mu.Unlock()
+							if s.count("IPCP ConfReq") > 100 {
+								return // silent then: a client without a bound times out
+							}
 							switch {
 							case ok && addr.IsUnspecified(), !ok && insist:
 								s.end.Send(ppp.ProtoIPCP, ppp.CodeConfNak, p.ID, opts(t, ppp.IPAddress(tt.addr)))

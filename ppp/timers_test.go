@@ -119,6 +119,9 @@ func TestTimersConfigured(t *testing.T) {
 					if p.Protocol != ppp.ProtoLCP || p.Code != ppp.CodeConfReq && !tt.accm {
 						return
 					}
+					if s.count("LCP ConfReq")+s.count("LCP ConfRej") > 100 {
+						return // silent then, so that a client without a bound times out
+					}
 					switch {
 					case tt.accm:
 						if p.Code == ppp.CodeConfReq && p.ID == 1 {
