@@ -63,6 +63,46 @@ type Config struct {
 	PADIAttempts int           // default 3
 	Timers       ppp.Timers
 
+	// Persist redials when a session ends or an attempt fails, with a
+	// wait that depends on why (see redialPolicy); false makes one attempt.
+	Persist bool
+	// Holdoff is the least wait before any redial (pppd's holdoff).
+	Holdoff time.Duration
+	// MaxFail gives up after this many consecutive failed attempts, with
+	// the last one's exit status (pppd's maxfail); 0 never gives up.
+	MaxFail int
+	// BackoffMax caps the doubling wait after discovery timeouts and AC
+	// errors (default 2 min).
+	BackoffMax time.Duration
+	// AuthHoldoff is the wait after an authentication failure (default
+	// 60 s), doubling up to AuthHoldoffMax (default 10 min): ISPs
+	// throttle repeated bad logins.
+	AuthHoldoff, AuthHoldoffMax time.Duration
+	// KeepaliveTimeout, when set, declares the peer dead after that long
+	// without a frame from it (RouterOS keepalive-timeout); echoes are
+	// sent when the link is quiet. It replaces KeepaliveInterval and
+	// KeepaliveFailures.
+	KeepaliveTimeout time.Duration
+
+	// DialOnDemand keeps pppN up while the link is down and dials on the
+	// first outbound packet; Idle closes the session after that long
+	// without traffic (0: never).
+	DialOnDemand bool
+	Idle         time.Duration
+
+	// Name is the link's name: the state file, the control socket and
+	// the log say it (default: Interface).
+	Name string
+	// StateDir holds NAME.state, the last session, for clearing a stale
+	// one at start (default /var/lib/pppoed; "-" disables it).
+	StateDir string
+	// ControlSocket is where `pppoed status` asks (default
+	// /run/pppoed/NAME.sock; "-" disables it).
+	ControlSocket string
+	// Notify, when set, receives sd_notify states: READY=1, STATUS=...,
+	// STOPPING=1 (package systemd).
+	Notify Notifier
+
 	Logger *slog.Logger
 	// OnEvent receives the PPP session's events after pppoed acted on them.
 	OnEvent func(ppp.Event)
@@ -81,6 +121,21 @@ const (
 	DefaultKeepaliveInterval = 30 * time.Second
 	DefaultKeepaliveFailures = 4
 )
+
+// Defaults of the always-on link.
+const (
+	DefaultBackoffMax     = 2 * time.Minute
+	DefaultAuthHoldoff    = time.Minute
+	DefaultAuthHoldoffMax = 10 * time.Minute
+	DefaultStateDir       = "/var/lib/pppoed"
+	DefaultControlDir     = "/run/pppoed"
+)
+
+// Notifier is told the service manager's states (sd_notify(3) lines such
+// as "READY=1", "STATUS=connected"); *systemd.Notifier is one.
+type Notifier interface {
+	Notify(states ...string) error
+}
 
 func (c *Config) fill() error {
 	if c.Interface == "" {

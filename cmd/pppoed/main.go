@@ -112,10 +112,26 @@ func connectCommand(stderr io.Writer) *cli.Command {
 			&cli.IntFlag{Name: "padi-attempts", Usage: "PADIs (and PADRs) to send before giving up", Value: 3},
 			&cli.StringFlag{Name: "host-uniq", Usage: "the Host-Uniq tag, in hex (default random)"},
 			&cli.BoolFlag{Name: "debug", Usage: "log every control packet, as pppd's debug option does"},
+			&cli.BoolFlag{Name: "persist", Usage: "redial when the session ends or an attempt fails (--persist=false: one attempt)", Value: true},
+			&cli.DurationFlag{Name: "holdoff", Usage: "wait at least this long before any redial"},
+			&cli.IntFlag{Name: "maxfail", Usage: "give up after this many consecutive failed attempts (0: never)"},
+			&cli.DurationFlag{Name: "backoff-max", Usage: "the longest wait between redials after discovery timeouts or AC errors", Value: client.DefaultBackoffMax},
+			&cli.DurationFlag{Name: "auth-holdoff", Usage: "wait this long after an authentication failure; it doubles", Value: client.DefaultAuthHoldoff},
+			&cli.DurationFlag{Name: "auth-holdoff-max", Usage: "the longest wait after authentication failures", Value: client.DefaultAuthHoldoffMax},
+			&cli.DurationFlag{Name: "keepalive-timeout", Usage: "declare the peer dead after this long without a frame from it (replaces --keepalive-interval/--keepalive-failures)"},
+			&cli.BoolFlag{Name: "dial-on-demand", Usage: "keep the PPP interface while the link is down and dial on the first outbound packet"},
+			&cli.DurationFlag{Name: "idle", Usage: "with --dial-on-demand, hang up after this long without traffic (0: never)"},
+			&cli.StringFlag{Name: "name", Usage: "the link's name, for the state file, the control socket and logs (default: the config file's name, or the interface)"},
+			&cli.StringFlag{Name: "state-dir", Usage: "where the last session is recorded, to clear it at the AC after a crash (\"-\": nowhere)", Value: client.DefaultStateDir},
+			&cli.StringFlag{Name: "control-socket", Usage: "the status socket (default " + client.DefaultControlDir + "/NAME.sock; \"-\": none)"},
+			&cli.StringFlag{Name: "config", Usage: "read settings from this TOML `FILE` (keys are these flags' long names); flags override it"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() > 0 {
 				return usageError("connect takes no arguments: %q", cmd.Args().Slice())
+			}
+			if err := applyConfigFile(cmd); err != nil {
+				return err
 			}
 			cfg, err := connectConfig(cmd)
 			if err != nil {
@@ -151,6 +167,18 @@ func connectConfig(cmd *cli.Command) (client.Config, error) {
 		KeepaliveFailures:  cmd.Int("keepalive-failures"),
 		PADITimeout:        cmd.Duration("padi-timeout"),
 		PADIAttempts:       cmd.Int("padi-attempts"),
+		Persist:            cmd.Bool("persist"),
+		Holdoff:            cmd.Duration("holdoff"),
+		MaxFail:            cmd.Int("maxfail"),
+		BackoffMax:         cmd.Duration("backoff-max"),
+		AuthHoldoff:        cmd.Duration("auth-holdoff"),
+		AuthHoldoffMax:     cmd.Duration("auth-holdoff-max"),
+		KeepaliveTimeout:   cmd.Duration("keepalive-timeout"),
+		DialOnDemand:       cmd.Bool("dial-on-demand"),
+		Idle:               cmd.Duration("idle"),
+		Name:               cmd.String("name"),
+		StateDir:           cmd.String("state-dir"),
+		ControlSocket:      cmd.String("control-socket"),
 	}
 	if cfg.KeepaliveInterval == 0 {
 		cfg.KeepaliveInterval = -1 // the flag's 0 means off; the library's 0 means its default
