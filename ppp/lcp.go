@@ -378,8 +378,7 @@ func (l *lcpLayer) echoTick() {
 		return
 	}
 	if l.echoPending >= cfg.EchoFailures {
-		// Closing takes LCP out of Opened, which stops the timer.
-		l.s.close(ReasonPeerDead, fmt.Sprintf("no response to %d echo-requests", l.echoPending))
+		l.s.peerDead(fmt.Sprintf("no response to %d echo-requests", l.echoPending))
 		return
 	}
 	l.echoPending++

@@ -394,6 +394,19 @@ func (s *Session) close(r Reason, detail string) {
 	s.lcp.Close(text)
 }
 
+// peerDead ends the session on a peer the keepalive gave up on. It is
+// sent one Terminate-Request, in case only its answers were lost, and
+// the session ends at once, as if the lower layer had gone down: no
+// Restart-timer wait for a Terminate-Ack that a dead peer cannot send.
+// RFC 1661 §5.5 stops Terminate-Requests once "a sufficiently large
+// number have been transmitted such that the peer is down with
+// reasonable certainty": the unanswered keepalive gave us that
+// certainty already.
+func (s *Session) peerDead(detail string) {
+	s.close(ReasonPeerDead, detail) // tld (the NCPs go down), str
+	s.lowerDown(nil)                // Closing -> Initial; ReasonPeerDead stands
+}
+
 // lowerDown is the link going away under us (EOF, PADT, error).
 func (s *Session) lowerDown(err error) {
 	detail := "link closed"
