@@ -1,0 +1,143 @@
+package status
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"syscall"
+
+	"github.com/pppoed/pppoed/internal/peerlog"
+	"github.com/vishvananda/netlink"
+)
+
+// dialError is a one-line message for a failed connect; the cause stays
+// reachable with errors.Is/As.
+type dialError struct {
+	msg string
+	err error
+}
+
+func (e *dialError) Error() string { return e.msg }
+func (e *dialError) Unwrap() error { return e.err }
+
+func dial(ctx context.Context, path string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, dialErr(path, err)
+	}
+	return c, nil
+}
+
+func dialErr(path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return &dialError{fmt.Sprintf("status: no pppoed is running for this link (%s not found)", path), err}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &dialError{fmt.Sprintf("status: no pppoed is running for this link (%s is left from one that stopped)", path), err}
+	case errors.Is(err, fs.ErrPermission):
+		return &dialError{fmt.Sprintf("status: %s: permission denied (the control socket is root's: run pppoed status as root)", path), err}
+	}
+	return connErr(path, err)
+}
+
+// connErr names path rather than the address the kernel reports (the
+// name the server bound before renaming its socket into place).
+func connErr(path string, err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return &dialError{fmt.Sprintf("status: %s: %v", path, oe.Err), err}
+	}
+	return fmt.Errorf("status: %s: %w", path, err)
+}
+
+// Get asks the pppoed at path for its link's status.
+func Get(ctx context.Context, path string) (Status, error) {
+	var st Status
+	errGot := errors.New("got")
+	err := stream(ctx, path, opGet, func(s Status) error {
+		st = s
+		return errGot
+	})
+	if err == errGot {
+		return st, nil
+	}
+	return Status{}, err
+}
+
+// Watch calls f with the status of the link at path, then with the status
+// after each change, until ctx ends (ctx.Err()), f fails (its error), or
+// the daemon goes away. A slow f misses intermediate states, never the
+// latest.
+func Watch(ctx context.Context, path string, f func(Status) error) error {
+	return stream(ctx, path, opWatch, f)
+}
+
+// reply is a line from the server: a Status, or an error.
+type reply struct {
+	Error string `json:"error"`
+	Status
+}
+
+func stream(ctx context.Context, path string, o op, f func(Status) error) error {
+	c, err := dial(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	req, _ := json.Marshal(request{Op: o})
+	// A server that refuses us may have closed before we write: its
+	// reason is still there to read.
+	_, werr := c.Write(append(req, '\n'))
+	sc := bufio.NewScanner(c)
+	sc.Buffer(make([]byte, 0, 4096), maxResponse)
+	for sc.Scan() {
+		var r reply
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return fmt.Errorf("status: bad reply from pppoed: %w", err)
+		}
+		if r.Error != "" {
+			return fmt.Errorf("status: pppoed refused: %s", peerlog.Text(r.Error))
+		}
+		if err := f(r.Status); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return ctxErr(ctx, connErr(path, err))
+	}
+	if werr != nil {
+		return ctxErr(ctx, connErr(path, werr))
+	}
+	return ctxErr(ctx, fmt.Errorf("status: pppoed closed the connection: %w", io.EOF))
+}
+
+// ctxErr prefers the context's error: closing the connection is how a
+// cancelled context ends a read.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// ReadCounters reads the kernel's traffic counters of the interface
+// ifname, for Server.SetCounters.
+func ReadCounters(ifname string) (*Counters, error) {
+	l, err := netlink.LinkByName(ifname)
+	if err != nil {
+		return nil, fmt.Errorf("status: %s: %w", ifname, err)
+	}
+	s := l.Attrs().Statistics
+	if s == nil {
+		return nil, fmt.Errorf("status: %s: the kernel gave no counters", ifname)
+	}
+	return &Counters{RxBytes: s.RxBytes, TxBytes: s.TxBytes, RxPackets: s.RxPackets, TxPackets: s.TxPackets}, nil
+}
