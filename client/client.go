@@ -185,16 +185,60 @@ func (c *Config) fill() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	return c.fillAlwaysOn()
+}
+
+// fillAlwaysOn checks and completes the always-on link's settings.
+func (c *Config) fillAlwaysOn() error {
+	if c.Name == "" {
+		c.Name = c.Interface
+	}
+	if strings.ContainsAny(c.Name, "/\x00") || strings.HasPrefix(c.Name, ".") || len(c.Name) > 64 {
+		return fmt.Errorf("--name %q: a link's name is a file name: no '/', no leading '.', at most 64 characters", c.Name)
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--holdoff", c.Holdoff}, {"--backoff-max", c.BackoffMax}, {"--auth-holdoff", c.AuthHoldoff},
+		{"--auth-holdoff-max", c.AuthHoldoffMax}, {"--keepalive-timeout", c.KeepaliveTimeout}, {"--idle", c.Idle}} {
+		if d.v < 0 {
+			return fmt.Errorf("%s %s: must not be negative", d.flag, d.v)
+		}
+	}
+	if c.MaxFail < 0 {
+		return fmt.Errorf("--maxfail %d: must not be negative (0: never give up)", c.MaxFail)
+	}
+	if c.KeepaliveTimeout > 0 && c.KeepaliveTimeout < 2*time.Second {
+		return fmt.Errorf("--keepalive-timeout %s: at least 2s (an echo must have time to come back)", c.KeepaliveTimeout)
+	}
+	if c.Idle > 0 && !c.DialOnDemand {
+		return errors.New("--idle needs --dial-on-demand (it hangs up a link that redials on traffic)")
+	}
+	if c.BackoffMax == 0 {
+		c.BackoffMax = DefaultBackoffMax
+	}
+	if c.AuthHoldoff == 0 {
+		c.AuthHoldoff = DefaultAuthHoldoff
+	}
+	if c.AuthHoldoffMax == 0 {
+		c.AuthHoldoffMax = DefaultAuthHoldoffMax
+	}
+	c.AuthHoldoffMax = max(c.AuthHoldoffMax, c.AuthHoldoff)
+	if c.StateDir == "" {
+		c.StateDir = DefaultStateDir
+	}
+	if c.ControlSocket == "" {
+		c.ControlSocket = controlSocket(c.Name)
+	}
 	return nil
 }
 
-// Run connects and stays connected until ctx ends (a clean stop: nil) or
-// the session does (an error carrying pppd's exit status, see ExitCode).
-func Run(ctx context.Context, cfg Config) error {
+// dial makes one attempt: discovery, the kernel link, PPP, until the
+// session ends. ctx ending is a stop (nil); lost ending means the
+// Ethernet link went down, and ends the attempt at once with errLinkDown.
+// r hears of every step.
+func dial(ctx, lost context.Context, cfg *Config, r *reporter) error {
 	start := time.Now()
-	if err := cfg.fill(); err != nil {
-		return &ExitError{Code: ExitOptionError, Err: fmt.Errorf("client: %w", err)}
-	}
 	log := cfg.Logger
 	ifi, err := net.InterfaceByName(cfg.Interface)
 	if err != nil {
@@ -217,7 +261,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		return &ExitError{Code: ExitOpenFailed, Err: fmt.Errorf("client: %w", err)}
 	}
-	maxPayload, restoreMTU, err := planMaxPayload(&cfg, ifi, log, system)
+	maxPayload, restoreMTU, err := planMaxPayload(cfg, ifi, log, system)
 	if err != nil {
 		conn.Close()
 		return err
@@ -231,25 +275,45 @@ func Run(ctx context.Context, cfg Config) error {
 		MaxPayload: maxPayload, Timeout: cfg.PADITimeout, Attempts: cfg.PADIAttempts, Logger: log,
 	})
 	defer dc.Close()
+	r.clearStale(dc)
+	r.dialing()
 	log.Info("client: looking for an access concentrator", "interface", cfg.Interface, "service-name", cfg.ServiceName)
-	pppoe, err := dc.Discover(ctx)
+	dctx, stopDiscovery := mergeCancel(ctx, lost)
+	pppoe, err := dc.Discover(dctx)
+	stopDiscovery()
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("client: stopped during discovery")
 			return nil
 		}
+		if lost.Err() != nil {
+			return fmt.Errorf("client: during discovery: %w", errLinkDown)
+		}
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
+	r.sessionFound(pppoe)
 	link, err := sock.Connect(pppox.Config{Interface: cfg.Interface, SessionID: pppoe.ID, AC: pppoe.AC, Ifname: cfg.Ifname, Logger: log})
 	if err != nil {
 		_ = dc.SendPADT(pppoe, "pppoed: could not set up the session")
+		r.sessionEnded(pppoe)
 		if errors.Is(err, pppox.ErrNoKernelSupport) || errors.Is(err, pppox.ErrPermission) {
 			return kernelExit(err)
 		}
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
-	c := &connection{cfg: &cfg, log: log, start: start, pppoe: pppoe, link: link, ifname: link.Ifname, openIface: openNetcfg}
+	c := &connection{cfg: cfg, log: log, start: start, pppoe: pppoe, link: link, ifname: link.Ifname, openIface: openNetcfg, report: r, lost: lost}
+	r.linkUp(link.Ifname)
 	return c.run(ctx, dc, maxPayload)
+}
+
+// mergeCancel is ctx, also ended when other ends.
+func mergeCancel(ctx, other context.Context) (context.Context, context.CancelFunc) {
+	m, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(other, func() { cancel(context.Cause(other)) })
+	return m, func() {
+		stop()
+		cancel(nil)
+	}
 }
 
 // kernelLink is what a connection needs of the kernel's PPP link
@@ -302,6 +366,10 @@ type connection struct {
 	openIface func(name string, log *slog.Logger) (ifconfig, error)
 	up4       bool
 	fail      error // a local failure that ended the session
+
+	report *reporter       // status, sd_notify, the state file; nil in some tests
+	lost   context.Context // ends when the Ethernet link goes down; nil: never
+	gone   bool            // the link was hung up because it did
 }
 
 // run runs the PPP session on the kernel link until it ends, then undoes
@@ -363,13 +431,17 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		}
 		if theirPADT != nil {
 			log.Info("client: the access concentrator sent PADT", "reason", peerlog.Printable(discovery.PADTReason(theirPADT)))
+			c.report.sessionEnded(c.pppoe)
 			return
 		}
 		if err := dc.SendPADT(c.pppoe, "pppoed: session closed"); err != nil {
+			// The state file keeps the session: the next start
+			// clears it at the AC.
 			log.Warn("client: PADT not sent", "err", err)
-		} else {
-			log.Info("client: PADT sent", "session-id", fmt.Sprintf("0x%x", c.pppoe.ID))
+			return
 		}
+		log.Info("client: PADT sent", "session-id", fmt.Sprintf("0x%x", c.pppoe.ID))
+		c.report.sessionEnded(c.pppoe)
 	}()
 	defer c.link.Close()
 
@@ -421,6 +493,9 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		// (it may have seen the link lost before the stop).
 		return nil
 	}
+	if c.gone && ctx.Err() == nil {
+		return fmt.Errorf("client: %w (%s)", errLinkDown, cfg.Interface)
+	}
 	var de *ppp.DownError
 	if errors.As(runErr, &de) && de.Reason == ppp.ReasonLinkLost {
 		// The channel went: was it the AC's PADT?
@@ -440,9 +515,21 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 func (c *connection) hurry(ctx context.Context) (stop func() (hurried bool)) {
 	done := make(chan struct{})
 	result := make(chan bool, 1)
+	lost := c.lost
+	if lost == nil {
+		lost = context.Background()
+	}
 	go func() {
 		select {
 		case <-ctx.Done():
+		case <-lost.Done():
+			// The Ethernet link is down: no Terminate-Request
+			// could reach the peer, so none is waited for.
+			c.log.Warn("client: the Ethernet link went down: ending the session", "interface", c.cfg.Interface)
+			c.gone = true
+			c.link.HangUp(errLinkDown)
+			result <- false
+			return
 		case <-done:
 			result <- false
 			return
@@ -566,6 +653,7 @@ func (c *connection) onEvent(ev ppp.Event) {
 		}
 		log.Log(context.Background(), lvl, "client: session ended", "reason", e.Reason.String(), "detail", peerlog.Printable(e.Detail))
 	}
+	c.report.event(ev)
 	if c.cfg.OnEvent != nil {
 		c.cfg.OnEvent(ev)
 	}

@@ -1,0 +1,160 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/pppoed/pppoed/status"
+)
+
+// Run connects and, with Config.Persist, stays connected until ctx ends
+// (a clean stop: nil): every session that ends and every attempt that
+// fails is followed by a redial, after a wait that depends on why
+// (redialPolicy). Without Persist, or once MaxFail consecutive attempts
+// have failed, or on an error no redial can fix, it returns the last
+// attempt's error, carrying pppd's exit status (ExitCode).
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.fill(); err != nil {
+		return &ExitError{Code: ExitOptionError, Err: fmt.Errorf("client: %w", err)}
+	}
+	name := cfg.Name
+	state, err := openStateFile(cfg.StateDir, name)
+	if err != nil {
+		return &ExitError{Code: ExitOptionError, Err: fmt.Errorf("client: %w", err)}
+	}
+	var sink statusSink
+	if cfg.ControlSocket != "-" {
+		srv, err := status.Listen(cfg.ControlSocket, cfg.Logger)
+		if err != nil {
+			code := ExitOpenFailed
+			if errors.Is(err, status.ErrInUse) {
+				code = ExitFatal
+			}
+			return &ExitError{Code: code, Err: fmt.Errorf("client: %w", err)}
+		}
+		defer srv.Close()
+		sink = srv
+	}
+	r := newReporter(&cfg, name, sink, state)
+	if srv, ok := sink.(*status.Server); ok {
+		// The kernel's counters, read when asked for: pppN's own,
+		// while it has a session.
+		srv.SetCounters(func() *status.Counters {
+			st := r.snapshot()
+			if st.Ifname == "" || st.State != status.StateConnected {
+				return nil
+			}
+			c, _ := status.ReadCounters(st.Ifname)
+			return c
+		})
+	}
+	if rec, err := state.read(); err != nil {
+		cfg.Logger.Warn("client: " + err.Error())
+	} else if rec != nil && rec.Interface == cfg.Interface {
+		r.stale = rec
+	}
+	d := &daemon{cfg: &cfg, log: cfg.Logger, report: r, policy: newRedialPolicy(&cfg), dial: dial, after: time.After}
+	if cfg.Persist {
+		w, err := watchLink(cfg.Interface, cfg.Logger)
+		if err != nil {
+			return &ExitError{Code: ExitFatal, Err: fmt.Errorf("client: %w", err)}
+		}
+		defer w.close()
+		d.link = w
+	}
+	err = d.run(ctx)
+	r.stopping()
+	return err
+}
+
+// linkState is the Ethernet link as the daemon sees it (*linkWatch).
+type linkState interface {
+	// lost returns a context that ends when the link goes down, or at
+	// once if it is down.
+	lost() context.Context
+	// waitUp returns once the link is up, or ctx has ended.
+	waitUp(ctx context.Context) error
+}
+
+// daemon is the always-on link: one goroutine dials, waits and redials.
+type daemon struct {
+	cfg    *Config
+	log    *slog.Logger
+	report *reporter
+	policy *redialPolicy
+	link   linkState // nil: not watched (one attempt)
+	dial   func(ctx, lost context.Context, cfg *Config, r *reporter) error
+	after  func(time.Duration) <-chan time.Time
+}
+
+func (d *daemon) run(ctx context.Context) error {
+	cfg, log := d.cfg, d.log
+	for attempt := 1; ; attempt++ {
+		lost := context.Background()
+		if d.link != nil {
+			if err := d.waitLink(ctx); err != nil {
+				return nil // stopped while waiting
+			}
+			lost = d.link.lost()
+		}
+		start := time.Now()
+		var upSince time.Time
+		d.report.onConnected(func(t time.Time) { upSince = t })
+		err := d.dial(ctx, lost, cfg, d.report)
+		d.report.onConnected(nil)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var up time.Duration
+		if !upSince.IsZero() {
+			up = time.Since(upSince)
+		}
+		c := causeOf(err)
+		if err == nil {
+			// The session ended by itself with nothing wrong (a
+			// local close we did not ask for): treat as lost.
+			c, err = causeSessionLost, errors.New("client: the session ended")
+		}
+		wait, giveUp := d.policy.next(c, up)
+		failed := up == 0 && c != causeLinkDown
+		d.report.ended(err, failed)
+		if !cfg.Persist || giveUp {
+			if cfg.Persist && c != causeFatal {
+				log.Error("client: giving up", "attempts", attempt, "consecutive-failures", d.policy.failures, "maxfail", cfg.MaxFail, "err", err)
+			}
+			return err
+		}
+		log.Warn("client: redialling", "cause", c.String(), "wait", wait.Round(time.Millisecond).String(),
+			"attempt", attempt+1, "after", time.Since(start).Round(time.Millisecond).String(), "err", err)
+		d.report.waiting(time.Now().Add(wait), true)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.after(wait):
+		}
+	}
+}
+
+// waitLink returns once the Ethernet link is up, saying so in the status
+// while it waits.
+func (d *daemon) waitLink(ctx context.Context) error {
+	if d.link.lost().Err() == nil {
+		return nil
+	}
+	d.log.Info("client: waiting for the Ethernet link", "interface", d.cfg.Interface)
+	d.report.waiting(time.Time{}, false)
+	if err := d.link.waitUp(ctx); err != nil {
+		return err
+	}
+	d.log.Info("client: the Ethernet link is up", "interface", d.cfg.Interface)
+	return nil
+}
+
+// controlSocket is the status socket's path for a link name.
+func controlSocket(name string) string {
+	return filepath.Join(DefaultControlDir, name+".sock")
+}

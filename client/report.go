@@ -1,0 +1,266 @@
+package client
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/pppoed/pppoed/discovery"
+	"github.com/pppoed/pppoed/internal/peerlog"
+	"github.com/pppoed/pppoed/ppp"
+	"github.com/pppoed/pppoed/status"
+)
+
+// statusSink publishes the link's status (*status.Server).
+type statusSink interface {
+	Update(func(*status.Status))
+}
+
+// reporter tells the outside world where the link is: the control
+// socket's status, systemd (READY=1 when the first network protocol is
+// up, STATUS= on every change, STOPPING=1), and the state file that lets
+// the next start clear a session we could not end. A nil *reporter
+// reports nothing (tests of one connection).
+type reporter struct {
+	log    *slog.Logger
+	sink   statusSink // nil: no control socket
+	notify Notifier   // nil: not under systemd
+	state  stateFile
+	now    func() time.Time
+
+	mu     sync.Mutex
+	st     status.Status
+	ready  bool
+	status string // the last STATUS= line
+	stale  *sessionRecord
+	upHook func(time.Time) // told when a network protocol first comes up
+}
+
+// snapshot is the current status.
+func (r *reporter) snapshot() status.Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.st
+}
+
+// onConnected sets the function told when the current attempt's first
+// network protocol comes up.
+func (r *reporter) onConnected(f func(time.Time)) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.upHook = f
+	r.mu.Unlock()
+}
+
+func newReporter(cfg *Config, name string, sink statusSink, state stateFile) *reporter {
+	return &reporter{
+		log: cfg.Logger, sink: sink, notify: cfg.Notify, state: state, now: time.Now,
+		st: status.Status{Name: name, Interface: cfg.Interface, Ifname: cfg.Ifname},
+	}
+}
+
+// update changes the status under the lock and publishes it; the
+// STATUS= line follows the state.
+func (r *reporter) update(f func(*status.Status)) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	f(&r.st)
+	st := r.st
+	line := statusLine(&st, r.now())
+	changed := line != r.status
+	r.status = line
+	r.mu.Unlock()
+	if r.sink != nil {
+		r.sink.Update(func(s *status.Status) {
+			counters := s.Counters
+			*s = st
+			s.Counters = counters
+		})
+	}
+	if changed {
+		r.sdNotify("STATUS=" + line)
+	}
+}
+
+func (r *reporter) sdNotify(states ...string) {
+	if r.notify == nil {
+		return
+	}
+	if err := r.notify.Notify(states...); err != nil {
+		r.log.Debug("client: sd_notify", "err", err)
+	}
+}
+
+// statusLine is the one-line status systemctl status shows.
+func statusLine(s *status.Status, now time.Time) string {
+	switch s.State {
+	case status.StateConnected:
+		line := "connected"
+		if s.LocalIPv4.IsValid() {
+			line += " " + s.LocalIPv4.String()
+		} else if s.LocalIPv6.IsValid() {
+			line += " " + s.LocalIPv6.String()
+		}
+		if s.ACName != "" {
+			line += " via AC " + peerlog.Text(s.ACName)
+		}
+		return line
+	case status.StateDisconnected, status.StateWaiting:
+		line := string(s.State)
+		if s.LastError != "" {
+			line = "down: " + peerlog.Printable(s.LastError)
+		}
+		if !s.NextRedial.IsZero() {
+			line += fmt.Sprintf(", redial in %s", s.NextRedial.Sub(now).Round(time.Second))
+		}
+		if s.State == status.StateWaiting && s.NextRedial.IsZero() {
+			line += ", waiting for " + s.Interface
+		}
+		return line
+	}
+	return string(s.State)
+}
+
+// clearStale sends a PADT for the session the state file names, once,
+// before the first PADI.
+func (r *reporter) clearStale(dc *discovery.Client) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	rec := r.stale
+	r.stale = nil
+	r.mu.Unlock()
+	if rec == nil {
+		return
+	}
+	if err := dc.SendPADT(rec.session(), "pppoed: clearing a session left by a previous run"); err != nil {
+		r.log.Warn("client: could not clear the previous session", "session-id", fmt.Sprintf("0x%x", rec.SessionID), "ac", rec.ACMAC, "err", err)
+		return
+	}
+	r.log.Info("client: PADT sent for the session a previous run left", "session-id", fmt.Sprintf("0x%x", rec.SessionID), "ac", rec.ACMAC, "since", rec.Since.Format(time.RFC3339))
+	if err := r.state.clear(); err != nil {
+		r.log.Warn("client: " + err.Error())
+	}
+}
+
+func (r *reporter) dialing() {
+	r.update(func(s *status.Status) {
+		*s = status.Status{Name: s.Name, Interface: s.Interface, Ifname: s.Ifname, State: status.StateDialing,
+			LastError: s.LastError, LastErrorTime: s.LastErrorTime, Redials: s.Redials, Failures: s.Failures}
+	})
+}
+
+// sessionFound records the PADS's session, in the state file first: from
+// now on a crash leaves it at the AC.
+func (r *reporter) sessionFound(p *discovery.Session) {
+	if r == nil {
+		return
+	}
+	if err := r.state.write(sessionRecord{Interface: r.st.Interface, SessionID: p.ID, ACMAC: p.AC.String(), Since: r.now().UTC()}); err != nil {
+		r.log.Warn("client: " + err.Error())
+	}
+	r.update(func(s *status.Status) {
+		s.ACName, s.ACMAC, s.ServiceName, s.SessionID = p.ACName, p.AC.String(), p.ServiceName, p.ID
+	})
+}
+
+// sessionEnded: the AC knows the session is over.
+func (r *reporter) sessionEnded(*discovery.Session) {
+	if r == nil {
+		return
+	}
+	if err := r.state.clear(); err != nil {
+		r.log.Warn("client: " + err.Error())
+	}
+}
+
+func (r *reporter) linkUp(ifname string) {
+	r.update(func(s *status.Status) { s.Ifname = ifname })
+}
+
+// event follows the PPP session.
+func (r *reporter) event(ev ppp.Event) {
+	if r == nil {
+		return
+	}
+	var ready bool
+	r.update(func(s *status.Status) {
+		switch e := ev.(type) {
+		case ppp.LinkUp:
+			s.MTU, s.MRU = int(e.MTU), int(e.MRU)
+			s.State = status.StateAuthenticating
+		case ppp.IPv4Up:
+			s.LocalIPv4, s.RemoteIPv4, s.DNS = e.Local, e.Peer, e.DNS
+			ready = r.connected(s)
+		case ppp.IPv6Up:
+			s.LocalIPv6, s.RemoteIPv6 = e.Local.LinkLocal(), e.Peer.LinkLocal()
+			ready = r.connected(s)
+		case ppp.IPv4Down:
+			s.LocalIPv4, s.RemoteIPv4, s.DNS = netip.Addr{}, netip.Addr{}, nil
+		case ppp.IPv6Down:
+			s.LocalIPv6, s.RemoteIPv6 = netip.Addr{}, netip.Addr{}
+		}
+	})
+	if ready {
+		r.sdNotify("READY=1")
+	}
+}
+
+// connected marks the link up at its first network protocol, and says
+// whether systemd is yet to hear READY=1. Called under r.mu.
+func (r *reporter) connected(s *status.Status) bool {
+	if s.State != status.StateConnected {
+		s.State = status.StateConnected
+		s.ConnectedSince = r.now()
+		s.Failures = 0
+		if r.upHook != nil {
+			r.upHook(s.ConnectedSince)
+		}
+	}
+	if r.ready {
+		return false
+	}
+	r.ready = true
+	return true
+}
+
+// ended records how an attempt ended.
+func (r *reporter) ended(err error, failed bool) {
+	r.update(func(s *status.Status) {
+		*s = status.Status{Name: s.Name, Interface: s.Interface, Ifname: s.Ifname, State: status.StateDisconnected,
+			LastError: s.LastError, LastErrorTime: s.LastErrorTime, Redials: s.Redials, Failures: s.Failures}
+		if err != nil {
+			s.LastError, s.LastErrorTime = err.Error(), r.now()
+		}
+		if failed {
+			s.Failures++
+		}
+	})
+}
+
+// waiting: the next attempt is planned for next (zero: when the Ethernet
+// link is back).
+func (r *reporter) waiting(next time.Time, redial bool) {
+	r.update(func(s *status.Status) {
+		s.State = status.StateWaiting
+		s.NextRedial = next
+		if redial {
+			s.Redials++
+		}
+	})
+}
+
+func (r *reporter) stopping() {
+	if r == nil {
+		return
+	}
+	r.sdNotify("STOPPING=1")
+	r.update(func(s *status.Status) { s.State = status.StateStopping; s.NextRedial = time.Time{} })
+}
