@@ -356,7 +356,7 @@ func TestDaemonRedials(t *testing.T) {
 		attempts []attemptFunc
 		stopAt   time.Duration // 0: it must end by itself
 		starts   []time.Duration
-		status   int    // ExitCode of what run returns
+		status   int // ExitCode of what run returns
 		logs     []string
 		notify   []string
 	}{
