@@ -35,17 +35,26 @@ func PppoedBinary() (string, error) {
 type Pppoed struct {
 	*Process
 	Ifname string
+	// ControlSocket is the status socket's path (the last
+	// --control-socket given), for status.Get.
+	ControlSocket string
 	ns     *Netns
 }
 
 // ClientArgs are the usual `pppoed connect` arguments for a lab: the
-// password goes into a file, never onto the command line.
+// password goes into a file, never onto the command line; the state file
+// and the control socket go into the test's own directory (the VM's
+// /var/lib is read-only). One attempt (--persist=false), as most tests
+// look at how a single session ends: a test of the always-on link passes
+// --persist in more, which comes later and wins.
 func ClientArgs(s Scope, iface, user, password string, more ...string) []string {
-	pw := filepath.Join(s.TempDir(), uniqueName("password"))
+	dir := s.TempDir()
+	pw := filepath.Join(dir, uniqueName("password"))
 	if err := os.WriteFile(pw, []byte(password+"\n"), 0o600); err != nil {
 		panic(err)
 	}
-	return append([]string{"connect", "--interface", iface, "--user", user, "--password-file", pw}, more...)
+	return append([]string{"connect", "--interface", iface, "--user", user, "--password-file", pw,
+		"--persist=false", "--state-dir", filepath.Join(dir, "state"), "--control-socket", filepath.Join(dir, "ctl.sock")}, more...)
 }
 
 // StartPppoed runs pppoed with args in ns; ifname is the PPP interface
@@ -60,7 +69,13 @@ func StartPppoed(s Scope, ns *Netns, ifname string, args ...string) (*Pppoed, er
 	if err != nil {
 		return nil, err
 	}
-	return &Pppoed{Process: p, Ifname: ifname, ns: ns}, nil
+	c := &Pppoed{Process: p, Ifname: ifname, ns: ns}
+	for i, a := range args[:max(len(args)-1, 0)] {
+		if a == "--control-socket" {
+			c.ControlSocket = args[i+1]
+		}
+	}
+	return c, nil
 }
 
 // WaitUp waits until the PPP interface is up with an IPv4 address and
