@@ -310,7 +310,7 @@ func (l *lcpLayer) codeRejected(code Code) {
 	if code == CodeEchoReq {
 		l.s.plog.Info("ppp: peer rejects LCP echoes; keepalive off")
 		l.echo.stop()
-		l.s.cfg.EchoInterval = 0
+		l.s.cfg.EchoInterval, l.s.cfg.EchoTimeout = 0, 0
 	}
 }
 
@@ -321,19 +321,23 @@ func (l *lcpLayer) extension(code Code, id uint8, data []byte) bool {
 	case CodeEchoReq:
 		e, err := ParseEcho(data)
 		if err != nil || !opened {
+			l.unheard()
 			return true // RXR outside Opened: nothing to do
 		}
 		if l.got.negMagic && e.Magic == l.got.magic {
 			l.s.plog.Warn("ppp: received our own echo request: the link may be looped back")
+			l.unheard()
 		}
 		l.s.send(ProtoLCP, CodeEchoRep, id, Echo{Magic: l.gotMagic(), Data: e.Data}.Append(nil))
 	case CodeEchoRep:
 		e, err := ParseEcho(data)
 		if err != nil || !opened {
+			l.unheard()
 			return true
 		}
 		if l.got.negMagic && e.Magic == l.got.magic {
 			l.s.plog.Warn("ppp: received our own echo reply: the link may be looped back")
+			l.unheard()
 			return true
 		}
 		l.echoPending = 0
@@ -360,8 +364,17 @@ func (l *lcpLayer) extension(code Code, id uint8, data []byte) bool {
 	return true
 }
 
+// unheard takes the frame being handled back from what counts as
+// hearing the peer: a malformed echo, or our own looped back, is no sign
+// of it.
+func (l *lcpLayer) unheard() { l.s.lastRecv = l.s.prevRecv }
+
 func (l *lcpLayer) startEcho() {
 	l.echoPending = 0
+	if l.s.cfg.EchoTimeout > 0 {
+		l.keepalive()
+		return
+	}
 	if l.s.cfg.EchoInterval > 0 {
 		l.echo.start(l.s.cfg.EchoInterval)
 	}
@@ -372,6 +385,10 @@ func (l *lcpLayer) startEcho() {
 // codeRejected stop it, and a stopped timer never fires.
 func (l *lcpLayer) echoTick() {
 	cfg := &l.s.cfg
+	if cfg.EchoTimeout > 0 {
+		l.keepalive()
+		return
+	}
 	if cfg.EchoAdaptive && l.recentlyHeard(cfg.EchoInterval) {
 		l.echoPending = 0
 		l.echo.start(cfg.EchoInterval)
@@ -382,15 +399,57 @@ func (l *lcpLayer) echoTick() {
 		return
 	}
 	l.echoPending++
-	l.s.send(ProtoLCP, CodeEchoReq, l.echoID, Echo{Magic: l.gotMagic()}.Append(nil))
-	l.echoID++
+	l.sendEcho()
 	l.echo.start(cfg.EchoInterval)
 }
 
-// recentlyHeard reports whether anything came from the peer within d.
-func (l *lcpLayer) recentlyHeard(d time.Duration) bool {
-	if ri, ok := l.s.link.(ReceiveIdler); ok {
-		return ri.ReceiveIdle() < d
-	}
-	return time.Since(l.s.lastRecv) < d
+func (l *lcpLayer) sendEcho() {
+	l.s.send(ProtoLCP, CodeEchoReq, l.echoID, Echo{Magic: l.gotMagic()}.Append(nil))
+	l.echoID++
 }
+
+// minKeepaliveTick keeps the ticks of EchoTimeout's keepalive apart: no
+// slip in the arithmetic below can make it spin at one instant.
+const minKeepaliveTick = time.Millisecond
+
+// keepalive is EchoTimeout's keepalive (see Config.EchoTimeout), run at
+// LCP's Up and at each tick: declare the peer dead, or ask it with an
+// echo, or wait for the next moment one of them is due. The ticks fall
+// where the link will have been quiet for P, or EchoTimeout, exactly.
+func (l *lcpLayer) keepalive() {
+	timeout := l.s.cfg.EchoTimeout
+	quiet := l.quiet()
+	if quiet >= timeout {
+		l.s.peerDead(fmt.Sprintf("nothing received for %v", timeout))
+		return
+	}
+	period := echoPeriod(timeout)
+	next := period - quiet
+	if quiet >= period {
+		l.sendEcho()
+		next = min(period, timeout-quiet)
+	}
+	l.echo.start(max(next, minKeepaliveTick))
+}
+
+// echoPeriod is how long the link stays quiet before EchoTimeout's
+// keepalive sends an echo: a quarter of the timeout, so that a quiet
+// peer gets three echoes before it is declared dead and two lost echoes
+// or replies are survived (pppd's lcp-echo-failure 3), but no more than
+// one a second, and at least one however short the timeout.
+func echoPeriod(timeout time.Duration) time.Duration {
+	return min(max(timeout/4, time.Second), timeout/2)
+}
+
+// quiet is how long ago the peer was last heard: the last frame the
+// session read, or data the kernel received.
+func (l *lcpLayer) quiet() time.Duration {
+	q := time.Since(l.s.lastRecv)
+	if ri, ok := l.s.link.(ReceiveIdler); ok {
+		q = min(q, ri.ReceiveIdle())
+	}
+	return q
+}
+
+// recentlyHeard reports whether anything came from the peer within d.
+func (l *lcpLayer) recentlyHeard(d time.Duration) bool { return l.quiet() < d }

@@ -32,7 +32,7 @@ type Link interface {
 
 // ReceiveIdler is implemented by links that know how long ago anything,
 // data included, arrived from the peer (the kernel unit's PPPIOCGIDLE);
-// adaptive keepalives use it.
+// the keepalives count it as hearing the peer (EchoAdaptive, EchoTimeout).
 type ReceiveIdler interface {
 	ReceiveIdle() time.Duration
 }
@@ -93,12 +93,37 @@ type Config struct {
 
 	// EchoInterval sends an LCP Echo-Request this often once the link is
 	// up; after EchoFailures unanswered ones the peer is declared dead.
-	// Zero disables keepalives.
+	// Zero disables keepalives (unless EchoTimeout is set).
 	EchoInterval time.Duration
 	EchoFailures int // default 3 when EchoInterval is set
 	// EchoAdaptive skips an echo when anything arrived from the peer
-	// within the interval.
+	// within the interval (what EchoTimeout counts as heard).
 	EchoAdaptive bool
+	// EchoTimeout, when positive, is the keepalive as one duration
+	// (RouterOS's keepalive-timeout); EchoInterval, EchoFailures and
+	// EchoAdaptive are then ignored. The peer is declared dead once
+	// nothing has been heard from it for EchoTimeout. Heard is every
+	// frame the session reads (LCP, authentication, NCPs), an
+	// Echo-Reply included, except a malformed Echo-Request or -Reply
+	// and one carrying our own magic number (our echo looped back, no
+	// sign of the peer); on a link that is a ReceiveIdler, it is data
+	// too, which the kernel carries (PPPIOCGIDLE counts whole seconds,
+	// so data may extend the wait by up to a second). Each time the link
+	// has been quiet for a period P, an Echo-Request goes out, so that a
+	// live peer on a quiet link is heard: P is EchoTimeout/4, at least
+	// 1 s (RouterOS's rate, which bounds the echoes of a short timeout),
+	// at most EchoTimeout/2 (one echo at least). A silent peer thus gets
+	// echoes at P, 2P, 3P after the last frame heard and is declared
+	// dead at exactly EchoTimeout after it: for EchoTimeout 4I that is
+	// pppd's lcp-echo-interval I with lcp-echo-failure 3 (three
+	// unanswered echoes, dead one interval later), timed from the last
+	// frame heard rather than from the link's start. A Code-Reject of
+	// our Echo-Request turns the keepalive off.
+	//
+	// A peer declared dead, by either keepalive, gets one
+	// Terminate-Request and the session ends at once with
+	// ReasonPeerDead.
+	EchoTimeout time.Duration
 
 	// Client authentication: our name and password, and the methods we
 	// accept, most preferred first (default MS-CHAPv2, MS-CHAPv1,
@@ -186,7 +211,8 @@ type Session struct {
 	readerDone  chan struct{} // closed when reader has returned
 	later       []func()
 	deferred    []inFrame
-	lastRecv    time.Time
+	lastRecv    time.Time // when the peer was last heard (see EchoTimeout)
+	prevRecv    time.Time // lastRecv before the frame being handled
 	dead        bool
 	reason      *DownError
 	stats       Stats
@@ -506,7 +532,7 @@ func (s *Session) peerMRU() int { return int(s.lcpL.mtu()) }
 // input dispatches a received frame by protocol and phase (RFC 1661 §3).
 func (s *Session) input(proto Protocol, b []byte) {
 	s.stats.FramesIn++
-	s.lastRecv = time.Now()
+	s.prevRecv, s.lastRecv = s.lastRecv, time.Now()
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
 		s.log.Debug("rcvd " + FormatFrame(append(binary.BigEndian.AppendUint16(nil, uint16(proto)), b...)))
 	}
