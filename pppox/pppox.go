@@ -1,13 +1,17 @@
 package pppox
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -133,10 +137,14 @@ type Link struct {
 	Channel int
 
 	ch, unit file // /dev/ppp attached to the channel, to the unit
-	log      *slog.Logger
-	early    []frame // read from the socket before the channel took over
-	frames   chan frame
-	readers  sync.WaitGroup
+	// shared is the Unit the link was attached to by ConnectUnit: its
+	// reader hands the link the unit's control frames, and Close leaves
+	// the unit in place. Nil when the link made its own unit (Connect).
+	shared  *Unit
+	log     *slog.Logger
+	early   []frame // read from the socket before the channel took over
+	frames  chan frame
+	readers sync.WaitGroup
 
 	hup     chan struct{} // closed by HangUp
 	hupErr  error
@@ -170,6 +178,12 @@ func newLink(ch, unit file, log *slog.Logger) *Link {
 }
 
 func (l *Link) start() {
+	if l.shared != nil {
+		// The unit's descriptor has one reader, the Unit's.
+		l.readers.Add(1)
+		go l.read(l.ch, true)
+		return
+	}
 	l.readers.Add(2)
 	go l.read(l.ch, true)
 	go l.read(l.unit, false)
@@ -270,6 +284,13 @@ func (l *Link) ReadFrame() (ppp.Protocol, []byte, error) {
 // WriteFrame implements ppp.Link: LCP and authentication go to the
 // channel, the NCPs to the unit (as ppp_generic routes them on receipt).
 func (l *Link) WriteFrame(proto ppp.Protocol, b []byte) error {
+	select {
+	case <-l.done:
+		// A shared unit is still open: a closed link must not write
+		// through it.
+		return os.ErrClosed
+	default:
+	}
 	f := l.unit
 	if proto >= 0xc000 {
 		f = l.ch
@@ -298,20 +319,41 @@ func (l *Link) HangUp(err error) {
 }
 
 // Close takes the session out of the kernel: the channel disconnected and
-// the unit (and its interface) destroyed. It returns once its readers
-// have ended. The socket is the caller's.
+// the unit (and its interface) destroyed, unless the link was attached to
+// a Unit (ConnectUnit): that unit stays, with its name, addresses and
+// routes, for the next session. It returns once its readers have ended.
+// The socket is the caller's.
 func (l *Link) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.done)
 		_ = disconnect(l.ch) // closing would do it too; this says so first
-		l.closeErr = errors.Join(l.ch.Close(), l.unit.Close())
+		if l.shared != nil {
+			l.shared.detach(l)
+			l.closeErr = l.ch.Close()
+		} else {
+			l.closeErr = errors.Join(l.ch.Close(), l.unit.Close())
+		}
 		l.readers.Wait()
 	})
 	return l.closeErr
 }
 
+// closed reports whether Close was called: the ioctls of a link attached
+// to a Unit would otherwise still reach the unit.
+func (l *Link) closed() error {
+	select {
+	case <-l.done:
+		return os.ErrClosed
+	default:
+		return nil
+	}
+}
+
 // SetMRU sets what the unit accepts (PPPIOCSMRU).
 func (l *Link) SetMRU(mru int) error {
+	if err := l.closed(); err != nil {
+		return fmt.Errorf("pppox: PPPIOCSMRU %d: %w", mru, err)
+	}
 	if err := setMRU(l.unit, mru); err != nil {
 		return fmt.Errorf("pppox: PPPIOCSMRU %d: %w", mru, err)
 	}
@@ -322,6 +364,9 @@ func (l *Link) SetMRU(mru int) error {
 // (PPPIOCSNPMODE): NPModePass once its NCP is up, NPModeDrop when it goes
 // down.
 func (l *Link) SetNPMode(proto ppp.Protocol, mode NPMode) error {
+	if err := l.closed(); err != nil {
+		return fmt.Errorf("pppox: PPPIOCSNPMODE %s %s: %w", proto, mode, err)
+	}
 	if err := setNPMode(l.unit, proto, mode); err != nil {
 		return fmt.Errorf("pppox: PPPIOCSNPMODE %s %s: %w", proto, mode, err)
 	}
@@ -336,4 +381,349 @@ func (l *Link) ReceiveIdle() time.Duration {
 		return time.Duration(1<<63 - 1)
 	}
 	return d
+}
+
+// ErrUnitGone: the unit's interface was deleted under us (`ip link del`);
+// the Unit is useless and must be closed and opened again.
+var ErrUnitGone = errors.New("pppox: the ppp unit's interface was deleted")
+
+// UnitConfig names a unit made on its own (OpenUnit).
+type UnitConfig struct {
+	// Ifname names the interface; "" lets the kernel name it pppN.
+	Ifname string
+	Logger *slog.Logger
+}
+
+// Unit is a PPP unit (the pppN interface) that outlives its sessions, as
+// pppd's is in demand mode: it exists while no session does, with its
+// addresses and routes, and each session's channel is attached to it in
+// turn (Socket.ConnectUnit), so the interface keeps its name and index.
+//
+// While no session is attached, SetLoopTraffic(true) with a network
+// protocol in NPModePass hands the packets the host sends through the
+// interface to ReadPacket (SC_LOOP_TRAFFIC: ppp_send_frame queues them on
+// the unit's descriptor, at most 32, PPP_MAX_RQLEN, instead of a
+// channel) — the first is the reason to dial. The kernel cannot hold
+// them itself: on Linux NPMODE_QUEUE drops (ppp_start_xmit: "it would be
+// nice to have a way to tell the network system to queue this one up").
+//
+// One goroutine reads the unit's descriptor and sorts what it reads: the
+// network protocols' packets (IPv4, IPv6, ...: only looped traffic comes
+// this way, received data goes to the stack) to ReadPacket, everything
+// else (the NCPs' control frames, unknown protocols the peer sent) to the
+// attached Link's ReadFrame, or nowhere when none is attached.
+type Unit struct {
+	ifname string
+	number int
+	f      file // /dev/ppp, the unit's owner: closing it destroys pppN
+	log    *slog.Logger
+
+	packets chan frame    // looped packets for ReadPacket
+	kick    chan struct{} // wakes a reader waiting after EOF
+	done    chan struct{} // closed by Close
+	gone    chan struct{} // closed by the reader when the unit was deleted
+	reader  sync.WaitGroup
+	dropped atomic.Uint64 // looped packets ReadPacket was too slow for
+
+	mu   sync.Mutex
+	link *Link  // the attached session, if any
+	loop bool   // SC_LOOP_TRAFFIC as last set
+	gen  uint64 // counts changes of loop, for the reader's EOF test
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// maxHeld bounds the looped packets waiting for ReadPacket: beyond it the
+// newest are dropped, as the kernel drops past PPP_MAX_RQLEN.
+const maxHeld = 64
+
+// OpenUnit makes a unit with no channel (RTM_NEWLINK with
+// IFLA_PPP_DEV_FD, or PPPIOCNEWUNIT on older kernels) with every network
+// protocol set to drop, and starts its reader. The interface is down and
+// has no address: configure it over netlink as for a session's.
+func OpenUnit(cfg UnitConfig) (*Unit, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return openUnit(cfg)
+}
+
+func newUnitOn(f file, number int, ifname string, log *slog.Logger) *Unit {
+	return &Unit{
+		f: f, number: number, ifname: ifname, log: log,
+		packets: make(chan frame, maxHeld), kick: make(chan struct{}, 1),
+		done: make(chan struct{}), gone: make(chan struct{}),
+	}
+}
+
+func (u *Unit) start() {
+	u.reader.Add(1)
+	go u.read()
+}
+
+// Ifname is the interface's name.
+func (u *Unit) Ifname() string { return u.ifname }
+
+// Number is the unit's number (the N the kernel gave it, whatever its name).
+func (u *Unit) Number() int { return u.number }
+
+// read is the unit descriptor's only reader. ppp_read answers 0 (EOF) on
+// a unit with no channel that does not loop traffic (and ppp_poll says
+// readable), so after an EOF it waits for a change that can make the
+// descriptor readable (kick) instead of spinning. An EOF while looping,
+// with no change since the read began, is the unit's death: only a dead
+// unit (its interface deleted) answers 0 then.
+func (u *Unit) read() {
+	defer u.reader.Done()
+	buf := make([]byte, maxFrame)
+	for {
+		u.mu.Lock()
+		loop, gen := u.loop, u.gen
+		u.mu.Unlock()
+		n, err := u.f.Read(buf)
+		if err != nil && frameTooLarge(err) {
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			select {
+			case <-u.done:
+			default:
+				u.log.Warn("pppox: reading the unit", "interface", u.ifname, "err", err)
+				close(u.gone)
+			}
+			return
+		}
+		if n == 0 {
+			u.mu.Lock()
+			dead := loop && u.loop && gen == u.gen
+			u.mu.Unlock()
+			if dead {
+				u.log.Warn("pppox: the unit's interface is gone", "interface", u.ifname)
+				close(u.gone)
+				return
+			}
+			select {
+			case <-u.kick:
+			case <-u.done:
+				return
+			}
+			continue
+		}
+		if n < 2 {
+			continue // no protocol field: not a frame
+		}
+		fr := frame{proto: ppp.Protocol(binary.BigEndian.Uint16(buf)), b: append([]byte(nil), buf[2:n]...)}
+		if slices.Contains(networkProtocols, fr.proto) {
+			select {
+			case u.packets <- fr:
+			default:
+				u.dropped.Add(1)
+				u.log.Debug("pppox: looped packet dropped: too many held", "protocol", fr.proto.String())
+			}
+			continue
+		}
+		u.mu.Lock()
+		l := u.link
+		u.mu.Unlock()
+		if l == nil {
+			u.log.Debug("pppox: control frame for the unit with no session attached", "protocol", fr.proto.String())
+			continue
+		}
+		select {
+		case l.frames <- fr:
+		case <-l.done:
+		case <-u.done:
+			return
+		}
+	}
+}
+
+// wake tells a reader waiting after EOF to read again.
+func (u *Unit) wake() {
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+// ReadPacket returns the next looped packet: its protocol (ppp.ProtoIPv4,
+// ...) and the packet (an IP datagram, without the PPP protocol field).
+// It returns ctx's error when ctx ends first, an error wrapping
+// ErrUnitGone once the interface was deleted, and io.EOF after Close. A
+// packet already read is returned even when ctx has ended, so a cancelled
+// ctx drains what is held. One goroutine reads.
+func (u *Unit) ReadPacket(ctx context.Context) (ppp.Protocol, []byte, error) {
+	select {
+	case f := <-u.packets:
+		return f.proto, f.b, nil
+	default:
+	}
+	select {
+	case <-u.gone:
+		return 0, nil, fmt.Errorf("pppox: %s: %w", u.ifname, ErrUnitGone)
+	case <-u.done:
+		return 0, nil, io.EOF
+	default:
+	}
+	select {
+	case f := <-u.packets:
+		return f.proto, f.b, nil
+	case <-u.gone:
+		return 0, nil, fmt.Errorf("pppox: %s: %w", u.ifname, ErrUnitGone)
+	case <-u.done:
+		return 0, nil, io.EOF
+	case <-ctx.Done():
+		return 0, nil, ctx.Err()
+	}
+}
+
+// Dropped counts the looped packets dropped because ReadPacket did not
+// keep up.
+func (u *Unit) Dropped() uint64 { return u.dropped.Load() }
+
+// WritePacket sends a network protocol's packet (pkt without the protocol
+// field) through the unit (ppp_write on the unit's descriptor): down the
+// attached session's channel, whatever the protocol's NPMode (which only
+// gates what the host stack sends). With no session attached the kernel
+// drops it; while looping it comes back to ReadPacket. It serves the
+// packets held while dialling, once their NCP is up.
+func (u *Unit) WritePacket(proto ppp.Protocol, pkt []byte) error {
+	if !slices.Contains(networkProtocols, proto) {
+		return fmt.Errorf("pppox: WritePacket: %s is not a network protocol", proto)
+	}
+	select {
+	case <-u.done:
+		return fmt.Errorf("pppox: WritePacket: %w", os.ErrClosed)
+	default:
+	}
+	buf := make([]byte, 2+len(pkt))
+	binary.BigEndian.PutUint16(buf, uint16(proto))
+	copy(buf[2:], pkt)
+	if _, err := u.f.Write(buf); err != nil {
+		return fmt.Errorf("pppox: writing a %s packet to %s: %w", proto, u.ifname, err)
+	}
+	return nil
+}
+
+// SetNPMode sets what the unit does with a network protocol's packets
+// (PPPIOCSNPMODE). In demand mode, NPModePass with SetLoopTraffic(true)
+// while waiting.
+func (u *Unit) SetNPMode(proto ppp.Protocol, mode NPMode) error {
+	if err := setNPMode(u.f, proto, mode); err != nil {
+		return fmt.Errorf("pppox: PPPIOCSNPMODE %s %s: %w", proto, mode, err)
+	}
+	return nil
+}
+
+// SetLoopTraffic turns SC_LOOP_TRAFFIC on or off (PPPIOCGFLAGS then
+// PPPIOCSFLAGS, the unit's other flags kept): on, what the unit would
+// send goes to ReadPacket instead, control frames included, so it is
+// refused while a session is attached. ConnectUnit turns it off.
+func (u *Unit) SetLoopTraffic(on bool) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if on && u.link != nil {
+		return fmt.Errorf("pppox: %s: no looped traffic while a session is attached", u.ifname)
+	}
+	return u.setLoopLocked(on)
+}
+
+// setLoopLocked sets the flag with u.mu held. The reader's EOF test needs
+// u.loop true only while the kernel loops: cleared before the ioctl, set
+// after it.
+func (u *Unit) setLoopLocked(on bool) error {
+	if !on {
+		u.loop = false
+		u.gen++
+	}
+	if err := setLoop(u.f, on); err != nil {
+		return fmt.Errorf("pppox: SC_LOOP_TRAFFIC %v on %s: %w", on, u.ifname, err)
+	}
+	if on {
+		u.loop = true
+		u.gen++
+		u.wake()
+	}
+	return nil
+}
+
+// Idle is how long ago the unit last sent and received a data packet
+// (PPPIOCGIDLE64, whole seconds): ppp_generic counts only protocols below
+// 0x8000, so LCP echoes keep neither fresh, and looped packets count as
+// sent. It serves pppd's idle option.
+func (u *Unit) Idle() (tx, rx time.Duration, err error) {
+	tx, rx, err = idle(u.f)
+	if err != nil {
+		return 0, 0, fmt.Errorf("pppox: PPPIOCGIDLE64: %w", err)
+	}
+	return tx, rx, nil
+}
+
+// attach makes l the unit's session; with u.mu held.
+func (u *Unit) attachLocked(l *Link) {
+	u.link = l
+	u.wake() // the descriptor reads again now that a channel is there
+}
+
+// detach is Link.Close's: the unit no longer hands l its frames.
+func (u *Unit) detach(l *Link) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.link == l {
+		u.link = nil
+	}
+}
+
+// Close destroys the unit and its interface (the owner's descriptor
+// closed: ppp_release unregisters pppN), after closing the attached
+// session's Link if there is one. It returns once the reader has ended.
+func (u *Unit) Close() error {
+	u.closeOnce.Do(func() {
+		u.mu.Lock()
+		l := u.link
+		u.mu.Unlock()
+		if l != nil {
+			l.Close()
+		}
+		close(u.done)
+		u.closeErr = u.f.Close()
+		u.reader.Wait()
+	})
+	return u.closeErr
+}
+
+// ConnectUnit hands the session to the kernel as Connect does, but
+// attaches its channel to u (PPPIOCCONNECT) instead of making a unit: the
+// interface keeps its name, index, addresses and routes across sessions.
+// Before the channel is connected every network protocol is set to drop
+// (pass each once its NCP is up, Link.SetNPMode or Unit.SetNPMode) and
+// looped traffic is turned off, as pppd's demand_block and
+// generic_establish_ppp do: packets looped before then stay readable
+// with ReadPacket. One session at a time: the Link's Close disconnects
+// the channel (PPPIOCDISCONN) and leaves the unit; cfg.Ifname is unused.
+func (s *Socket) ConnectUnit(cfg Config, u *Unit) (*Link, error) {
+	if len(cfg.AC) != 6 {
+		return nil, fmt.Errorf("pppox: AC address %v is not an Ethernet address", cfg.AC)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return s.connectUnit(cfg, u)
+}
+
+// attachable says whether a session may be attached to u now; with u.mu
+// held.
+func (u *Unit) attachableLocked() error {
+	select {
+	case <-u.done:
+		return fmt.Errorf("pppox: unit %s: %w", u.ifname, os.ErrClosed)
+	case <-u.gone:
+		return fmt.Errorf("pppox: %s: %w", u.ifname, ErrUnitGone)
+	default:
+	}
+	if u.link != nil {
+		return fmt.Errorf("pppox: %s already carries a session (channel %d)", u.ifname, u.link.Channel)
+	}
+	return nil
 }

@@ -57,32 +57,10 @@ func connectError(err error, cfg Config) error {
 }
 
 func (s *Socket) connect(cfg Config) (_ *Link, err error) {
-	sa := &unix.SockaddrPPPoE{SID: cfg.SessionID, Remote: cfg.AC, Dev: cfg.Interface}
-	if err := unix.Connect(s.fd, sa); err != nil {
-		return nil, connectError(err, cfg)
-	}
-	// Until PPPIOCGCHAN binds the socket, the session's frames queue on
-	// the socket itself; afterwards the kernel hands them to the channel
-	// (which keeps them until we attach) and the socket answers reads with
-	// EIO. So what arrived since connect is read now, then the channel
-	// takes over: only microseconds are left uncovered.
-	early := drain(func(b []byte) (int, error) {
-		n, _, err := unix.Recvfrom(s.fd, b, unix.MSG_DONTWAIT)
-		return n, err
-	}, cfg.Logger)
-	channel, err := ioctlGetInt(s.fd, unix.PPPIOCGCHAN)
-	if err != nil {
-		return nil, fmt.Errorf("pppox: PPPIOCGCHAN: %w", err)
-	}
-	chfd, err := openPPP()
+	ch, channel, early, err := s.openChannel(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := ioctlSetInt(chfd, unix.PPPIOCATTCHAN, channel); err != nil {
-		unix.Close(chfd)
-		return nil, fmt.Errorf("pppox: PPPIOCATTCHAN %d: %w", channel, err)
-	}
-	ch := pollable(chfd)
 	unitfd, err := openPPP()
 	if err != nil {
 		ch.Close()
@@ -107,8 +85,8 @@ func (s *Socket) connect(cfg Config) (_ *Link, err error) {
 	if err = l.dropAll(); err != nil {
 		return nil, err
 	}
-	if err = withFd(l.ch, func(fd int) error { return ioctlSetInt(fd, unix.PPPIOCCONNECT, unit) }); err != nil {
-		return nil, fmt.Errorf("pppox: PPPIOCCONNECT channel %d to unit %d: %w", channel, unit, err)
+	if err = connectChannel(l.ch, channel, unit); err != nil {
+		return nil, err
 	}
 	if cfg.MRU > 0 {
 		if err = l.SetMRU(cfg.MRU); err != nil {
@@ -119,15 +97,119 @@ func (s *Socket) connect(cfg Config) (_ *Link, err error) {
 	return l, nil
 }
 
+// openChannel connects the socket to the session and attaches a /dev/ppp
+// descriptor to its channel (PPPIOCGCHAN, PPPIOCATTCHAN). It returns the
+// session's frames that arrived on the socket meanwhile.
+func (s *Socket) openChannel(cfg Config) (ch file, channel int, early []frame, _ error) {
+	sa := &unix.SockaddrPPPoE{SID: cfg.SessionID, Remote: cfg.AC, Dev: cfg.Interface}
+	if err := unix.Connect(s.fd, sa); err != nil {
+		return nil, 0, nil, connectError(err, cfg)
+	}
+	// Until PPPIOCGCHAN binds the socket, the session's frames queue on
+	// the socket itself; afterwards the kernel hands them to the channel
+	// (which keeps them until we attach) and the socket answers reads with
+	// EIO. So what arrived since connect is read now, then the channel
+	// takes over: only microseconds are left uncovered.
+	early = drain(func(b []byte) (int, error) {
+		n, _, err := unix.Recvfrom(s.fd, b, unix.MSG_DONTWAIT)
+		return n, err
+	}, cfg.Logger)
+	channel, err := ioctlGetInt(s.fd, unix.PPPIOCGCHAN)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("pppox: PPPIOCGCHAN: %w", err)
+	}
+	chfd, err := openPPP()
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if err := ioctlSetInt(chfd, unix.PPPIOCATTCHAN, channel); err != nil {
+		unix.Close(chfd)
+		return nil, 0, nil, fmt.Errorf("pppox: PPPIOCATTCHAN %d: %w", channel, err)
+	}
+	return pollable(chfd), channel, early, nil
+}
+
+// connectChannel connects the channel's descriptor to the unit
+// (PPPIOCCONNECT).
+func connectChannel(ch file, channel, unit int) error {
+	if err := withFd(ch, func(fd int) error { return ioctlSetInt(fd, unix.PPPIOCCONNECT, unit) }); err != nil {
+		return fmt.Errorf("pppox: PPPIOCCONNECT channel %d to unit %d: %w", channel, unit, err)
+	}
+	return nil
+}
+
+// connectUnit is ConnectUnit on Linux. u.mu is held throughout: no other
+// session can be attached meanwhile, nor looped traffic turned on.
+func (s *Socket) connectUnit(cfg Config, u *Unit) (_ *Link, err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if err := u.attachableLocked(); err != nil {
+		return nil, err
+	}
+	ch, channel, early, err := s.openChannel(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			ch.Close()
+		}
+	}()
+	l := newLink(ch, u.f, cfg.Logger)
+	l.shared = u
+	l.Ifname, l.Unit, l.Channel, l.early = u.ifname, u.number, channel, early
+	// No packet may leave before its NCP is up (pppd's demand_block), nor
+	// any frame be looped back once the channel carries them.
+	if err = l.dropAll(); err != nil {
+		return nil, err
+	}
+	if err = u.setLoopLocked(false); err != nil {
+		return nil, err
+	}
+	if err = connectChannel(ch, channel, u.number); err != nil {
+		return nil, err
+	}
+	if cfg.MRU > 0 {
+		if err = l.SetMRU(cfg.MRU); err != nil {
+			_ = disconnect(ch)
+			return nil, err
+		}
+	}
+	u.attachLocked(l)
+	l.start()
+	return l, nil
+}
+
+func openUnit(cfg UnitConfig) (_ *Unit, err error) {
+	fd, err := openPPP()
+	if err != nil {
+		return nil, err
+	}
+	number, ifname, err := newUnit(fd, cfg.Ifname, cfg.Logger)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	u := newUnitOn(pollable(fd), number, ifname, cfg.Logger)
+	if err := dropAll(u.f, cfg.Logger); err != nil {
+		u.f.Close()
+		return nil, err
+	}
+	u.start()
+	return u, nil
+}
+
 // dropAll sets every network protocol the unit knows to drop. A kernel
 // that does not know one of them answers EINVAL; it drops that
 // protocol's packets anyway (ppp_start_xmit frees what it cannot map, and
 // the receive side gives it to us as a control frame, not to the stack).
-func (l *Link) dropAll() error {
+func (l *Link) dropAll() error { return dropAll(l.unit, l.log) }
+
+func dropAll(unit file, log *slog.Logger) error {
 	for _, proto := range networkProtocols {
-		err := setNPMode(l.unit, proto, NPModeDrop)
+		err := setNPMode(unit, proto, NPModeDrop)
 		if errors.Is(err, unix.EINVAL) {
-			l.log.Debug("pppox: the kernel does not know a network protocol", "protocol", proto.String())
+			log.Debug("pppox: the kernel does not know a network protocol", "protocol", proto.String())
 			continue
 		}
 		if err != nil {
@@ -250,9 +332,40 @@ func setNPMode(f file, proto ppp.Protocol, mode NPMode) error {
 }
 
 func receiveIdle(f file) (time.Duration, error) {
+	_, rx, err := idle(f)
+	return rx, err
+}
+
+func idle(f file) (tx, rx time.Duration, _ error) {
 	var idle pppIdle64
 	err := withFd(f, func(fd int) error { return ioctl(fd, unix.PPPIOCGIDLE64, unsafe.Pointer(&idle)) })
-	return time.Duration(idle.recv) * time.Second, err
+	return time.Duration(idle.xmit) * time.Second, time.Duration(idle.recv) * time.Second, err
+}
+
+// scLoopTraffic is SC_LOOP_TRAFFIC (<linux/ppp-ioctl.h>): the unit hands
+// what it would send to its descriptor's readers.
+const scLoopTraffic = 0x00000200
+
+// setLoop sets SC_LOOP_TRAFFIC and keeps the other flags, as pppd's
+// modify_flags does. PPPIOCGFLAGS adds the compressor's state bits
+// (xstate, rstate) to the flags; PPPIOCSFLAGS masks them off again
+// (SC_FLAG_BITS), so writing them back is harmless.
+func setLoop(f file, on bool) error {
+	return withFd(f, func(fd int) error {
+		flags, err := ioctlGetInt(fd, unix.PPPIOCGFLAGS)
+		if err != nil {
+			return fmt.Errorf("PPPIOCGFLAGS: %w", err)
+		}
+		if on {
+			flags |= scLoopTraffic
+		} else {
+			flags &^= scLoopTraffic
+		}
+		if err := ioctlSetInt(fd, unix.PPPIOCSFLAGS, flags); err != nil {
+			return fmt.Errorf("PPPIOCSFLAGS %#x: %w", flags, err)
+		}
+		return nil
+	})
 }
 
 // ioctl is the system call; the tests replace it to see what each

@@ -22,3 +22,8 @@ func disconnect(file) error                      { return errNotLinux }
 func setMRU(file, int) error                     { return errNotLinux }
 func setNPMode(file, ppp.Protocol, NPMode) error { return errNotLinux }
 func receiveIdle(file) (time.Duration, error)    { return 0, errNotLinux }
+func idle(file) (tx, rx time.Duration, _ error)  { return 0, 0, errNotLinux }
+func setLoop(file, bool) error                   { return errNotLinux }
+func openUnit(UnitConfig) (*Unit, error)         { return nil, errNotLinux }
+
+func (s *Socket) connectUnit(Config, *Unit) (*Link, error) { return nil, errNotLinux }

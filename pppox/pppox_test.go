@@ -27,7 +27,17 @@ type fakeFile struct {
 	// hold, when set, keeps a Read that saw the close from returning
 	// until it is closed (a reader slow to notice).
 	hold chan struct{}
+	// raw, when set, gives the ioctls descriptor -1 (for a fake ioctl)
+	// instead of failing them.
+	raw bool
 }
+
+// fakeRawConn hands its callers descriptor -1.
+type fakeRawConn struct{}
+
+func (fakeRawConn) Control(f func(fd uintptr)) error { f(^uintptr(0)); return nil }
+func (fakeRawConn) Read(func(uintptr) bool) error    { return errors.New("fake") }
+func (fakeRawConn) Write(func(uintptr) bool) error   { return errors.New("fake") }
 
 type read struct {
 	b   []byte
@@ -68,6 +78,9 @@ func (f *fakeFile) Close() error {
 }
 
 func (f *fakeFile) SyscallConn() (syscall.RawConn, error) {
+	if f.raw {
+		return fakeRawConn{}, nil
+	}
 	return nil, errors.New("a fake has no descriptor")
 }
 
