@@ -266,9 +266,11 @@ func (s *Server) Set(st Status) {
 func (s *Server) Update(f func(*Status)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := clone(s.cur)
+	st := s.cur
 	f(&st)
-	s.cur = clone(st) // f may have kept a reference to a slice it set
+	// A copy: f may keep the slice it set, and the old one may be
+	// written by f; readers hold clones of their own.
+	s.cur = clone(st)
 	s.version++
 	close(s.changed)
 	s.changed = make(chan struct{})

@@ -466,8 +466,18 @@ func TestNonSocketRefused(t *testing.T) {
 
 func TestCloseRemovesSocket(t *testing.T) {
 	path := filepath.Join(shortDir(t), "wan.sock")
-	s, err := listen(path, discard(), testConfig())
+	cfg := testConfig()
+	cfg.requestTimeout = time.Hour
+	s, err := listen(path, discard(), cfg)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// A client in the middle of its request does not hold up Close. It
+	// is being served once a later client has been answered: the
+	// server accepts in order.
+	half := rawConn(t, path)
+	half.Write([]byte(`{"op":`))
+	if _, err := Get(context.Background(), path); err != nil {
 		t.Fatal(err)
 	}
 	// A watcher in progress ends with the server.
@@ -477,8 +487,15 @@ func TestCloseRemovesSocket(t *testing.T) {
 		errc <- Watch(context.Background(), path, func(Status) error { close(watching); return nil })
 	}()
 	<-watching
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
+	closed := make(chan error)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waits for a client")
 	}
 	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("after Close: %v, want the socket gone", err)
@@ -591,4 +608,81 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("op %q with error %v", o, err)
 		}
 	})
+}
+
+// The socket goes into place without replacing anything that appeared
+// there after the check.
+func TestBindNoReplace(t *testing.T) {
+	path := filepath.Join(shortDir(t), "wan.sock")
+	os.WriteFile(path, []byte("mine"), 0o644)
+	ln, _, _, err := bindPrivate(path)
+	if err == nil {
+		ln.Close()
+		t.Fatal("bindPrivate replaced a file")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "mine" {
+		t.Errorf("file now %q", b)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
+
+// Daemons starting at once for one link, over a stale socket: exactly one
+// wins, every other one is told the link is in use.
+func TestConcurrentListen(t *testing.T) {
+	for range 20 {
+		path := filepath.Join(shortDir(t), "wan.sock")
+		leaveStale(t, path)
+		const n = 6
+		type result struct {
+			s   *Server
+			err error
+		}
+		results := make(chan result, n)
+		for range n {
+			go func() {
+				s, err := listen(path, discard(), testConfig())
+				results <- result{s, err}
+			}()
+		}
+		won := 0
+		for range n {
+			r := <-results
+			if r.err == nil {
+				won++
+				defer r.s.Close()
+			} else if !errors.Is(r.err, ErrInUse) {
+				t.Errorf("loser: %v, want ErrInUse", r.err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d daemons took the socket", won)
+		}
+	}
+}
+
+// A watcher that stops reading is dropped once a write to it has waited
+// writeTimeout, and its slot freed.
+func TestStuckWatcherDropped(t *testing.T) {
+	cfg := testConfig()
+	cfg.writeTimeout = 10 * time.Millisecond
+	released := make(chan struct{}, 1)
+	cfg.released = func() { released <- struct{}{} }
+	s := start(t, cfg)
+	c := rawConn(t, s.Path())
+	c.Write([]byte(`{"op":"watch"}` + "\n"))
+	bufio.NewReader(c).ReadString('\n')
+	big := strings.Repeat("x", 8192)
+	for i := 0; ; i++ {
+		s.Set(Status{LastError: big, Redials: i})
+		select {
+		case <-released:
+			return
+		default:
+		}
+		if i > 1e6 {
+			t.Fatal("the watcher was never dropped")
+		}
+	}
 }
