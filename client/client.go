@@ -79,9 +79,10 @@ type Config struct {
 	// throttle repeated bad logins.
 	AuthHoldoff, AuthHoldoffMax time.Duration
 	// KeepaliveTimeout, when set, declares the peer dead after that long
-	// without a frame from it (RouterOS keepalive-timeout); echoes are
-	// sent when the link is quiet. It replaces KeepaliveInterval and
-	// KeepaliveFailures.
+	// with nothing heard from it, control frames or data (RouterOS
+	// keepalive-timeout); an LCP echo is sent each quarter of it that
+	// the link is quiet (ppp.Config.EchoTimeout). It replaces
+	// KeepaliveInterval and KeepaliveFailures.
 	KeepaliveTimeout time.Duration
 
 	// DialOnDemand keeps pppN up while the link is down and dials on the
@@ -470,6 +471,7 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		EchoInterval: cfg.KeepaliveInterval,
 		EchoFailures: cfg.KeepaliveFailures,
 		EchoAdaptive: cfg.KeepaliveAdaptive,
+		EchoTimeout:  cfg.KeepaliveTimeout,
 		User:         cfg.User,
 		Password:     cfg.Password,
 		Allow:        cfg.Auth,
