@@ -29,6 +29,7 @@ import (
 	"github.com/pppoed/pppoed/internal/peerlog"
 	"github.com/pppoed/pppoed/netcfg"
 	"github.com/pppoed/pppoed/ppp"
+	"github.com/pppoed/pppoed/systemd"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
 )
@@ -62,13 +63,15 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() > 0 {
-				return usageError("no command %q (want connect or discover; pppoed --help)", cmd.Args().First())
+				return usageError("no command %q (want connect, discover, status or kill; pppoed --help)", cmd.Args().First())
 			}
 			return cli.ShowAppHelp(cmd)
 		},
 		Commands: []*cli.Command{
 			connectCommand(stderr),
 			discoverCommand(stdout, stderr),
+			statusCommand(stdout, stderr),
+			killCommand(),
 		},
 	}
 }
@@ -141,6 +144,16 @@ func connectCommand(stderr io.Writer) *cli.Command {
 			ctx, now, stop := stopSignals(ctx)
 			defer stop()
 			cfg.StopNow = now
+			if n := systemd.New(); n != nil {
+				// Under systemd (NOTIFY_SOCKET): READY=1, STATUS=,
+				// STOPPING=1 from the client, WATCHDOG=1 from here
+				// while the unit asks for it.
+				cfg.Notify = n
+				wctx, stopWatchdog := context.WithCancel(context.WithoutCancel(ctx))
+				done := make(chan struct{})
+				go func() { defer close(done); n.Watchdog(wctx) }()
+				defer func() { stopWatchdog(); <-done }()
+			}
 			return client.Run(ctx, cfg)
 		},
 	}
