@@ -36,6 +36,9 @@ type Config struct {
 	ACMAC       net.HardwareAddr
 	HostUniq    []byte
 	Ifname      string // the unit's interface name; "" for pppN
+	// ifnameKept: Ifname is the first session's pppN, kept for the
+	// redials (the user did not choose it).
+	ifnameKept bool
 
 	// MTU and MRU: what we send and what we accept; 0 means
 	// discovery.DefaultMTU (1492). Above it needs RFC 4638 and an
@@ -293,7 +296,15 @@ func dial(ctx, lost context.Context, cfg *Config, r *reporter) error {
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
 	r.sessionFound(pppoe)
-	link, err := sock.Connect(pppox.Config{Interface: cfg.Interface, SessionID: pppoe.ID, AC: pppoe.AC, Ifname: cfg.Ifname, Logger: log})
+	pcfg := pppox.Config{Interface: cfg.Interface, SessionID: pppoe.ID, AC: pppoe.AC, Ifname: cfg.Ifname, Logger: log}
+	link, err := sock.Connect(pcfg)
+	if err != nil && cfg.ifnameKept {
+		// The name the last session's unit had was taken meanwhile:
+		// a new one beats no session.
+		log.Warn("client: could not give the unit its previous name; letting the kernel name it", "ifname", cfg.Ifname, "err", err)
+		pcfg.Ifname = ""
+		link, err = sock.Connect(pcfg)
+	}
 	if err != nil {
 		_ = dc.SendPADT(pppoe, "pppoed: could not set up the session")
 		r.sessionEnded(pppoe)

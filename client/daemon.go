@@ -109,6 +109,11 @@ func (d *daemon) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if name := d.report.snapshot().Ifname; cfg.Ifname == "" && name != "" {
+			// Redials keep the interface's name, so that firewall
+			// rules and scripts naming it keep working.
+			cfg.Ifname, cfg.ifnameKept = name, true
+		}
 		var up time.Duration
 		if !upSince.IsZero() {
 			up = time.Since(upSince)

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -609,5 +610,37 @@ func TestFillAlwaysOn(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+// Redials ask the kernel for the interface name the first session's unit
+// had, unless the user chose one.
+func TestDaemonKeepsTheInterfaceName(t *testing.T) {
+	for _, chosen := range []string{"", "wan0"} {
+		synctest.Test(t, func(t *testing.T) {
+			var names []string
+			first := true
+			rig := newDaemonRig(t, Config{Persist: true, Ifname: chosen}, newFakeEther(true))
+			rig.d.dial = func(ctx, lost context.Context, cfg *Config, r *reporter) error {
+				names = append(names, cfg.Ifname)
+				if !first {
+					<-ctx.Done()
+					return nil
+				}
+				first = false
+				r.linkUp(cmp.Or(chosen, "ppp7"))
+				return connects(time.Hour, down(ppp.ReasonLinkLost))(ctx, lost, r)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			time.AfterFunc(2*time.Hour, cancel)
+			rig.d.run(ctx)
+			want := []string{chosen, cmp.Or(chosen, "ppp7")}
+			if !slices.Equal(names, want) {
+				t.Errorf("chosen %q: the attempts asked for %q, want %q", chosen, names, want)
+			}
+			if rig.d.cfg.ifnameKept != (chosen == "") {
+				t.Errorf("chosen %q: ifnameKept %v", chosen, rig.d.cfg.ifnameKept)
+			}
+		})
 	}
 }
