@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/pppoed/pppoed/pppox"
 	"github.com/pppoed/pppoed/status"
 )
 
@@ -22,6 +23,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return &ExitError{Code: ExitOptionError, Err: fmt.Errorf("client: %w", err)}
 	}
 	name := cfg.Name
+	if cfg.Persist {
+		// Kernel support and privileges first: without them no wait
+		// for the link, and no redial, can help.
+		sock, err := pppox.OpenSocket()
+		if err != nil {
+			return kernelExit(err)
+		}
+		sock.Close()
+	}
 	state, err := openStateFile(cfg.StateDir, name)
 	if err != nil {
 		return &ExitError{Code: ExitOptionError, Err: fmt.Errorf("client: %w", err)}
@@ -34,7 +44,7 @@ func Run(ctx context.Context, cfg Config) error {
 			if errors.Is(err, status.ErrInUse) {
 				code = ExitFatal
 			}
-			return &ExitError{Code: code, Err: fmt.Errorf("client: %w", err)}
+			return &ExitError{Code: code, Err: err} // status: says where
 		}
 		defer srv.Close()
 		sink = srv

@@ -19,6 +19,11 @@ import (
 )
 
 func run(args ...string) (code int, stdout, stderr string) {
+	if len(args) > 0 && args[0] == "connect" {
+		// Nothing of the host's: no state file, no control socket
+		// (a test's own flags come later and win).
+		args = append([]string{"connect", "--state-dir", "-", "--control-socket", "-"}, args[1:]...)
+	}
 	var out, errb bytes.Buffer
 	err := newApp(&out, &errb).Run(context.Background(), append([]string{"pppoed"}, args...))
 	if err != nil {
@@ -88,7 +93,7 @@ func TestUnknownCommand(t *testing.T) {
 // A missing interface is found before any socket is opened (exit 7, as
 // pppd's "open failed").
 func TestConnectMissingInterface(t *testing.T) {
-	code, _, stderr := run("connect", "-i", "nosuch0", "-u", "u", "--password", "p")
+	code, _, stderr := run("connect", "-i", "nosuch0", "-u", "u", "--password", "p", "--persist=false")
 	if code != client.ExitOpenFailed || !strings.Contains(stderr, "interface nosuch0 does not exist") {
 		t.Errorf("exit %d: %q", code, stderr)
 	}
