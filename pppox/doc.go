@@ -5,5 +5,10 @@
 // only control frames are read and written, on the channel (LCP and
 // authentication) and unit (the NCPs) file descriptors.
 //
+// For dial on demand and a name that survives redials, a Unit is made on
+// its own (OpenUnit) and each session's channel is attached to it in turn
+// (Socket.ConnectUnit); while none is, the unit can loop what the host
+// sends to it (SetLoopTraffic, ReadPacket), as pppd's demand mode does.
+//
 // The kernel side is Linux only (drivers/net/ppp/pppoe.c, ppp_generic.c).
 package pppox
