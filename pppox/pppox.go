@@ -373,8 +373,10 @@ func (l *Link) SetNPMode(proto ppp.Protocol, mode NPMode) error {
 	return nil
 }
 
-// ReceiveIdle is how long ago the unit last received anything, data
-// included (PPPIOCGIDLE); it serves adaptive keepalives (ppp.ReceiveIdler).
+// ReceiveIdle is how long ago the unit last received a network
+// protocol's packet (PPPIOCGIDLE64: ppp_receive_nonmp_frame sets last_recv
+// for data only, not for control frames); it serves adaptive keepalives
+// (ppp.ReceiveIdler).
 func (l *Link) ReceiveIdle() time.Duration {
 	d, err := receiveIdle(l.unit)
 	if err != nil {
