@@ -109,12 +109,16 @@ func TestRedialPolicy(t *testing.T) {
 			{causeDiscovery, 0, 2 * m, false},
 			{causeDiscovery, 0, 2 * m, false},
 		}},
-		{"a session that dies at once backs off", 0, 0, 0.5, []step{
-			{causeSessionLost, s, 2 * s, false},
+		{"a session that keeps dying at once backs off", 0, 0, 0.5, []step{
+			{causeSessionLost, s, 0, false}, // the first: at once
 			{causeSessionLost, s, 4 * s, false},
 			{causeSessionLost, 29 * s, 8 * s, false},
 			{causeSessionLost, 30 * s, 0, false}, // stable: the backoff starts over
 			{causeDiscovery, 0, 2 * s, false},
+		}},
+		{"a session lost before it was up is a failure", 0, 2, 0.5, []step{
+			{causeSessionLost, 0, 2 * s, false},
+			{causeSessionLost, 0, 0, true},
 		}},
 		{"authentication failures wait long", 0, 0, 0.5, []step{
 			{causeAuth, 0, m, false},

@@ -145,6 +145,11 @@ func (p *redialPolicy) next(c cause, up time.Duration) (wait time.Duration, give
 		return p.holdoff, false
 	case c == causeSessionLost && up >= stableFor:
 		return p.holdoff, false
+	case c == causeSessionLost && up > 0 && p.backoffs == 0:
+		// The first short session lost is redialled at once too;
+		// the next ones back off.
+		p.backoffs++
+		return p.holdoff, false
 	}
 	if up == 0 {
 		p.failures++
