@@ -2,7 +2,8 @@
 // access concentrator in one network namespace, `pppoed connect` in
 // another, a veth pair between them. It shows the control exchange, the
 // session (its PPPoE id, addresses, routes, name servers), pings across it,
-// then stops pppoed and shows that nothing was left behind.
+// shows `pppoed status`, has the AC hang up and pppoed redial, then stops
+// pppoed and shows that nothing was left behind.
 //
 // Run it with `make demo`, which boots a VM with a PPP kernel when this
 // host's kernel has none. The access concentrator is Debian's pppoe-server
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"os/signal"
 	"slices"
 	"strconv"
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"github.com/pppoed/pppoed/integration/lab"
+	"github.com/pppoed/pppoed/status"
 	"github.com/vishvananda/netlink"
 )
 
@@ -71,7 +74,7 @@ func run() error {
 		return err
 	}
 	args := lab.ClientArgs(td, p.ClientIf, "demo", "demo-secret", "--service-name", "isp",
-		"--add-default-route", "--use-peer-dns", "--debug")
+		"--add-default-route", "--use-peer-dns", "--debug", "--persist", "--name", "demo")
 	fmt.Printf("client:              pppoed %s\n", strings.Join(redact(args), " "))
 	start := time.Now()
 	cli, err := lab.StartPppoed(td, p.Client, "ppp0", args...)
@@ -135,14 +138,22 @@ func run() error {
 		return err
 	}
 
+	if err := showStatus(ctx, cli); err != nil {
+		return err
+	}
+	if err := hangUp(ctx, srv, cli); err != nil {
+		return err
+	}
+
 	fmt.Println("\nstopping pppoed (SIGTERM):")
+	mark := len(cli.Log())
 	if err := cli.Signal(syscall.SIGTERM); err != nil {
 		return err
 	}
 	if err := cli.Wait(ctx); err != nil {
 		return fmt.Errorf("pppoed: %w", err)
 	}
-	for _, m := range messages(cli.Log()) {
+	for _, m := range messages(cli.Log()[mark:]) {
 		if strings.Contains(m, "TermReq") || strings.Contains(m, "TermAck") || strings.Contains(m, "PADT") || strings.Contains(m, "restored") {
 			fmt.Println("  " + m)
 		}
@@ -227,4 +238,48 @@ func redact(args []string) []string {
 		}
 	}
 	return out
+}
+
+// showStatus prints `pppoed status`, as a user would run it.
+func showStatus(ctx context.Context, cli *lab.Pppoed) error {
+	bin, err := lab.PppoedBinary()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\npppoed status --control-socket %s:\n", cli.ControlSocket)
+	out, err := exec.CommandContext(ctx, bin, "status", "--control-socket", cli.ControlSocket).CombinedOutput()
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		fmt.Println("  " + l)
+	}
+	return err
+}
+
+// hangUp has the AC end the session (its pppd stopped: an LCP
+// Terminate-Request, then the session goes) and times pppoed's redial.
+func hangUp(ctx context.Context, srv *lab.PPPoEServer, cli *lab.Pppoed) error {
+	pids, err := srv.Sessions()
+	if err != nil || len(pids) == 0 {
+		return fmt.Errorf("the AC's pppd: %v %v", pids, err)
+	}
+	fmt.Printf("\nthe access concentrator hangs up (SIGTERM to its pppd, pid %d):\n", pids[0])
+	start := time.Now()
+	if err := syscall.Kill(pids[0], syscall.SIGTERM); err != nil {
+		return err
+	}
+	var st status.Status
+	err = lab.Poll(ctx, 20*time.Millisecond, func() (bool, error) {
+		st, err = status.Get(ctx, cli.ControlSocket)
+		return err == nil && st.Redials >= 1 && st.State == status.StateConnected && st.LocalIPv4.IsValid(), nil
+	})
+	if err != nil {
+		return fmt.Errorf("no redial: %w\n%s", err, cli.Log())
+	}
+	for _, m := range messages(cli.Log()) {
+		if strings.HasPrefix(m, "client: session ended") || strings.HasPrefix(m, "client: redialling") {
+			fmt.Println("  " + m)
+		}
+	}
+	fmt.Printf("  pppoed redialled and is connected again after %.1fs: %s %s, session 0x%04x, redials %d\n",
+		time.Since(start).Seconds(), st.Ifname, st.LocalIPv4, st.SessionID, st.Redials)
+	return nil
 }
