@@ -140,7 +140,23 @@ type result struct {
 
 var ran struct {
 	sync.Mutex
-	tests []result
+	tests   []result
+	figures []string // Report's lines, in the order reported
+}
+
+// Report logs a measured figure (a detection time, a redial time, a
+// soak's resources) to s and keeps it for Summary, which prints every
+// figure of the run after the table of tests, each line prefixed with
+// the test's name: so that they can be quoted without reading the log.
+func Report(s interface {
+	Name() string
+	Logf(format string, args ...any)
+}, format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	s.Logf("%s", line)
+	ran.Lock()
+	defer ran.Unlock()
+	ran.figures = append(ran.figures, s.Name()+": "+line)
 }
 
 // Summary runs the tests and then prints which integration tests ran (those
@@ -164,6 +180,12 @@ func Summary(m *testing.M) int {
 	}
 	fmt.Printf("\nintegration tests on %s: %d (%d passed, %d failed, %d skipped)\n%s",
 		kernelRelease(), len(tests), counts["PASS"], counts["FAIL"], counts["SKIP"], b.String())
+	if len(ran.figures) > 0 {
+		fmt.Printf("\nmeasured:\n")
+		for _, f := range ran.figures {
+			fmt.Printf("  %s\n", f)
+		}
+	}
 	return code
 }
 

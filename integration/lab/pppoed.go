@@ -38,7 +38,7 @@ type Pppoed struct {
 	// ControlSocket is the status socket's path (the last
 	// --control-socket given), for status.Get.
 	ControlSocket string
-	ns     *Netns
+	ns            *Netns
 }
 
 // ClientArgs are the usual `pppoed connect` arguments for a lab: the
