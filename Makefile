@@ -22,7 +22,7 @@ TEST_TIMEOUT        ?= 14m
 # scripts/deps installs must win over an older distribution Go.
 export PATH := /usr/local/go/bin:$(PATH):/usr/sbin:/sbin
 
-.PHONY: all build test test-unit test-integration fuzz lint bench mutate demo deps vmrun capture clean
+.PHONY: all build test test-unit test-integration soak fuzz lint bench mutate demo deps vmrun capture clean
 
 all: build
 
@@ -56,6 +56,16 @@ test-integration: vmrun build
 	$(GO) test -c -o $(BIN)/integration.test ./integration
 	PPPOED_REQUIRE_INTEGRATION=1 PPPOED_BIN=$(BIN)/pppoed $(VMRUN) -v -host-if-ppp -timeout $(INTEGRATION_TIMEOUT) -chdir integration $(VMFLAGS) -- \
 		$(BIN)/integration.test -test.v -test.count=1 -test.run '$(RUN)' -test.timeout $(TEST_TIMEOUT)
+
+## soak: SOAK_CYCLES (default 200) sessions of one pppoed --persist against
+## the reference AC, each ended by the AC and redialled, in the VM; reports
+## fds, threads, PPP units and VmRSS at the start and the end. Not part of
+## `make test` (TestSoak skips without PPPOED_SOAK=1).
+SOAK_CYCLES ?= 200
+soak: vmrun build
+	$(GO) test -c -o $(BIN)/integration.test ./integration
+	PPPOED_SOAK=1 PPPOED_SOAK_CYCLES=$(SOAK_CYCLES) PPPOED_REQUIRE_INTEGRATION=1 PPPOED_BIN=$(BIN)/pppoed $(VMRUN) -v -host-if-ppp -timeout $(INTEGRATION_TIMEOUT) -chdir integration $(VMFLAGS) -- \
+		$(BIN)/integration.test -test.v -test.count=1 -test.run '^TestSoak$$' -test.timeout $(TEST_TIMEOUT)
 
 ## fuzz: every fuzz target for FUZZTIME
 fuzz:
