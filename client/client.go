@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pppoed/pppoed/discovery"
@@ -218,6 +219,13 @@ func (c *Config) fillAlwaysOn() error {
 	if c.Idle > 0 && !c.DialOnDemand {
 		return errors.New("--idle needs --dial-on-demand (it hangs up a link that redials on traffic)")
 	}
+	if c.DialOnDemand && !c.Persist {
+		// pppd(8): "The demand option implies the persist option".
+		return errors.New("--dial-on-demand redials on the next packet: it cannot go with --persist=false")
+	}
+	if c.DialOnDemand && c.NoIPv4 {
+		return errors.New("--dial-on-demand dials for IPv4 traffic: drop --no-ipv4")
+	}
 	if c.BackoffMax == 0 {
 		c.BackoffMax = DefaultBackoffMax
 	}
@@ -242,6 +250,12 @@ func (c *Config) fillAlwaysOn() error {
 // Ethernet link went down, and ends the attempt at once with errLinkDown.
 // r hears of every step.
 func dial(ctx, lost context.Context, cfg *Config, r *reporter) error {
+	return dialWith(ctx, lost, cfg, r, nil)
+}
+
+// dialWith is dial; with dm (dial on demand) the session's channel is
+// attached to dm's unit instead of a unit of its own.
+func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand) error {
 	start := time.Now()
 	log := cfg.Logger
 	ifi, err := net.InterfaceByName(cfg.Interface)
@@ -297,8 +311,16 @@ func dial(ctx, lost context.Context, cfg *Config, r *reporter) error {
 	}
 	r.sessionFound(pppoe)
 	pcfg := pppox.Config{Interface: cfg.Interface, SessionID: pppoe.ID, AC: pppoe.AC, Ifname: cfg.Ifname, Logger: log}
-	link, err := sock.Connect(pcfg)
-	if err != nil && cfg.ifnameKept {
+	var link *pppox.Link
+	if dm != nil {
+		link, err = sock.ConnectUnit(pcfg, dm.kernel)
+		if err == nil {
+			dm.attached()
+		}
+	} else {
+		link, err = sock.Connect(pcfg)
+	}
+	if err != nil && dm == nil && cfg.ifnameKept {
 		// The name the last session's unit had was taken meanwhile:
 		// a new one beats no session.
 		log.Warn("client: could not give the unit its previous name; letting the kernel name it", "ifname", cfg.Ifname, "err", err)
@@ -313,7 +335,7 @@ func dial(ctx, lost context.Context, cfg *Config, r *reporter) error {
 		}
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
-	c := &connection{cfg: cfg, log: log, start: start, pppoe: pppoe, link: link, ifname: link.Ifname, openIface: openNetcfg, report: r, lost: lost}
+	c := &connection{cfg: cfg, log: log, start: start, pppoe: pppoe, link: link, ifname: link.Ifname, openIface: openNetcfg, report: r, lost: lost, dm: dm}
 	r.linkUp(link.Ifname)
 	return c.run(ctx, dc, maxPayload)
 }
@@ -382,6 +404,12 @@ type connection struct {
 	report *reporter       // status, sd_notify, the state file; nil in some tests
 	lost   context.Context // ends when the Ethernet link goes down; nil: never
 	gone   bool            // the link was hung up because it did
+
+	// dm is pppN between sessions, with dial on demand: it owns pppN's
+	// configuration, which outlives the session; nil otherwise.
+	dm       *onDemand
+	stopIdle func()      // ends the idle watch (watchIdle)
+	idled    atomic.Bool // the session was closed for lack of traffic
 }
 
 // run runs the PPP session on the kernel link until it ends, then undoes
@@ -398,7 +426,10 @@ type connection struct {
 //  4. The PADT, unless the AC sent one: last, because after it no PPP
 //     frame of ours may follow (RFC 2516 §5.5).
 //
-// Run then closes the PPPoE socket and restores the Ethernet MTU.
+// Run then closes the PPPoE socket and restores the Ethernet MTU. With
+// dial on demand (c.dm), IPv4 going down only stops it in the unit, the
+// link's Close leaves the unit, and pppN's configuration is dm's: it
+// stays for the next session.
 func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload uint16) error {
 	cfg, log := c.cfg, c.log
 	// What the AC named, as every text from the wire, is escaped for
@@ -457,12 +488,16 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 	}()
 	defer c.link.Close()
 
-	iface, err := c.openIface(c.ifname, log)
-	if err != nil {
-		return &ExitError{Code: ExitFatal, Err: fmt.Errorf("client: %w", err)}
+	if c.dm != nil {
+		c.iface = c.dm.iface
+	} else {
+		iface, err := c.openIface(c.ifname, log)
+		if err != nil {
+			return &ExitError{Code: ExitFatal, Err: fmt.Errorf("client: %w", err)}
+		}
+		c.iface = iface
+		defer iface.Close()
 	}
-	c.iface = iface
-	defer iface.Close()
 
 	// The most the link carries: 1492, or what the AC granted by RFC 4638.
 	maxMTU := uint16(discovery.DefaultMTU)
@@ -498,8 +533,14 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 	stopHurry := c.hurry(ctx)
 	runErr := c.control.Run(ctx)
 	hurried := stopHurry()
+	if c.stopIdle != nil {
+		c.stopIdle()
+	}
 	if c.fail != nil {
 		return c.fail
+	}
+	if c.idled.Load() && ctx.Err() == nil {
+		return &ExitError{Code: ExitIdleTimeout, Err: errIdle}
 	}
 	if hurried {
 		// A stop asked for, whatever the session made of our hang-up
@@ -593,28 +634,14 @@ func (c *connection) onEvent(ev ppp.Event) {
 	case ppp.Authenticated:
 		log.Info("client: authenticated", "peer", peerlog.Text(e.Peer)) // the peer's name is raw data
 	case ppp.IPv4Up:
-		if err := c.iface.AddIPv4(e.Local, e.Peer); err != nil {
-			fail(err)
-			return
-		}
-		if err := c.iface.Up(); err != nil {
-			fail(err)
-			return
-		}
-		// The unit starts with every protocol dropped (pppox.Connect):
-		// IPv4 crosses the link only now, with its address in place.
-		if err := c.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass); err != nil {
-			fail(err)
-			return
-		}
-		if err := c.iface.DefaultRoute(c.cfg.DefaultRoute, c.cfg.DefaultRouteMetric); err != nil {
-			if !errors.Is(err, netcfg.ErrDefaultRouteExists) {
+		if c.dm != nil {
+			// pppN has its default route since it began waiting.
+			if err := c.dm.ipv4Up(c.link, e); err != nil {
 				fail(err)
 				return
 			}
-			// As pppd: the session stays up without our default route
-			// (ending it would only restart it, under systemd, forever).
-			log.Warn("client: "+err.Error(), "hint", "--replace-default-route replaces it; --default-route-metric adds ours beside it")
+		} else if !c.ipv4Up(e, fail) {
+			return
 		}
 		if c.cfg.UsePeerDNS {
 			if len(e.DNS) == 0 {
@@ -627,6 +654,7 @@ func (c *connection) onEvent(ev ppp.Event) {
 			}
 		}
 		c.up4 = true
+		c.watchIdle()
 		log.Info("client: IPv4 up", "interface", c.ifname, "local", e.Local.String(), "peer", e.Peer.String(),
 			"dns", fmt.Sprint(e.DNS), "connect-time", time.Since(c.start).Round(time.Millisecond).String())
 	case ppp.IPv6Up:
@@ -643,14 +671,19 @@ func (c *connection) onEvent(ev ppp.Event) {
 			fail(err)
 			return
 		}
+		c.watchIdle()
 		log.Info("client: IPv6 up", "interface", c.ifname, "local", local.String(), "peer", peer.String())
 	case ppp.IPv4Down:
-		// Stopped before its configuration goes, so that nothing is
-		// sent from a half-removed one.
-		_ = c.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModeDrop)
-		c.iface.RemoveRoutes()
-		c.iface.RemoveAddresses(unix.AF_INET)
-		c.iface.RemoveFiles()
+		if c.dm != nil {
+			c.dm.ipv4Down(c.link)
+		} else {
+			// Stopped before its configuration goes, so that nothing is
+			// sent from a half-removed one.
+			_ = c.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModeDrop)
+			c.iface.RemoveRoutes()
+			c.iface.RemoveAddresses(unix.AF_INET)
+			c.iface.RemoveFiles()
+		}
 		if c.up4 {
 			log.Info("client: IPv4 down")
 			c.up4 = false
@@ -670,6 +703,36 @@ func (c *connection) onEvent(ev ppp.Event) {
 	if c.cfg.OnEvent != nil {
 		c.cfg.OnEvent(ev)
 	}
+}
+
+// ipv4Up configures pppN for IPv4 without dial on demand; false when it
+// failed (fail was called).
+func (c *connection) ipv4Up(e ppp.IPv4Up, fail func(error)) bool {
+	log := c.log
+	if err := c.iface.AddIPv4(e.Local, e.Peer); err != nil {
+		fail(err)
+		return false
+	}
+	if err := c.iface.Up(); err != nil {
+		fail(err)
+		return false
+	}
+	// The unit starts with every protocol dropped (pppox.Connect):
+	// IPv4 crosses the link only now, with its address in place.
+	if err := c.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass); err != nil {
+		fail(err)
+		return false
+	}
+	if err := c.iface.DefaultRoute(c.cfg.DefaultRoute, c.cfg.DefaultRouteMetric); err != nil {
+		if !errors.Is(err, netcfg.ErrDefaultRouteExists) {
+			fail(err)
+			return false
+		}
+		// As pppd: the session stays up without our default route
+		// (ending it would only restart it, under systemd, forever).
+		log.Warn("client: "+err.Error(), "hint", "--replace-default-route replaces it; --default-route-metric adds ours beside it")
+	}
+	return true
 }
 
 // host is what Run reads and changes outside the session: the kernel's

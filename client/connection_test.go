@@ -262,6 +262,7 @@ type harness struct {
 	readAC chan struct{}
 	// termReqs counts our LCP Terminate-Requests on the wire.
 	termReqs atomic.Int32
+	dm       *onDemand // with setup.demand
 }
 
 type setup struct {
@@ -277,6 +278,7 @@ type setup struct {
 	service  string          // the Service-Name the AC granted
 	json     bool            // log with slog's JSON handler
 	ctx      context.Context // the connection's
+	demand   *fakeUnit       // dial on demand's unit (demand_test.go); nil: without
 }
 
 // start runs a connection in the bubble; stop (registered with t) tears
@@ -335,6 +337,11 @@ func start(t *testing.T, s setup) *harness {
 	ctx := s.ctx
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if s.demand != nil {
+		h.c.dm = newOnDemand(&s.cfg, s.demand, &fakeDemandIface{h.iface})
+		h.c.dm.local, h.c.dm.peer = placeholders(s.demand.Number())
+		h.dm = h.c.dm
 	}
 	go func() { h.done <- h.c.run(ctx, h.dc, 0) }()
 	t.Cleanup(func() {

@@ -68,6 +68,18 @@ func Run(ctx context.Context, cfg Config) error {
 		r.stale = rec
 	}
 	d := &daemon{cfg: &cfg, log: cfg.Logger, report: r, policy: newRedialPolicy(&cfg), dial: dial, after: time.After}
+	if cfg.DialOnDemand {
+		dm, err := openDemand(&cfg)
+		if err != nil {
+			return err
+		}
+		defer dm.close()
+		r.linkUp(dm.unit.Ifname())
+		d.demand = dm
+		d.dial = func(ctx, lost context.Context, cfg *Config, r *reporter) error {
+			return dialWith(ctx, lost, cfg, r, dm)
+		}
+	}
 	if cfg.Persist {
 		w, err := watchLink(cfg.Interface, cfg.Logger)
 		if err != nil {
@@ -99,6 +111,9 @@ type daemon struct {
 	link   linkState // nil: not watched (one attempt)
 	dial   func(ctx, lost context.Context, cfg *Config, r *reporter) error
 	after  func(time.Duration) <-chan time.Time
+	// demand, with dial on demand, is pppN between sessions: each
+	// attempt waits for traffic first (demand.go).
+	demand *onDemand
 }
 
 func (d *daemon) run(ctx context.Context) error {
@@ -111,6 +126,14 @@ func (d *daemon) run(ctx context.Context) error {
 			}
 			lost = d.link.lost()
 		}
+		if d.demand != nil {
+			if err := d.waitTraffic(ctx, attempt); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
 		start := time.Now()
 		var upSince time.Time
 		d.report.onConnected(func(t time.Time) { upSince = t })
@@ -118,6 +141,11 @@ func (d *daemon) run(ctx context.Context) error {
 		d.report.onConnected(nil)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if d.demand != nil {
+			if err := d.demand.rearm(); err != nil {
+				return &ExitError{Code: ExitFatal, Err: fmt.Errorf("client: dial on demand: %w", err)}
+			}
 		}
 		if name := d.report.snapshot().Ifname; cfg.Ifname == "" && name != "" {
 			// Redials keep the interface's name, so that firewall
@@ -127,6 +155,12 @@ func (d *daemon) run(ctx context.Context) error {
 		var up time.Duration
 		if !upSince.IsZero() {
 			up = time.Since(upSince)
+		}
+		if d.demand != nil && errors.Is(err, errIdle) {
+			// Not a failure, and no redial: the next packet dials.
+			d.policy.connected()
+			d.report.ended(nil, false)
+			continue
 		}
 		c := causeOf(err)
 		if err == nil {
@@ -142,6 +176,12 @@ func (d *daemon) run(ctx context.Context) error {
 				log.Error("client: giving up", "attempts", attempt, "consecutive-failures", d.policy.failures, "maxfail", cfg.MaxFail, "err", err)
 			}
 			return err
+		}
+		if d.demand != nil {
+			if d.demandWait(ctx, c, wait, start, err) != nil {
+				return nil
+			}
+			continue
 		}
 		log.Warn("client: redialling", "cause", c.String(), "wait", wait.Round(time.Millisecond).String(),
 			"attempt", attempt+1, "after", time.Since(start).Round(time.Millisecond).String(), "err", err)

@@ -600,6 +600,8 @@ func TestFillAlwaysOn(t *testing.T) {
 		{"negative maxfail", func(c *Config) { c.MaxFail = -1 }, "--maxfail -1"},
 		{"short keepalive timeout", func(c *Config) { c.KeepaliveTimeout = time.Second }, "--keepalive-timeout 1s: at least 2s"},
 		{"idle without demand", func(c *Config) { c.Idle = time.Minute }, "--idle needs --dial-on-demand"},
+		{"demand without persist", func(c *Config) { c.DialOnDemand = true }, "--dial-on-demand redials on the next packet: it cannot go with --persist=false"},
+		{"demand without IPv4", func(c *Config) { c.DialOnDemand, c.Persist, c.NoIPv4 = true, true, true }, "--dial-on-demand dials for IPv4 traffic"},
 	} {
 		c := Config{Interface: "eth0", User: "u"}
 		tt.modify(&c)

@@ -21,6 +21,7 @@ const (
 	ExitConnectFailed     = 8
 	ExitNegotiationFailed = 10
 	ExitPeerAuthFailed    = 11
+	ExitIdleTimeout       = 12 // dial on demand: hung up for lack of traffic (not Run's: it waits for traffic again)
 	ExitPeerDead          = 15
 	ExitHangup            = 16
 	ExitLoopback          = 17

@@ -168,6 +168,13 @@ func (p *redialPolicy) next(c cause, up time.Duration) (wait time.Duration, give
 	return max(wait, p.holdoff), false
 }
 
+// connected records a session that came up and ended without a fault
+// (dial on demand's idle hang-up): the setup works, and nothing backs
+// off.
+func (p *redialPolicy) connected() {
+	p.failures, p.authFail, p.backoffs = 0, 0, 0
+}
+
 // doubled is base·2ⁿ, at most limit.
 func doubled(base time.Duration, n int, limit time.Duration) time.Duration {
 	d := base

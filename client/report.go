@@ -36,6 +36,9 @@ type reporter struct {
 	status string // the last STATUS= line
 	stale  *sessionRecord
 	upHook func(time.Time) // told when a network protocol first comes up
+	// traffic: waiting is for traffic to dial for (dial on demand), not
+	// for the Ethernet link.
+	traffic bool
 }
 
 // snapshot is the current status.
@@ -72,7 +75,7 @@ func (r *reporter) update(f func(*status.Status)) {
 	r.mu.Lock()
 	f(&r.st)
 	st := r.st
-	line := statusLine(&st, r.now())
+	line := statusLine(&st, r.now(), r.traffic)
 	changed := line != r.status
 	r.status = line
 	r.mu.Unlock()
@@ -97,8 +100,12 @@ func (r *reporter) sdNotify(states ...string) {
 	}
 }
 
-// statusLine is the one-line status systemctl status shows.
-func statusLine(s *status.Status, now time.Time) string {
+// statusLine is the one-line status systemctl status shows; traffic: a
+// wait is dial on demand's for traffic.
+func statusLine(s *status.Status, now time.Time, traffic bool) string {
+	if traffic && s.State == status.StateWaiting && s.NextRedial.IsZero() {
+		return "waiting for traffic on " + s.Ifname
+	}
 	switch s.State {
 	case status.StateConnected:
 		line := "connected"
@@ -249,12 +256,40 @@ func (r *reporter) ended(err error, failed bool) {
 // link is back).
 func (r *reporter) waiting(next time.Time, redial bool) {
 	r.update(func(s *status.Status) {
+		r.traffic = false
 		s.State = status.StateWaiting
 		s.NextRedial = next
 		if redial {
 			s.Redials++
 		}
 	})
+}
+
+// waitingForTraffic: dial on demand waits for a packet to dial for.
+// pppN is configured: for systemd the service is ready (were READY=1 to
+// wait for a session, a start would time out on a quiet host).
+func (r *reporter) waitingForTraffic() {
+	if r == nil {
+		return
+	}
+	r.update(func(s *status.Status) {
+		r.traffic = true
+		s.State = status.StateWaiting
+		s.NextRedial = time.Time{}
+	})
+	r.mu.Lock()
+	ready := !r.ready
+	r.ready = true
+	r.mu.Unlock()
+	if ready {
+		r.sdNotify("READY=1")
+	}
+}
+
+// redial counts a dial after the first (dial on demand: each one waits
+// for traffic, not for a redial time).
+func (r *reporter) redial() {
+	r.update(func(s *status.Status) { s.Redials++ })
 }
 
 func (r *reporter) stopping() {
