@@ -110,7 +110,7 @@ func TestConfigFileErrors(t *testing.T) {
 	}
 	tests := []struct {
 		name, text, want string
-		path              string // instead of a file of text
+		path             string // instead of a file of text
 	}{
 		{name: "wrong type", text: "interface = \"eth0\"\nuser = \"u\"\nmtu = \"1492\"\n", want: `:3: key "mtu": want an integer, got a string`},
 		{name: "unknown key", text: "intreface = \"eth0\"\n", want: `:1: key "intreface": unknown key (keys are the long names of the flags)`},
