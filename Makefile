@@ -22,7 +22,7 @@ TEST_TIMEOUT        ?= 14m
 # scripts/deps installs must win over an older distribution Go.
 export PATH := /usr/local/go/bin:$(PATH):/usr/sbin:/sbin
 
-.PHONY: all build test test-unit test-integration soak fuzz lint bench mutate demo deps vmrun capture clean
+.PHONY: all build test test-unit test-integration soak fuzz lint bench mutate demo deps vmrun capture clean install
 
 all: build
 
@@ -99,6 +99,28 @@ demo: deps vmrun build
 capture: deps vmrun
 	$(GO) build -o $(BIN)/capture ./integration/capture
 	$(VMRUN) -host-if-ppp $(VMFLAGS) -- $(BIN)/capture -out testdata/captures
+
+# Where make install puts things: DESTDIR stages them (packaging, tests).
+PREFIX  ?= /usr/local
+UNITDIR ?= /etc/systemd/system
+CONFDIR ?= /etc/pppoed
+
+## install: bin/pppoed to PREFIX/sbin, the unit pppoed@.service (running
+## that binary) to UNITDIR, and an example link config to CONFDIR, which
+## never replaces one already there; all under DESTDIR
+install: build
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(UNITDIR)
+	@# install -d would also chmod a CONFDIR the admin made private
+	[ -d $(DESTDIR)$(CONFDIR) ] || install -d -m 0755 $(DESTDIR)$(CONFDIR)
+	install -m 0755 $(BIN)/pppoed $(DESTDIR)$(PREFIX)/sbin/pppoed
+	sed 's|/usr/local/sbin/pppoed|$(PREFIX)/sbin/pppoed|g' systemd/pppoed@.service > $(BIN)/pppoed@.service
+	install -m 0644 $(BIN)/pppoed@.service $(DESTDIR)$(UNITDIR)/pppoed@.service
+	@if [ -e $(DESTDIR)$(CONFDIR)/example.toml ]; then \
+		echo "$(DESTDIR)$(CONFDIR)/example.toml exists: left as it is"; \
+	else \
+		install -m 0600 systemd/example.toml $(DESTDIR)$(CONFDIR)/example.toml; \
+	fi
+	@echo "pppoed: copy $(CONFDIR)/example.toml to $(CONFDIR)/NAME.toml, then: systemctl daemon-reload && systemctl enable --now pppoed@NAME"
 
 clean:
 	rm -rf $(BIN)
