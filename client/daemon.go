@@ -118,6 +118,10 @@ type daemon struct {
 
 func (d *daemon) run(ctx context.Context) error {
 	cfg, log := d.cfg, d.log
+	// STOPPING=1 as the shutdown begins (sd_notify(3)), not once it
+	// is over: the teardown (Terminate, PADT) comes after it.
+	stopNotify := context.AfterFunc(ctx, d.report.stopping)
+	defer stopNotify()
 	for attempt := 1; ; attempt++ {
 		lost := context.Background()
 		if d.link != nil {

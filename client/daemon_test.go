@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pppoed/pppoed/discovery"
+	"github.com/pppoed/pppoed/discovery/discoverytest"
 	"github.com/pppoed/pppoed/ppp"
 	"github.com/pppoed/pppoed/status"
 )
@@ -379,7 +381,8 @@ func TestDaemonRedials(t *testing.T) {
 			notify: []string{"STATUS=dialing", "STATUS=verifying password", "STATUS=connected 10.64.0.2", "READY=1",
 				"STATUS=down: ppp: peer not responding", "STATUS=down: ppp: peer not responding, redial in 0s",
 				"STATUS=dialing", "STATUS=verifying password", "STATUS=connected 10.64.0.2",
-				"STATUS=down: ppp: link lost", "STATUS=down: ppp: link lost, redial in 0s"},
+				"STATUS=down: ppp: link lost", "STATUS=down: ppp: link lost, redial in 0s",
+				"STOPPING=1", "STATUS=stopping"},
 		},
 		{
 			name: "discovery failures back off, maxfail ends it with the last status",
@@ -425,7 +428,8 @@ func TestDaemonRedials(t *testing.T) {
 			attempts: []attemptFunc{fails(s, down(ppp.ReasonPeerDead))},
 			stopAt:   time.Minute,
 			starts:   []time.Duration{0},
-			notify:   []string{"STATUS=dialing", "STATUS=down: ppp: peer not responding", "STATUS=down: ppp: peer not responding, redial in 1h0m0s"},
+			notify: []string{"STATUS=dialing", "STATUS=down: ppp: peer not responding", "STATUS=down: ppp: peer not responding, redial in 1h0m0s",
+				"STOPPING=1", "STATUS=stopping"},
 		},
 	}
 	for _, tt := range tests {
@@ -483,7 +487,7 @@ func TestDaemonWaitsForTheLink(t *testing.T) {
 			}
 		}
 		want := []status.State{status.StateDialing, status.StateAuthenticating, status.StateConnected, status.StateDisconnected,
-			status.StateWaiting, status.StateDialing, status.StateAuthenticating, status.StateConnected}
+			status.StateWaiting, status.StateDialing, status.StateAuthenticating, status.StateConnected, status.StateStopping}
 		if !slices.Equal(rig.sink.states, want) {
 			t.Errorf("states %v, want %v", rig.sink.states, want)
 		}
@@ -648,5 +652,66 @@ func TestDaemonKeepsTheInterfaceName(t *testing.T) {
 				t.Errorf("chosen %q: ifnameKept %v", chosen, rig.d.cfg.ifnameKept)
 			}
 		})
+	}
+}
+
+// STOPPING=1 goes out as the stop begins, before the session's teardown
+// (which may take seconds: the Terminate-Ack, the PADT), and only once.
+func TestDaemonStoppingFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var atReturn []string
+		rig := newDaemonRig(t, Config{Persist: true}, newFakeEther(true))
+		rig.d.dial = func(ctx, lost context.Context, _ *Config, r *reporter) error {
+			connects(time.Hour, nil)(ctx, lost, r)
+			time.Sleep(3 * time.Second) // the teardown
+			atReturn = rig.notify.all()
+			return nil
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(time.Minute, cancel)
+		rig.d.run(ctx)
+		rig.d.report.stopping() // as Run does at the end
+		if len(atReturn) == 0 || atReturn[len(atReturn)-1] != "STATUS=stopping" || atReturn[len(atReturn)-2] != "STOPPING=1" {
+			t.Errorf("sd_notify when the teardown ended: %q; want STOPPING=1 and STATUS=stopping last", atReturn)
+		}
+		if n := strings.Count(strings.Join(rig.notify.all(), "\n"), "STOPPING=1"); n != 1 {
+			t.Errorf("STOPPING=1 sent %d times", n)
+		}
+	})
+}
+
+// A session whose PADT could not be sent (the Ethernet link was down) is
+// ended at the AC before the next PADI of the same run.
+func TestUnendedSessionClearedBeforeTheNextPADI(t *testing.T) {
+	seg := &discoverytest.Segment{}
+	defer seg.Close()
+	ac, host := seg.Port("02:00:00:00:00:01"), seg.Port("02:00:00:00:00:02")
+	dc := discovery.NewClient(host, discovery.ClientConfig{})
+	defer dc.Close()
+	cfg := Config{Interface: "eth0", User: "u"}
+	cfg.fill()
+	dir := t.TempDir()
+	state, _ := openStateFile(dir, "wan")
+	r := newReporter(&cfg, "wan", nil, state)
+	sess := &discovery.Session{ID: 0x1234, AC: net.HardwareAddr{2, 0, 0, 0, 0, 1}}
+	r.sessionFound(sess)
+	r.unended(sess)
+	r.clearStale(dc)
+	b, from, err := ac.Receive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := discovery.Parse(b)
+	if err != nil || p.Code != discovery.CodePADT || p.SessionID != 0x1234 || from.String() != "02:00:00:00:00:02" {
+		t.Fatalf("the AC got %+v from %s (%v), want a PADT for session 0x1234", p, from, err)
+	}
+	if rec, _ := state.read(); rec != nil {
+		t.Errorf("the state file still names %+v", rec)
+	}
+	r.clearStale(dc) // once only: the next frame the AC sees is this one
+	dc.SendPADT(&discovery.Session{ID: 0x9999, AC: sess.AC}, "")
+	b, _, _ = ac.Receive()
+	if p, err := discovery.Parse(b); err != nil || p.SessionID != 0x9999 {
+		t.Errorf("the stale session was ended twice: %+v %v", p, err)
 	}
 }

@@ -30,12 +30,13 @@ type reporter struct {
 	state  stateFile
 	now    func() time.Time
 
-	mu     sync.Mutex
-	st     status.Status
-	ready  bool
-	status string // the last STATUS= line
-	stale  *sessionRecord
-	upHook func(time.Time) // told when a network protocol first comes up
+	mu      sync.Mutex
+	st      status.Status
+	ready   bool
+	status  string // the last STATUS= line
+	stale   *sessionRecord
+	upHook  func(time.Time) // told when a network protocol first comes up
+	stopped bool            // STOPPING=1 was sent
 	// traffic: waiting is for traffic to dial for (dial on demand), not
 	// for the Ethernet link.
 	traffic bool
@@ -178,6 +179,17 @@ func (r *reporter) sessionFound(p *discovery.Session) {
 	})
 }
 
+// unended: the session's PADT could not be sent. It is sent before the
+// next PADI of this run (the state file covers the next run).
+func (r *reporter) unended(p *discovery.Session) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.stale = &sessionRecord{Interface: r.st.Interface, SessionID: p.ID, ACMAC: p.AC.String(), Since: r.now().UTC()}
+	r.mu.Unlock()
+}
+
 // sessionEnded: the AC knows the session is over.
 func (r *reporter) sessionEnded(*discovery.Session) {
 	if r == nil {
@@ -292,8 +304,16 @@ func (r *reporter) redial() {
 	r.update(func(s *status.Status) { s.Redials++ })
 }
 
+// stopping says the shutdown has begun; once.
 func (r *reporter) stopping() {
 	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	done := r.stopped
+	r.stopped = true
+	r.mu.Unlock()
+	if done {
 		return
 	}
 	r.sdNotify("STOPPING=1")
