@@ -478,9 +478,11 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 			return
 		}
 		if err := dc.SendPADT(c.pppoe, "pppoed: session closed"); err != nil {
-			// The state file keeps the session: the next start
-			// clears it at the AC.
-			log.Warn("client: PADT not sent", "err", err)
+			// The Ethernet link is down, most likely. The session
+			// stays in the state file, and the next dial, or the
+			// next start, clears it at the AC first.
+			log.Warn("client: PADT not sent; it will be sent before the next PADI", "err", err)
+			c.report.unended(c.pppoe)
 			return
 		}
 		log.Info("client: PADT sent", "session-id", fmt.Sprintf("0x%x", c.pppoe.ID))
