@@ -486,6 +486,12 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 			return
 		}
 		log.Info("client: PADT sent", "session-id", fmt.Sprintf("0x%x", c.pppoe.ID))
+		if c.gone {
+			// Sent into a link without carrier, it may not have
+			// reached the AC: once more before the next PADI.
+			c.report.unended(c.pppoe)
+			return
+		}
 		c.report.sessionEnded(c.pppoe)
 	}()
 	defer c.link.Close()
