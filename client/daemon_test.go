@@ -445,6 +445,7 @@ func TestDaemonRedials(t *testing.T) {
 					time.AfterFunc(tt.stopAt, cancel)
 				}
 				err := rig.d.run(ctx)
+				synctest.Wait() // STOPPING=1's goroutine (context.AfterFunc) has published
 				if ExitCode(err) != tt.status {
 					t.Errorf("run: %v (status %d), want status %d", err, ExitCode(err), tt.status)
 				}
@@ -478,6 +479,7 @@ func TestDaemonWaitsForTheLink(t *testing.T) {
 		if err := rig.d.run(ctx); err != nil {
 			t.Fatalf("run: %v", err)
 		}
+		synctest.Wait() // STOPPING=1's goroutine has published
 		if want := []time.Duration{0, 15 * time.Minute}; !slices.Equal(rig.starts, want) {
 			t.Errorf("attempts at %v, want %v", rig.starts, want)
 		}

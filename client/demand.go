@@ -115,6 +115,10 @@ type onDemand struct {
 	heldBytes int
 	dropped   int    // held packets dropped: too many
 	kDropped  uint64 // unit.Dropped() when last looked at
+	// stopSend cancels the held packets' delayed send (ipv4Up); nil
+	// when none is pending. The session's goroutine, then the daemon's
+	// once the session is over, own it.
+	stopSend func()
 }
 
 type heldPacket struct {
@@ -179,6 +183,7 @@ func (dm *onDemand) setUp() error {
 // IPv4 passed and looped back to us (pppd's demand_unblock), whatever
 // was held dropped (demand_discard).
 func (dm *onDemand) rearm() error {
+	dm.stopSending()
 	dm.discard()
 	if err := dm.unit.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass); err != nil {
 		return err
@@ -257,10 +262,22 @@ func (dm *onDemand) attached() {
 	dm.drain(true)
 }
 
+// heldDelay is how long the held packets wait once IPCP is up, as pppd's
+// demand_rexmit sleeps a second before sending them: the peer has just
+// acknowledged our addresses and may still be configuring its side (a
+// pppd AC passes IPv4 in its ipcp_up, after sending the Configure-Ack).
+// Measured in the VM against pppoe-server: a ping's held echo request
+// sent at once was dropped by the AC; a second later it is answered.
+const heldDelay = time.Second
+
 // ipv4Up is pppd's ipcp_up in demand mode: the assigned addresses in
-// place of the ones pppN waited with, the held packets sent with the new
-// source address (demand_rexmit), then IPv4 passed. It runs on the
-// session's goroutine.
+// place of the ones pppN waited with, IPv4 passed, and heldDelay later
+// the held packets sent with the new source address (demand_rexmit).
+// pppd sends them before it passes IPv4, but on Linux a unit drops what
+// it receives for a protocol not passed (ppp_receive_nonmp_frame), and
+// their answers must come in; so a packet the host sends meanwhile goes
+// before the held ones. It runs on the session's goroutine; ipv4Down (or
+// stopSending) cancels the send.
 func (dm *onDemand) ipv4Up(link kernelLink, up ppp.IPv4Up) error {
 	if up.Local != dm.local || up.Peer != dm.peer {
 		if err := dm.iface.ReplaceIPv4(up.Local, up.Peer); err != nil {
@@ -272,6 +289,9 @@ func (dm *onDemand) ipv4Up(link kernelLink, up ppp.IPv4Up) error {
 	}
 	from := dm.local
 	dm.local, dm.peer = up.Local, up.Peer
+	if err := link.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass); err != nil {
+		return err
+	}
 	dm.mu.Lock()
 	held := dm.held
 	dm.held, dm.heldBytes = nil, 0
@@ -282,25 +302,53 @@ func (dm *onDemand) ipv4Up(link kernelLink, up ppp.IPv4Up) error {
 		dropped += int(k - dm.kDropped)
 		dm.kDropped = k
 	}
-	sent, bad := 0, 0
-	for _, p := range held {
-		if p.proto != ppp.ProtoIPv4 {
-			continue
-		}
-		if !rewriteHeld(p.b, from, up.Local) {
-			bad++
-			continue
-		}
-		if err := dm.unit.WritePacket(p.proto, p.b); err != nil {
-			dm.log.Warn("client: sending a held packet", "err", err)
-			continue
-		}
-		sent++
+	if len(held)+dropped == 0 {
+		return nil
 	}
-	if sent+bad+dropped > 0 {
+	dm.stopSending()
+	cancel := make(chan struct{})
+	ended := make(chan struct{})
+	dm.stopSend = func() {
+		close(cancel)
+		<-ended
+	}
+	go func() {
+		defer close(ended)
+		select {
+		case <-time.After(heldDelay):
+		case <-cancel:
+			dm.log.Info("client: IPv4 went down before the held packets were sent: dropped", "packets", len(held))
+			return
+		}
+		sent, bad := 0, 0
+		for _, p := range held {
+			if p.proto != ppp.ProtoIPv4 {
+				continue
+			}
+			if !rewriteHeld(p.b, from, up.Local) {
+				bad++
+				continue
+			}
+			if err := dm.unit.WritePacket(p.proto, p.b); err != nil {
+				dm.log.Warn("client: sending a held packet", "err", err)
+				continue
+			}
+			sent++
+		}
 		dm.log.Info("client: packets held while dialling sent", "sent", sent, "malformed", bad, "dropped", dropped)
+	}()
+	return nil
+}
+
+// stopSending cancels the held packets' send if it has not happened, and
+// returns once it cannot happen any more: once the session is over, pppN
+// loops again, and a held packet written then would come back as
+// traffic.
+func (dm *onDemand) stopSending() {
+	if dm.stopSend != nil {
+		dm.stopSend()
+		dm.stopSend = nil
 	}
-	return link.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass)
 }
 
 // rewriteHeld readies a held IPv4 packet for the session: one the host
@@ -322,12 +370,14 @@ func rewriteHeld(b []byte, from, to netip.Addr) bool {
 // link, and pppN keeps its addresses, routes and name servers for the
 // next session.
 func (dm *onDemand) ipv4Down(link kernelLink) {
+	dm.stopSending()
 	_ = link.SetNPMode(ppp.ProtoIPv4, pppox.NPModeDrop)
 }
 
 // close undoes everything: routes (restoring a replaced default route),
 // addresses, files, then the unit and pppN with it.
 func (dm *onDemand) close() {
+	dm.stopSending()
 	dm.iface.Close()
 	if err := dm.unit.Close(); err != nil {
 		dm.log.Warn("client: closing "+dm.unit.Ifname(), "err", err)

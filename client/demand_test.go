@@ -326,9 +326,27 @@ func TestDemandSetUp(t *testing.T) {
 
 // The first active packet dials and is held, and so is what the unit
 // looped until the session was attached, in order and within bounds;
-// once IPCP is up the addresses are replaced, the held packets go out
-// with the assigned source (checksums updated) before IPv4 passes.
+// once IPCP is up the addresses are replaced, IPv4 passes (before: the
+// unit would drop the answers), and a second later (pppd's
+// demand_rexmit: the peer may still be setting up its side) the held
+// packets go out with the assigned source (checksums updated).
 func TestDemandHeldPackets(t *testing.T) {
+	synctest.Test(t, testDemandHeldPackets)
+}
+
+// sendHeld waits for the held packets' delayed send.
+func sendHeld(t *testing.T, r *demandRig, mark string) {
+	t.Helper()
+	time.Sleep(heldDelay - time.Millisecond)
+	synctest.Wait()
+	if got := r.j.after(mark); slices.ContainsFunc(got, func(l string) bool { return strings.HasPrefix(l, "unit sent") }) {
+		t.Errorf("held packets sent before %v: %q", heldDelay, got)
+	}
+	time.Sleep(time.Millisecond)
+	synctest.Wait()
+}
+
+func testDemandHeldPackets(t *testing.T) {
 	r := newDemandRig(t, Config{})
 	if err := r.dm.setUp(); err != nil {
 		t.Fatal(err)
@@ -359,23 +377,21 @@ func TestDemandHeldPackets(t *testing.T) {
 	if err := r.dm.ipv4Up(r.link, up); err != nil {
 		t.Fatal(err)
 	}
+	sendHeld(t, r, "attached")
 	// Held: first, second, routed, the truncated one, ICMP 0..27 (32);
 	// ICMP 28..31 over the bound. Sent: all but the truncated one, in
-	// order, between the new address and IPv4 passed.
+	// order, after the new address and IPv4 passed.
 	got := r.j.after("attached")
-	if len(got) != 1+maxHeldPackets-1+1 {
+	if len(got) != 2+maxHeldPackets-1 {
 		t.Fatalf("after IPCP up %d lines:\n%s", len(got), strings.Join(got, "\n"))
 	}
-	if got[0] != "iface replace address 10.64.0.2 peer 10.64.0.1" {
-		t.Errorf("first %q, want the address replaced", got[0])
+	if got[0] != "iface replace address 10.64.0.2 peer 10.64.0.1" || got[1] != "link IP pass" {
+		t.Errorf("first %q, want the address replaced, then IPv4 passed", got[:2])
 	}
-	for _, l := range got[1 : len(got)-1] {
+	for _, l := range got[2:] {
 		if !strings.HasPrefix(l, "unit sent ") {
 			t.Errorf("%q among the held packets sent", l)
 		}
-	}
-	if last := got[len(got)-1]; last != "link IP pass" {
-		t.Errorf("IPv4 passed at %q, want last (after the held packets)", last)
 	}
 	sent := r.unit.sent()
 	if len(sent) != maxHeldPackets-1 {
@@ -424,7 +440,8 @@ func TestDemandHeldPackets(t *testing.T) {
 	if err := r.dm.ipv4Up(r.link, ppp.IPv4Up{Local: netip.MustParseAddr("10.64.0.7"), Peer: up.Peer}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"iface replace address 10.64.0.7 peer 10.64.0.1", `unit sent 10.64.0.7 -> 192.0.2.53 "again"`, "link IP pass"}
+	sendHeld(t, r, "up again")
+	want := []string{"iface replace address 10.64.0.7 peer 10.64.0.1", "link IP pass", `unit sent 10.64.0.7 -> 192.0.2.53 "again"`}
 	if got := r.j.after("up again"); !slices.Equal(got, want) {
 		t.Errorf("second session:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -436,6 +453,35 @@ func TestDemandHeldPackets(t *testing.T) {
 	if got := r.j.after("same"); !slices.Equal(got, []string{"link IP pass"}) {
 		t.Errorf("the same address again: %q", got)
 	}
+}
+
+// IPv4 going down before the held packets are sent cancels the send:
+// after the session pppN loops again, and a held packet written then
+// would come back as traffic.
+func TestDemandHeldCancelled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newDemandRig(t, Config{})
+		if err := r.dm.setUp(); err != nil {
+			t.Fatal(err)
+		}
+		r.unit.send(ipPacket{src: "10.64.64.67", dst: "192.0.2.53", proto: 17, payload: "q"}.bytes())
+		if _, err := r.dm.waitTraffic(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.dm.ipv4Up(r.link, ppp.IPv4Up{Local: netip.MustParseAddr("10.64.0.2"), Peer: netip.MustParseAddr("10.64.0.1")}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(heldDelay / 2)
+		r.dm.ipv4Down(r.link)
+		time.Sleep(heldDelay)
+		synctest.Wait()
+		if s := r.unit.sent(); len(s) != 0 {
+			t.Errorf("sent after IPv4 went down: %d packets", len(s))
+		}
+		if !strings.Contains(r.log.String(), "IPv4 went down before the held packets were sent: dropped\" packets=1") {
+			t.Errorf("log:\n%s", r.log)
+		}
+	})
 }
 
 // A failed dial (or one that never got IPCP up) drops what it held, as
@@ -614,7 +660,7 @@ func TestDemandDaemon(t *testing.T) {
 		{
 			name:   "nothing dials without traffic",
 			stopAt: time.Hour,
-			states: []status.State{status.StateWaiting},
+			states: []status.State{status.StateWaiting, status.StateStopping},
 		},
 		{
 			name:     "traffic dials; after an idle hang-up the next packet redials",
@@ -624,7 +670,7 @@ func TestDemandDaemon(t *testing.T) {
 			starts:   []time.Duration{10 * s, 30 * time.Minute},
 			states: []status.State{status.StateWaiting, status.StateDialing, status.StateAuthenticating, status.StateConnected,
 				status.StateDisconnected, status.StateWaiting, status.StateDialing, status.StateAuthenticating, status.StateConnected,
-				status.StateDisconnected, status.StateWaiting},
+				status.StateDisconnected, status.StateWaiting, status.StateStopping},
 		},
 		{
 			name:     "a lost session is not redialled before traffic",
@@ -681,6 +727,7 @@ func TestDemandDaemon(t *testing.T) {
 					time.AfterFunc(tt.stopAt, cancel)
 				}
 				err := rig.d.run(ctx)
+				synctest.Wait() // STOPPING=1's goroutine
 				if ExitCode(err) != tt.status {
 					t.Errorf("run: %v (status %d), want %d\n%s", err, ExitCode(err), tt.status, rig.log)
 				}
