@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 )
@@ -152,37 +153,37 @@ func (p *probe) UnmarshalTOML(v any) error {
 
 // probeKey returns a top-level key's value and its line: that of the
 // value (the last line of a multi-line string), or for a table defined
-// implicitly by dotted keys (a.b = 1), the first of its keys.
-func probeKey(md *toml.MetaData, prim toml.Primitive) (v any, line int, err error) {
-	var p probe
-	err = md.PrimitiveDecode(prim, &p)
-	var pe toml.ParseError
-	if !errors.As(err, &pe) || pe.Message != errProbe.Error() {
-		// Not reached with toml v1.6; kept so that a change there shows
-		// as an error, not as a setting without its line.
-		return nil, 0, fmt.Errorf("config: locating the key: %v", err)
-	}
-	if pe.Position.Line > 0 {
-		return p.v, pe.Position.Line, nil
-	}
-	if _, ok := p.v.(map[string]any); !ok {
-		return p.v, 0, nil
-	}
-	var sub map[string]toml.Primitive
-	if err := md.PrimitiveDecode(prim, &sub); err != nil {
-		return nil, 0, fmt.Errorf("config: locating the key: %v", err)
-	}
-	for _, sp := range sub {
-		_, l, err := probeKey(md, sp)
-		if err != nil {
-			return nil, 0, err
+// implicitly by dotted keys (a.b.c = 1), that of the first such key, path,
+// found by descending it (at most maxDepth tables: every probe scans the
+// file, and the key is refused whatever its line).
+func probeKey(md *toml.MetaData, prim toml.Primitive, path toml.Key) (v any, line int, err error) {
+	for depth := 0; ; depth++ {
+		var p probe
+		err = md.PrimitiveDecode(prim, &p)
+		var pe toml.ParseError
+		if !errors.As(err, &pe) || pe.Message != errProbe.Error() {
+			// Not reached with toml v1.6; kept so that a change there
+			// shows as an error, not as a setting without its line.
+			return nil, 0, fmt.Errorf("config: locating the key: %v", err)
 		}
-		if l > 0 && (line == 0 || l < line) {
-			line = l
+		if depth == 0 {
+			v = p.v
+		}
+		if pe.Position.Line > 0 || depth+1 >= len(path) || depth >= maxDepth {
+			return v, pe.Position.Line, nil
+		}
+		var sub map[string]toml.Primitive
+		if err := md.PrimitiveDecode(prim, &sub); err != nil {
+			return v, 0, nil // not a table: no line known
+		}
+		var ok bool
+		if prim, ok = sub[path[depth+1]]; !ok {
+			return v, 0, nil
 		}
 	}
-	return p.v, line, nil
 }
+
+const maxDepth = 8
 
 // parse is Load on data read from a file of mode perm.
 func parse(file string, data []byte, perm fs.FileMode, schema []Key) ([]Setting, error) {
@@ -202,7 +203,7 @@ func parse(file string, data []byte, perm fs.FileMode, schema []Key) ([]Setting,
 			continue
 		}
 		seen[name] = true
-		v, line, err := probeKey(&md, top[name])
+		v, line, err := probeKey(&md, top[name], k)
 		if err != nil {
 			return nil, &Error{File: file, Key: name, Err: err}
 		}
@@ -292,13 +293,29 @@ func syntaxError(file string, data []byte, schema []Key, err error) error {
 		return &Error{File: file, Err: fmt.Errorf("not TOML: %w", err)}
 	}
 	line := pe.Position.Line
-	msg := pe.Message
+	msg := printable(pe.Message)
 	if secretLine(data, line, schema) || secretKey(pe.LastKey, schema) {
 		msg = "not valid TOML (the decoder's message is withheld: the line holds a secret)"
 	} else {
 		msg = "not valid TOML: " + msg
 	}
 	return &Error{File: file, Line: line, Err: errors.New(msg)}
+}
+
+// printable escapes what is not printable in the decoder's message, which
+// quotes the file's text raw ("not a binary number: '0b\n'"): an error is
+// one line, and the file's bytes do not act on a terminal.
+func printable(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsPrint(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
 }
 
 func secretKey(name string, schema []Key) bool {

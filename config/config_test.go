@@ -130,6 +130,8 @@ func TestLoadErrors(t *testing.T) {
 		{"array of tables", "[[interface]]\nname = \"eth0\"\n", 0o644, `:1: key "interface": want a string, got an array`},
 		{"not TOML", "interface: eth0\n", 0o644, `:1: not valid TOML: expected '.' or '=', but got ':' instead`},
 		{"shell style", "\n\nINTERFACE=eth0\n", 0o644, `:3: not valid TOML: expected value but found "eth" instead`},
+		{"newline in the decoder's message", "mtu = 0b\n", 0o644, `:1: not valid TOML: not a binary number: '0b\n'`},
+		{"bidi override in the decoder's message", "mtu = 0b\u202e\n", 0o644, `:1: not valid TOML: not a binary number: '0b\u202e'`},
 		{"duplicate key", "mtu = 1\nmtu = 2\n", 0o644, `:2: not valid TOML: Key 'mtu' has already been defined.`},
 		{"password in a group-readable file", "user = \"u\"\npassword = \"hunter2\"\n", 0o640, `:2: key "password": the file is readable by others (mode 0640): chmod 600 it, or give password-file`},
 		{"password in a world-readable file", "password = \"hunter2\"\n", 0o604, `:1: key "password": the file is readable by others (mode 0604): chmod 600 it, or give password-file`},
@@ -236,4 +238,19 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A key nested deeper than the probe descends is still refused, without
+// its line.
+func TestLoadDeepDottedKey(t *testing.T) {
+	path := write(t, "wan.toml", "mtu = 1\n"+strings.Repeat("a.", 20)+"b = 1\n", 0o644)
+	_, err := Load(path, schema)
+	if want := path + `: key "a": unknown key (keys are the long names of the flags)`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	path = write(t, "wan.toml", "mtu = 1\n"+strings.Repeat("a.", 7)+"b = 1\n", 0o644)
+	_, err = Load(path, schema)
+	if want := path + `:2: key "a": unknown key (keys are the long names of the flags)`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
 }
