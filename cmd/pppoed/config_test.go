@@ -33,13 +33,6 @@ func parseConnect(t *testing.T, args ...string) (client.Config, error) {
 	t.Helper()
 	app := newApp(io.Discard, io.Discard)
 	connect := app.Command("connect")
-	if connect.Before == nil {
-		// Until main.go runs applyConfigFile as the command's Before
-		// hook (urfave/cli checks required flags before Action).
-		connect.Before = func(ctx context.Context, cmd *cli.Command) (context.Context, error) {
-			return ctx, applyConfigFile(cmd)
-		}
-	}
 	var cfg client.Config
 	connect.Action = func(_ context.Context, cmd *cli.Command) error {
 		var err error
@@ -152,9 +145,6 @@ func TestConfigFileErrors(t *testing.T) {
 
 // With main.go's Before hook, a file can give the required flags.
 func TestConfigFileGivesRequiredFlags(t *testing.T) {
-	if newApp(io.Discard, io.Discard).Command("connect").Before == nil {
-		t.Skip("main.go does not run applyConfigFile as connect's Before hook yet")
-	}
 	path := writeConfig(t, "wan.toml", "interface = \"lo\"\nuser = \"u\"\npassword = \"p\"\nmtu = 9000\n")
 	code, _, stderr := run("connect", "--config", path)
 	// Past the required flags, to connectConfig's check of the MTU.

@@ -89,6 +89,11 @@ func connectCommand(stderr io.Writer) *cli.Command {
 		Name:         "connect",
 		Usage:        "bring up a PPPoE session and keep it until stopped (SIGINT, SIGTERM, SIGHUP; a second one stops without waiting for the peer)",
 		OnUsageError: onUsageError,
+		// The config file gives flags, the required ones too: it is read
+		// before urfave/cli checks them, which is after Before.
+		Before: func(ctx context.Context, cmd *cli.Command) (context.Context, error) {
+			return ctx, applyConfigFile(cmd)
+		},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "interface", Aliases: []string{"i"}, Usage: "the Ethernet interface facing the access concentrator", Required: true},
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "the user name to authenticate as", Required: true},
@@ -132,9 +137,6 @@ func connectCommand(stderr io.Writer) *cli.Command {
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() > 0 {
 				return usageError("connect takes no arguments: %q", cmd.Args().Slice())
-			}
-			if err := applyConfigFile(cmd); err != nil {
-				return err
 			}
 			cfg, err := connectConfig(cmd)
 			if err != nil {
