@@ -48,6 +48,12 @@ func watchLink(name string, log *slog.Logger) (*linkWatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watching %s over netlink: %w", name, err)
 	}
+	// The state now, without waiting for the dump the subscription
+	// asked for: a link that is up is not reported "waiting" first.
+	if l, err := netlink.LinkByName(name); err == nil {
+		f := l.Attrs().RawFlags
+		w.set(f&unix.IFF_UP != 0 && f&unix.IFF_LOWER_UP != 0, false)
+	}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()

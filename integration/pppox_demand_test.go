@@ -338,10 +338,13 @@ func TestPPPoXDemandSession(t *testing.T) {
 		if !pppox.RewriteIPv4Source(held, placeholderAddr, up.Local) {
 			t.Fatalf("RewriteIPv4Source refused % x", held)
 		}
-		if err := u.WritePacket(ppp.ProtoIPv4, held); err != nil {
+		if err := d.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass); err != nil {
 			t.Fatal(err)
 		}
-		if err := d.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass); err != nil {
+		// As pppd's demand_rexmit (and client's demand mode): a second
+		// for the AC's pppd to finish its side once it has Acked.
+		time.Sleep(time.Second)
+		if err := u.WritePacket(ppp.ProtoIPv4, held); err != nil {
 			t.Fatal(err)
 		}
 		if from := expectUDP(t, sink, payload); from != up.Local {

@@ -176,7 +176,14 @@ func TestLabTeardown(t *testing.T) {
 				t.Errorf("%s: %+v, want an up veth with MTU 1508", side.If, l)
 			}
 		}
-		if got := must[[]int](t)(p.AC.Processes("sleep")); len(got) != 2 {
+		// The orphan's sh may not have exec'd sleep yet: poll.
+		var got []int
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := lab.Poll(ctx, 10*time.Millisecond, func() (bool, error) {
+			got = must[[]int](t)(p.AC.Processes("sleep"))
+			return len(got) == 2, nil
+		}); err != nil {
 			t.Errorf("sleep processes in the AC namespace: %v, want 2", got)
 		}
 		t.SkipNow() // ends the subtest like a failure would, without failing the parent
