@@ -100,6 +100,9 @@ type linkState interface {
 	lost() context.Context
 	// waitUp returns once the link is up, or ctx has ended.
 	waitUp(ctx context.Context) error
+	// down asks the kernel whether the link is down now, without
+	// waiting for its notification.
+	down() bool
 }
 
 // daemon is the always-on link: one goroutine dials, waits and redials.
@@ -120,8 +123,14 @@ func (d *daemon) run(ctx context.Context) error {
 	cfg, log := d.cfg, d.log
 	// STOPPING=1 as the shutdown begins (sd_notify(3)), not once it
 	// is over: the teardown (Terminate, PADT) comes after it.
+	d.report.stopWith(ctx)
 	stopNotify := context.AfterFunc(ctx, d.report.stopping)
-	defer stopNotify()
+	defer func() {
+		stopNotify()
+		if ctx.Err() != nil {
+			d.report.stopping() // once: a no-op if the AfterFunc ran
+		}
+	}()
 	for attempt := 1; ; attempt++ {
 		lost := context.Background()
 		if d.link != nil {
@@ -167,6 +176,12 @@ func (d *daemon) run(ctx context.Context) error {
 			continue
 		}
 		c := causeOf(err)
+		if d.link != nil && c != causeLinkDown && d.link.down() {
+			// Our own interface going down hangs the channel up
+			// in the kernel before netlink tells us why: the link,
+			// not the peer.
+			c, err = causeLinkDown, fmt.Errorf("client: %w (%s): %w", errLinkDown, cfg.Interface, err)
+		}
 		if err == nil {
 			// The session ended by itself with nothing wrong (a
 			// local close we did not ask for): treat as lost.

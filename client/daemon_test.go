@@ -194,19 +194,20 @@ func TestDoubled(t *testing.T) {
 
 // fakeEther is the Ethernet link, up or down by hand.
 type fakeEther struct {
-	mu   sync.Mutex
-	ctx  context.Context
-	down context.CancelCauseFunc
-	up   chan struct{}
+	mu         sync.Mutex
+	ctx        context.Context
+	cancel     context.CancelCauseFunc
+	up         chan struct{}
+	kernelDown bool
 }
 
 func newFakeEther(up bool) *fakeEther {
 	l := &fakeEther{up: make(chan struct{})}
-	l.ctx, l.down = context.WithCancelCause(context.Background())
+	l.ctx, l.cancel = context.WithCancelCause(context.Background())
 	if up {
 		close(l.up)
 	} else {
-		l.down(errLinkDown)
+		l.cancel(errLinkDown)
 	}
 	return l
 }
@@ -215,12 +216,24 @@ func (l *fakeEther) set(up bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if up {
-		l.ctx, l.down = context.WithCancelCause(context.Background())
+		l.ctx, l.cancel = context.WithCancelCause(context.Background())
 		close(l.up)
 		return
 	}
 	l.up = make(chan struct{})
-	l.down(errLinkDown)
+	l.cancel(errLinkDown)
+}
+
+// down is the kernel's answer; kernelDown makes it ahead of the
+// notifications, as when our own interface goes down.
+func (l *fakeEther) down() bool {
+	l.mu.Lock()
+	kd := l.kernelDown
+	l.mu.Unlock()
+	if kd && l.lost().Err() == nil {
+		l.set(false)
+	}
+	return l.lost().Err() != nil
 }
 
 func (l *fakeEther) lost() context.Context {
@@ -715,5 +728,79 @@ func TestUnendedSessionClearedBeforeTheNextPADI(t *testing.T) {
 	b, _, _ = ac.Receive()
 	if p, err := discovery.Parse(b); err != nil || p.SessionID != 0x9999 {
 		t.Errorf("the stale session was ended twice: %+v %v", p, err)
+	}
+}
+
+// Our own interface going down hangs the channel up before netlink says
+// why: the session ends as "link lost", and the daemon asks the kernel
+// before blaming the peer, then waits for the link, counting no failure.
+func TestDaemonLinkDownBeforeItsNotification(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		link := newFakeEther(true)
+		rig := newDaemonRig(t, Config{Persist: true, MaxFail: 1}, link,
+			func(ctx, lost context.Context, r *reporter) error {
+				r.dialing()
+				r.event(ppp.IPv4Up{Local: netip.MustParseAddr("10.64.0.2"), Peer: netip.MustParseAddr("10.64.0.1")})
+				time.Sleep(time.Second) // a short session: a "session lost" would back off
+				link.mu.Lock()
+				link.kernelDown = true
+				link.mu.Unlock()
+				return down(ppp.ReasonLinkLost)
+			}, connects(time.Hour, nil))
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(time.Minute, func() {
+			link.mu.Lock()
+			link.kernelDown = false
+			link.mu.Unlock()
+			link.set(true)
+		})
+		time.AfterFunc(2*time.Minute, cancel)
+		if err := rig.d.run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if want := []time.Duration{0, time.Minute}; !slices.Equal(rig.starts, want) {
+			t.Errorf("attempts at %v, want %v (after the link came back)", rig.starts, want)
+		}
+		if !strings.Contains(rig.log.String(), `cause="Ethernet link down"`) {
+			t.Errorf("log:\n%s", rig.log)
+		}
+	})
+}
+
+// STOPPING=1 comes before whatever the stop's teardown reports, even if
+// the teardown reports before the AfterFunc that sends it has run.
+func TestStoppingBeforeTheTeardownsStatus(t *testing.T) {
+	cfg := Config{Interface: "eth0", User: "u"}
+	cfg.fill()
+	n := &fakeNotify{}
+	cfg.Notify = n
+	r := newReporter(&cfg, "eth0", nil, stateFile{})
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stopWith(ctx)
+	r.event(ppp.IPv4Up{Local: netip.MustParseAddr("10.64.0.2"), Peer: netip.MustParseAddr("10.64.0.1")})
+	cancel()
+	r.event(ppp.IPv4Down{})
+	r.stopping()
+	want := []string{"STATUS=connected 10.64.0.2", "READY=1", "STOPPING=1", "STATUS=stopping"}
+	if got := n.all(); !slices.Equal(got, want) {
+		t.Errorf("sd_notify %q, want %q", got, want)
+	}
+}
+
+// With its last network protocol down the link is no longer connected.
+func TestDisconnectedWithTheLastNCP(t *testing.T) {
+	cfg := Config{Interface: "eth0", User: "u"}
+	cfg.fill()
+	r := newReporter(&cfg, "eth0", nil, stateFile{})
+	r.event(ppp.IPv4Up{Local: netip.MustParseAddr("10.64.0.2"), Peer: netip.MustParseAddr("10.64.0.1")})
+	r.event(ppp.IPv6Up{Local: ppp.InterfaceID{0, 0, 0, 0, 0, 0, 0, 1}, Peer: ppp.InterfaceID{0, 0, 0, 0, 0, 0, 0, 2}})
+	for _, step := range []struct {
+		ev   ppp.Event
+		want status.State
+	}{{ppp.IPv4Down{}, status.StateConnected}, {ppp.IPv6Down{}, status.StateDisconnected}} {
+		r.event(step.ev)
+		if got := r.snapshot().State; got != step.want {
+			t.Errorf("after %T: %s, want %s", step.ev, got, step.want)
+		}
 	}
 }

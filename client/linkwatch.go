@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -23,17 +24,17 @@ type linkWatch struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 
-	mu      sync.Mutex
-	up      bool
-	downCtx context.Context // ends when the link goes down
-	down    context.CancelCauseFunc
-	upCh    chan struct{} // closed when the link comes up
+	mu         sync.Mutex
+	up         bool
+	downCtx    context.Context // ends when the link goes down
+	cancelDown context.CancelCauseFunc
+	upCh       chan struct{} // closed when the link comes up
 }
 
 func watchLink(name string, log *slog.Logger) (*linkWatch, error) {
 	w := &linkWatch{name: name, log: log, done: make(chan struct{}), upCh: make(chan struct{})}
-	w.downCtx, w.down = context.WithCancelCause(context.Background())
-	w.down(errLinkDown) // down until the first report says otherwise
+	w.downCtx, w.cancelDown = context.WithCancelCause(context.Background())
+	w.cancelDown(errLinkDown) // down until the first report says otherwise
 	updates := make(chan netlink.LinkUpdate, 64)
 	failed := make(chan error, 1)
 	err := netlink.LinkSubscribeWithOptions(updates, w.done, netlink.LinkSubscribeOptions{
@@ -50,10 +51,7 @@ func watchLink(name string, log *slog.Logger) (*linkWatch, error) {
 	}
 	// The state now, without waiting for the dump the subscription
 	// asked for: a link that is up is not reported "waiting" first.
-	if l, err := netlink.LinkByName(name); err == nil {
-		f := l.Attrs().RawFlags
-		w.set(f&unix.IFF_UP != 0 && f&unix.IFF_LOWER_UP != 0, false)
-	}
+	w.down()
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
@@ -95,7 +93,7 @@ func (w *linkWatch) set(up, removed bool) {
 	}
 	w.up = up
 	if up {
-		w.downCtx, w.down = context.WithCancelCause(context.Background())
+		w.downCtx, w.cancelDown = context.WithCancelCause(context.Background())
 		close(w.upCh)
 		return
 	}
@@ -105,7 +103,25 @@ func (w *linkWatch) set(up, removed bool) {
 		why = "removed"
 	}
 	w.log.Warn("client: Ethernet link "+why, "interface", w.name)
-	w.down(fmt.Errorf("%w: %s is %s", errLinkDown, w.name, why))
+	w.cancelDown(fmt.Errorf("%w: %s is %s", errLinkDown, w.name, why))
+}
+
+// down reads the link's state from the kernel now, records it, and says
+// whether it is down.
+func (w *linkWatch) down() bool {
+	l, err := netlink.LinkByName(w.name)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			w.set(false, true)
+			return true
+		}
+		return w.lost().Err() != nil // netlink failed: what we know
+	}
+	f := l.Attrs().RawFlags
+	up := f&unix.IFF_UP != 0 && f&unix.IFF_LOWER_UP != 0
+	w.set(up, false)
+	return !up
 }
 
 func (w *linkWatch) lost() context.Context {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -37,6 +38,7 @@ type reporter struct {
 	stale   *sessionRecord
 	upHook  func(time.Time) // told when a network protocol first comes up
 	stopped bool            // STOPPING=1 was sent
+	stopCtx context.Context // its end is the stop (daemon.run\'s ctx)
 	// traffic: waiting is for traffic to dial for (dial on demand), not
 	// for the Ethernet link.
 	traffic bool
@@ -72,6 +74,12 @@ func newReporter(cfg *Config, name string, sink statusSink, state stateFile) *re
 func (r *reporter) update(f func(*status.Status)) {
 	if r == nil {
 		return
+	}
+	if r.stopBegun() {
+		// The stop has begun: STOPPING=1 goes before anything its
+		// teardown reports (the AfterFunc that sends it may not have
+		// run yet).
+		r.stopping()
 	}
 	r.mu.Lock()
 	f(&r.st)
@@ -226,6 +234,11 @@ func (r *reporter) event(ev ppp.Event) {
 		case ppp.IPv6Down:
 			s.LocalIPv6, s.RemoteIPv6 = netip.Addr{}, netip.Addr{}
 		}
+		if s.State == status.StateConnected && !s.LocalIPv4.IsValid() && !s.LocalIPv6.IsValid() {
+			// No network protocol is up any more: the session is
+			// going down.
+			s.State = status.StateDisconnected
+		}
 	})
 	if ready {
 		r.sdNotify("READY=1")
@@ -302,6 +315,22 @@ func (r *reporter) waitingForTraffic() {
 // for traffic, not for a redial time).
 func (r *reporter) redial() {
 	r.update(func(s *status.Status) { s.Redials++ })
+}
+
+// stopWith names the context whose end is the stop.
+func (r *reporter) stopWith(ctx context.Context) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.stopCtx = ctx
+	r.mu.Unlock()
+}
+
+func (r *reporter) stopBegun() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stopCtx != nil && r.stopCtx.Err() != nil && !r.stopped
 }
 
 // stopping says the shutdown has begun; once.
