@@ -62,12 +62,14 @@ func isDown(s status.Status) bool {
 	return s.State == status.StateDisconnected || s.State == status.StateWaiting
 }
 
-// leftSession says whether pppoed no longer has the session first: it
-// is down, dialling, or on another session already (a redial at once can
-// take less time than a poll).
+// leftSession says whether pppoed has ended the session first: the end
+// recorded (its last error is newer), or on another session already (a
+// redial at once can take less time than a poll). Not merely "not
+// connected": the status leaves connected as the network protocols go
+// down, before the session's end is logged and recorded.
 func leftSession(first status.Status) func(status.Status) bool {
 	return func(s status.Status) bool {
-		return s.State != status.StateConnected || s.SessionID != first.SessionID
+		return s.LastErrorTime.After(first.LastErrorTime) || s.SessionID != 0 && s.SessionID != first.SessionID
 	}
 }
 
