@@ -37,7 +37,8 @@ type reporter struct {
 	status  string // the last STATUS= line
 	stale   *sessionRecord
 	upHook  func(time.Time) // told when a network protocol first comes up
-	stopped bool            // STOPPING=1 was sent
+	sendMu  sync.Mutex      // orders what update publishes; held before mu
+	stopped bool            // STOPPING=1 was sent; under sendMu
 	stopCtx context.Context // its end is the stop (daemon.run\'s ctx)
 	// traffic: waiting is for traffic to dial for (dial on demand), not
 	// for the Ethernet link.
@@ -70,17 +71,17 @@ func newReporter(cfg *Config, name string, sink statusSink, state stateFile) *re
 }
 
 // update changes the status under the lock and publishes it; the
-// STATUS= line follows the state.
+// STATUS= line follows the state. Publishing is serialised (sendMu), so
+// that the lines go out in the order of the changes.
 func (r *reporter) update(f func(*status.Status)) {
 	if r == nil {
 		return
 	}
-	if r.stopBegun() {
-		// The stop has begun: STOPPING=1 goes before anything its
-		// teardown reports (the AfterFunc that sends it may not have
-		// run yet).
-		r.stopping()
-	}
+	r.sendMu.Lock()
+	defer r.sendMu.Unlock()
+	// Once the stop has begun, STOPPING=1 goes before anything its
+	// teardown reports: the AfterFunc that sends it may not have run.
+	r.stopFirst()
 	r.mu.Lock()
 	f(&r.st)
 	st := r.st
@@ -327,24 +328,34 @@ func (r *reporter) stopWith(ctx context.Context) {
 	r.mu.Unlock()
 }
 
-func (r *reporter) stopBegun() bool {
+// stopFirst sends STOPPING=1 if the stop has begun and it has not gone
+// yet. Called with sendMu held.
+func (r *reporter) stopFirst() {
+	if r.stopped {
+		return
+	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.stopCtx != nil && r.stopCtx.Err() != nil && !r.stopped
+	ctx := r.stopCtx
+	r.mu.Unlock()
+	if ctx != nil && ctx.Err() != nil {
+		r.stopped = true
+		r.sdNotify("STOPPING=1")
+		r.mu.Lock()
+		r.st.State, r.st.NextRedial = status.StateStopping, time.Time{}
+		r.mu.Unlock()
+	}
 }
 
-// stopping says the shutdown has begun; once.
+// stopping says the shutdown has begun: STOPPING=1 once, and the state.
 func (r *reporter) stopping() {
 	if r == nil {
 		return
 	}
-	r.mu.Lock()
-	done := r.stopped
-	r.stopped = true
-	r.mu.Unlock()
-	if done {
-		return
+	r.sendMu.Lock()
+	if !r.stopped {
+		r.stopped = true
+		r.sdNotify("STOPPING=1")
 	}
-	r.sdNotify("STOPPING=1")
+	r.sendMu.Unlock()
 	r.update(func(s *status.Status) { s.State = status.StateStopping; s.NextRedial = time.Time{} })
 }

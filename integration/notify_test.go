@@ -115,7 +115,7 @@ func TestAlwaysOnNotify(t *testing.T) {
 	// shutdown, so it comes first, not after the session's teardown
 	// (which can take the LCP termination's 6 s).
 	if before := got[stopAt : len(got)-1]; len(before) > 0 {
-		t.Errorf("STOPPING=1 came only after %q", before)
+		t.Errorf("STOPPING=1 came only after %q\npppoed's log:\n%s", before, cli.Log())
 	}
 	if err := cli.Wait(ctx); err != nil || cli.ExitCode() != 0 {
 		t.Fatalf("pppoed after SIGTERM: %v, status %d\n%s", err, cli.ExitCode(), cli.Log())
