@@ -20,9 +20,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/BurntSushi/toml"
+	"github.com/pppoed/pppoed/internal/peerlog"
 )
 
 // Kind is the type of a key's value, that of its flag.
@@ -293,29 +293,13 @@ func syntaxError(file string, data []byte, schema []Key, err error) error {
 		return &Error{File: file, Err: fmt.Errorf("not TOML: %w", err)}
 	}
 	line := pe.Position.Line
-	msg := printable(pe.Message)
+	msg := peerlog.Escape(pe.Message) // the decoder quotes the file raw: one line, nothing for a terminal
 	if secretLine(data, line, schema) || secretKey(pe.LastKey, schema) {
 		msg = "not valid TOML (the decoder's message is withheld: the line holds a secret)"
 	} else {
 		msg = "not valid TOML: " + msg
 	}
 	return &Error{File: file, Line: line, Err: errors.New(msg)}
-}
-
-// printable escapes what is not printable in the decoder's message, which
-// quotes the file's text raw ("not a binary number: '0b\n'"): an error is
-// one line, and the file's bytes do not act on a terminal.
-func printable(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsPrint(r) {
-			b.WriteRune(r)
-			continue
-		}
-		q := strconv.QuoteRune(r)
-		b.WriteString(q[1 : len(q)-1])
-	}
-	return b.String()
 }
 
 func secretKey(name string, schema []Key) bool {

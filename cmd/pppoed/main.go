@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -436,27 +435,10 @@ func signalName(sig os.Signal) string {
 	return sig.String()
 }
 
-// printable escapes what is not printable in an error for the terminal
-// (\x1b, \u202e, \n), leaving the rest, quotes included, as it is: the
-// packages escape the peer's words where they quote them, and this is the
-// last line of defence for a message that goes to stderr as it is.
-func printable(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsPrint(r) {
-			b.WriteRune(r)
-			continue
-		}
-		q := strconv.QuoteRune(r)
-		b.WriteString(q[1 : len(q)-1])
-	}
-	return b.String()
-}
-
 func main() {
 	err := newApp(os.Stdout, os.Stderr).Run(context.Background(), os.Args)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "pppoed: %s\n", printable(err.Error()))
+		fmt.Fprintf(os.Stderr, "pppoed: %s\n", peerlog.Escape(err.Error())) // the last line of defence: packages escape what they quote
 	}
 	os.Exit(client.ExitCode(err))
 }

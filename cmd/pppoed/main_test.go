@@ -223,17 +223,3 @@ func TestDiscoverJSONEscapes(t *testing.T) {
 		t.Errorf("escapeJSON = %s", got)
 	}
 }
-
-func TestPrintable(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`--ac-mac "zz:zz": not an Ethernet MAC address`, `--ac-mac "zz:zz": not an Ethernet MAC address`},
-		{"peer said \x1b[31mred\u202e\n", `peer said \x1b[31mred\u202e\n`},
-		{"\u009b", `\u009b`},
-		{"café", "café"},
-	}
-	for _, tt := range tests {
-		if got := printable(tt.in); got != tt.want {
-			t.Errorf("printable(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}

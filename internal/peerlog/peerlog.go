@@ -124,6 +124,24 @@ func Text(s string) string {
 	return q[1:len(q)-1] + cut
 }
 
+// Escape escapes, as Go does (\x1b, \u202e, \n), only the characters of
+// s that are not printable, leaving the rest (quotes and backslashes
+// included) as it is, and cuts nothing: for a message that is meant to
+// be read as it is (an error for stderr, a decoder's complaint) but may
+// quote raw bytes.
+func Escape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsPrint(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r)
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}
+
 // Printable is s when s is already fit for a terminal (valid UTF-8, every
 // character printable, at most MaxText bytes), else Text(s). It is for
 // text that is usually escaped already (a ppp.DownError's detail, a

@@ -106,3 +106,19 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+// Escape leaves quotes and backslashes, escapes only what would act on a
+// terminal or break the line.
+func TestEscape(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`--ac-mac "zz:zz": not an Ethernet MAC address`, `--ac-mac "zz:zz": not an Ethernet MAC address`},
+		{"peer said \x1b[31mred\u202e\n", `peer said \x1b[31mred\u202e\n`},
+		{"\u009b", `\u009b`},
+		{"café", "café"},
+	}
+	for _, tt := range tests {
+		if got := Escape(tt.in); got != tt.want {
+			t.Errorf("Escape(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
