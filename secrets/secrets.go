@@ -1,0 +1,487 @@
+// Package secrets reads pppd's secrets files, /etc/ppp/chap-secrets and
+// /etc/ppp/pap-secrets, as pppd(8) describes them under "AUTHENTICATION" and
+// as pppd's auth.c (scan_authfile, set_allowed_addrs, auth_ip_addr) and
+// options.c (getword) read them.
+//
+// A file is a sequence of words. Words are separated by white space; a word
+// may be quoted with "..." or '...'; a backslash escapes the next character
+// (\a \b \f \n \r \s \t, \ooo octal, \xHH hex, anything else stands for
+// itself) and a backslash before a newline joins two lines; # starts a
+// comment that runs to the end of the line. An entry starts with the first
+// word of a line and runs until the next word that starts a line:
+//
+//	client server secret [address ...]
+//
+// client and server are names or "*" (any name). The addresses, checked in
+// order with the first match deciding, are IPv4 addresses, a.b.c.d/n
+// prefixes, either negated with a leading "!"; "*" allows any address not
+// refused before it, and "-" (or no address at all) allows none.
+//
+// This package is stricter than pppd where pppd would silently do something
+// the author of the file did not mean: a line with fewer than three words, an
+// unterminated quote, a NUL byte or an over-long word, a host or network name,
+// pppd's "a.b.c.d/n+" unit-offset form, extra options after "--", words after
+// "*" or "-", and a secret read from a file ("@/path") are errors naming the
+// file and line. Errors never quote a word of the file: a misplaced word may
+// be (part of) a secret.
+package secrets
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Wildcard, as client or server, matches any name (pppd's ISWILD: the word
+// is exactly "*").
+const Wildcard = "*"
+
+// maxWordLen is pppd's MAXWORDLEN: getword keeps at most MAXWORDLEN-1 bytes
+// of a word and drops the rest with only a warning; we refuse such a word.
+const maxWordLen = 1024
+
+// maxFileSize bounds what Parse reads, so a wrong path (a device, a huge log)
+// cannot exhaust memory.
+const maxFileSize = 16 << 20
+
+// Entry is one line of a secrets file.
+type Entry struct {
+	Client, Server string // a name or Wildcard; never empty
+	Secret         string // may be empty (pap-secrets with pppd's login option)
+	// Addresses are the address rules in the file's order: the first whose
+	// Prefix contains an address decides (pppd's ip_addr_check).
+	Addresses []Address
+	// AnyAddress is set by a "*" in the address list: an address no rule
+	// before it decided is allowed.
+	AnyAddress bool
+	Line       int // the line the entry starts on
+}
+
+// Address is one rule of an Entry's address list.
+type Address struct {
+	Prefix netip.Prefix // IPv4, masked; a single address is a /32
+	Deny   bool         // written with a leading "!"
+}
+
+// String describes e without its secret, so an Entry that reaches a log by
+// accident does not leak it.
+func (e Entry) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "line %d: client=%q server=%q secret=<hidden>", e.Line, e.Client, e.Server)
+	for _, a := range e.Addresses {
+		if a.Deny {
+			b.WriteString(" !" + a.Prefix.String())
+		} else {
+			b.WriteString(" " + a.Prefix.String())
+		}
+	}
+	if e.AnyAddress {
+		b.WriteString(" *")
+	}
+	return b.String()
+}
+
+// GoString is String, for %#v.
+func (e Entry) GoString() string { return "secrets.Entry{" + e.String() + "}" }
+
+// Allows reports whether the peer of e may use addr, as pppd's auth_ip_addr
+// decides for an authenticated peer: never a loopback, multicast or class E
+// address (bad_ip_adrs); otherwise the first rule containing addr decides,
+// and an address no rule decides is allowed only after a "*". With no rules
+// pppd allows nothing when it required authentication (auth_ip_addr returns
+// 0 when addresses[unit] is NULL and auth_required is set).
+func (e Entry) Allows(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	if !addr.Is4() || badAddr(addr) {
+		return false
+	}
+	for _, r := range e.Addresses {
+		if r.Prefix.Contains(addr) {
+			return !r.Deny
+		}
+	}
+	return e.AnyAddress
+}
+
+// badAddr is pppd's bad_ip_adrs: the loopback net, multicast and class E.
+func badAddr(a netip.Addr) bool {
+	b := a.As4()
+	return b[0] == 127 || b[0] >= 224
+}
+
+// Lookup finds the secret for authenticating client on server with pppd's
+// precedence (auth.c scan_authfile): an entry matches when each of its
+// client and server is the given name or "*"; a non-wildcard client
+// (NONWILD_CLIENT = 2) outranks a non-wildcard server (NONWILD_SERVER = 1),
+// both outrank either alone, and among equals the first entry wins (a later
+// one must have a strictly higher rank to replace it). Names compare exactly.
+func Lookup(entries []Entry, client, server string) (Entry, bool) {
+	const nonwildServer, nonwildClient = 1, 2
+	best, found := -1, Entry{}
+	for _, e := range entries {
+		rank := 0
+		if e.Client != Wildcard {
+			if e.Client != client {
+				continue
+			}
+			rank |= nonwildClient
+		}
+		if e.Server != Wildcard {
+			if e.Server != server {
+				continue
+			}
+			rank |= nonwildServer
+		}
+		if rank > best {
+			best, found = rank, e
+		}
+	}
+	return found, best >= 0
+}
+
+// ParseFile reads the secrets file at path. Like pppd's check_access it only
+// warns (through log, which may be nil) when the file is accessible to its
+// group or others: refusing would break a pppd setup that works today.
+func ParseFile(path string, log *slog.Logger) ([]Entry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	} else if fi.Mode().Perm()&0o077 != 0 && log != nil {
+		log.Warn("secrets: file has group and/or world access", "file", path, "mode", fi.Mode().Perm().String())
+	}
+	return Parse(f, path)
+}
+
+// Parse reads a secrets file from r; name is the file's name for errors.
+// It returns the entries in the file's order, or the first error, of the
+// form "secrets: NAME:LINE: what is wrong".
+func Parse(r io.Reader, name string) ([]Entry, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %s: %w", name, err)
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("secrets: %s: larger than %d bytes", name, maxFileSize)
+	}
+	lx := lexer{data: data, line: 1}
+	var entries []Entry
+	var cur []word
+	flush := func() error {
+		if len(cur) == 0 {
+			return nil
+		}
+		e, err := entry(cur, name)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, e)
+		cur = cur[:0]
+		return nil
+	}
+	for {
+		w, ok, err := lx.next()
+		if err != nil {
+			return nil, fmt.Errorf("secrets: %s:%d: %s", name, err.line, err.msg)
+		}
+		if !ok {
+			break
+		}
+		// scan_authfile: a word at the start of a line starts an entry
+		// (and the file's first word is taken to start one).
+		if w.newline {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+		cur = append(cur, w)
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return entries, nil
+}
+
+// entry builds an Entry from one line's words. Its errors name fields by
+// position and never quote a word.
+func entry(ws []word, name string) (Entry, error) {
+	fail := func(line int, format string, a ...any) (Entry, error) {
+		return Entry{}, fmt.Errorf("secrets: %s:%d: "+format, append([]any{name, line}, a...)...)
+	}
+	line := ws[0].line
+	// pppd skips a line without a server or a secret silently (scan_authfile
+	// "if (newline) continue"); a line the admin wrote is never meant to be
+	// ignored, so it is an error here.
+	switch {
+	case len(ws) < 2:
+		return fail(line, "missing server and secret (an entry is: client server secret [addresses])")
+	case len(ws) < 3:
+		return fail(line, "missing secret (an entry is: client server secret [addresses])")
+	}
+	e := Entry{Client: ws[0].text, Server: ws[1].text, Secret: ws[2].text, Line: line}
+	if e.Client == "" {
+		return fail(line, "empty client name (use \"*\" for any client)")
+	}
+	if e.Server == "" {
+		return fail(ws[1].line, "empty server name (use \"*\" for any server)")
+	}
+	if strings.HasPrefix(e.Secret, "@/") {
+		// pppd reads the secret from the first word of that file. Not
+		// supported yet: the file needs its own permission check and reload
+		// on SIGHUP; refusing beats using "@/..." as the password.
+		return fail(ws[2].line, "secret read from a file (@/path) is not supported")
+	}
+	addrs := ws[3:]
+	for i, w := range addrs {
+		n := i + 1 // the address's position, for errors
+		switch w.text {
+		case "--":
+			return fail(w.line, "extra options after \"--\" are not supported")
+		case "-", Wildcard:
+			if i+1 < len(addrs) {
+				return fail(addrs[i+1].line, "address %d follows %q, which ends the list (pppd ignores it)", n+1, w.text)
+			}
+			e.AnyAddress = w.text == Wildcard
+			continue
+		}
+		a, err := parseAddress(w.text)
+		if err != nil {
+			return fail(w.line, "address %d: %v", n, err)
+		}
+		e.Addresses = append(e.Addresses, a)
+	}
+	return e, nil
+}
+
+// parseAddress reads [!]a.b.c.d[/n] as set_allowed_addrs does, without its
+// host and network name lookups and its "/n+" unit offset. Its errors do not
+// quote s.
+func parseAddress(s string) (Address, error) {
+	var a Address
+	if rest, ok := strings.CutPrefix(s, "!"); ok {
+		a.Deny, s = true, rest
+	}
+	addrText, bitsText, hasBits := strings.Cut(s, "/")
+	addr, err := netip.ParseAddr(addrText)
+	if err != nil || !addr.Is4() {
+		return a, fmt.Errorf("not an IPv4 address in dotted decimal (host and network names are not supported)")
+	}
+	bits := 32
+	if hasBits {
+		if strings.HasSuffix(bitsText, "+") {
+			return a, fmt.Errorf("the /n+ interface-unit offset is not supported")
+		}
+		// set_allowed_addrs refuses a length <= 0 or > 32.
+		n, err := strconv.Atoi(bitsText)
+		if err != nil || n < 1 || n > 32 || bitsText[0] == '+' {
+			return a, fmt.Errorf("prefix length is not a number from 1 to 32")
+		}
+		bits = n
+	}
+	// set_allowed_addrs keeps base = a & mask.
+	a.Prefix = netip.PrefixFrom(addr, bits).Masked()
+	return a, nil
+}
+
+// lineError is a lexer error on the line a word starts on.
+type lineError struct {
+	line int
+	msg  string
+}
+
+// word is one word of the file.
+type word struct {
+	text    string
+	line    int  // the line the word starts on
+	newline bool // a newline came between the previous word and this one
+}
+
+// lexer is pppd's getword over a byte slice.
+type lexer struct {
+	data  []byte
+	pos   int
+	line  int
+	first bool // the first word has been read
+}
+
+const eof = -1
+
+func (l *lexer) peek() int {
+	if l.pos >= len(l.data) {
+		return eof
+	}
+	return int(l.data[l.pos])
+}
+
+// isSpace is C's isspace in the C locale.
+func isSpace(c int) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+func isOctal(c int) bool { return c >= '0' && c <= '7' }
+
+func hexVal(c int) (int, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// next returns the next word, false at the end of the data. Its errors do
+// not quote the word.
+func (l *lexer) next() (word, bool, *lineError) {
+	w := word{newline: !l.first}
+	escape, comment := false, false
+	c := eof
+	// Skip white space, comments and backslash-newlines.
+	for {
+		c = l.peek()
+		if c == eof {
+			return word{}, false, nil // a trailing lone backslash is dropped, as by getword
+		}
+		l.pos++
+		if c == '\n' {
+			l.line++
+			if escape {
+				escape = false
+			} else {
+				w.newline, comment = true, false
+			}
+			continue
+		}
+		if comment {
+			continue
+		}
+		if escape {
+			break
+		}
+		if c == '\\' {
+			escape = true
+			continue
+		}
+		if c == '#' {
+			comment = true
+			continue
+		}
+		if !isSpace(c) {
+			break
+		}
+	}
+	// From here on c is the character at l.pos, not yet consumed; the
+	// word starts with it (escaped if escape is set).
+	l.pos--
+	l.first = true
+	w.line = l.line
+	quote := 0
+	if !escape && (c == '"' || c == '\'') {
+		quote = c
+		c = l.advance()
+	}
+	var b bytes.Buffer
+	closed := false
+	for c != eof {
+		if escape {
+			escape = false
+			if c == '\n' { // backslash-newline is ignored
+				l.line++
+				c = l.advance()
+				continue
+			}
+			value, consumed := c, false
+			switch c {
+			case 'a':
+				value = '\a'
+			case 'b':
+				value = '\b'
+			case 'f':
+				value = '\f'
+			case 'n':
+				value = '\n'
+			case 'r':
+				value = '\r'
+			case 's':
+				value = ' '
+			case 't':
+				value = '\t'
+			case 'x':
+				// \x and up to two hex digits (none gives 0, as in getword).
+				value, consumed = 0, true
+				c = l.advance()
+				for n := 0; n < 2; n++ {
+					d, ok := hexVal(c)
+					if !ok {
+						break
+					}
+					value = value<<4 + d
+					c = l.advance()
+				}
+			default:
+				if isOctal(c) { // \ooo: up to three octal digits
+					value, consumed = 0, true
+					for n := 0; n < 3 && isOctal(c); n++ {
+						value = value<<3 + (c - '0')
+						c = l.advance()
+					}
+				}
+			}
+			b.WriteByte(byte(value))
+			if !consumed {
+				c = l.advance()
+			}
+			continue
+		}
+		if quote != 0 {
+			if c == quote {
+				l.advance()
+				closed = true
+				break
+			}
+		} else if isSpace(c) || c == '#' {
+			break // left for the next call, like getword's ungetc
+		}
+		if c == '\\' {
+			escape = true
+			c = l.advance()
+			continue
+		}
+		if c == '\n' { // only inside quotes
+			l.line++
+		}
+		b.WriteByte(byte(c))
+		c = l.advance()
+	}
+	if quote != 0 && !closed {
+		// getword takes everything up to the end of the file as the word.
+		return word{}, false, &lineError{w.line, fmt.Sprintf("unterminated %c quote", quote)}
+	}
+	if b.Len() >= maxWordLen {
+		return word{}, false, &lineError{w.line, fmt.Sprintf("word longer than %d bytes (pppd would truncate it)", maxWordLen-1)}
+	}
+	if bytes.IndexByte(b.Bytes(), 0) >= 0 {
+		// pppd's C strings would end the word at the NUL.
+		return word{}, false, &lineError{w.line, "NUL byte in a word"}
+	}
+	w.text = b.String()
+	return w, true, nil
+}
+
+// advance consumes the current character and returns the one after it.
+func (l *lexer) advance() int {
+	if l.pos < len(l.data) {
+		l.pos++
+	}
+	return l.peek()
+}
