@@ -1,0 +1,17 @@
+// Package server is pppoed's access concentrator (to come); these are its
+// Discovery building blocks (RFC 2516 §5), each stateless or bounded so that
+// a station flooding PADIs from random MACs cannot make the AC store
+// anything per packet:
+//
+//   - CookieJar mints and checks the AC-Cookie (RFC 2516 §5.2 and the
+//     AC-Cookie tag of appendix A): an HMAC over the client's MAC and a time
+//     window, so a PADO costs no state and a PADR without a cookie minted
+//     for its source MAC within the last two windows gets nothing (§5.3).
+//   - SessionIDs allocates the SESSION_ID of a PADS (§4, §5.4): random,
+//     unique among an interface's live sessions, never 0 (the Discovery
+//     stage's own) nor 0xFFFF (reserved).
+//   - PADILimiter is a global and a per-MAC token bucket over PADIs (§5.1),
+//     its table of MACs bounded.
+//
+// All three are safe for concurrent use.
+package server
