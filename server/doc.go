@@ -1,7 +1,7 @@
-// Package server is pppoed's access concentrator (to come); these are its
-// Discovery building blocks (RFC 2516 §5), each stateless or bounded so that
-// a station flooding PADIs from random MACs cannot make the AC store
-// anything per packet:
+// Package server is pppoed's access concentrator (to come). So far it
+// holds its building blocks: Discovery's (RFC 2516 §5), each stateless or
+// bounded so that a station flooding PADIs from random MACs cannot make the
+// AC store anything per packet, and the address pools IPCP hands out from:
 //
 //   - CookieJar mints and checks the AC-Cookie (RFC 2516 §5.2 and the
 //     AC-Cookie tag of appendix A): an HMAC over the client's MAC and a time
@@ -12,6 +12,9 @@
 //     stage's own) nor 0xFFFF (reserved).
 //   - PADILimiter is a global and a per-MAC token bucket over PADIs (§5.1),
 //     its table of MACs bounded.
+//   - Pool hands out a profile's IPv4 addresses (IPCP's IP-Address, RFC 1332
+//     §3.3) as ppp.AddressPool: RouterOS ip pool ranges, least recently
+//     released first, a peer's previous address back when it is free.
 //
-// All three are safe for concurrent use.
+// All four are safe for concurrent use.
 package server
