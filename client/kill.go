@@ -27,7 +27,7 @@ func Kill(cfg KillConfig) error {
 		// RFC 2516 §4: 0xffff is reserved, and 0 is Discovery's.
 		return &ExitError{Code: ExitOptionError, Err: fmt.Errorf("client: --session-id 0x%x is not a session's (1 to 0xfffe)", cfg.SessionID)}
 	}
-	if !validUnicastMAC(cfg.AC) {
+	if !discovery.ValidUnicast(cfg.AC) {
 		return &ExitError{Code: ExitOptionError, Err: fmt.Errorf("client: --ac-mac %v is not a unicast Ethernet address", cfg.AC)}
 	}
 	ifi, err := net.InterfaceByName(cfg.Interface)
@@ -47,16 +47,4 @@ func Kill(cfg KillConfig) error {
 		return &ExitError{Code: ExitFatal, Err: fmt.Errorf("client: PADT: %w", err)}
 	}
 	return nil
-}
-
-func validUnicastMAC(mac net.HardwareAddr) bool {
-	if len(mac) != 6 || mac[0]&1 != 0 {
-		return false
-	}
-	for _, b := range mac {
-		if b != 0 {
-			return true
-		}
-	}
-	return false
 }

@@ -384,7 +384,10 @@ func (c *Client) acceptable(o Offer) bool {
 	return true
 }
 
-func validUnicast(mac net.HardwareAddr) bool {
+// ValidUnicast says whether mac can be a station's own address: six
+// octets, not a group address, not all zeros. An AC's, and a PADT's
+// destination, must be one.
+func ValidUnicast(mac net.HardwareAddr) bool {
 	return len(mac) == 6 && mac[0]&1 == 0 && !bytes.Equal(mac, make([]byte, 6))
 }
 
@@ -539,7 +542,7 @@ func (c *Client) isPADO(r received) bool {
 	if !c.ours(r) {
 		return false
 	}
-	if !validUnicast(r.from) {
+	if !ValidUnicast(r.from) {
 		c.ignore(r, func(s *Stats) { s.WrongMAC++ }, "not from a unicast address")
 		return false
 	}
