@@ -404,3 +404,168 @@ func (c countingRejecter) WriteFrame(proto ppp.Protocol, p []byte) error {
 	}
 	return c.echoRejecter.WriteFrame(proto, p)
 }
+
+// dataUntil is a link whose kernel unit receives data continuously
+// until the instant stored in until (none stored: never any data).
+type dataUntil struct {
+	*ppptest.End
+	until *atomic.Pointer[time.Time]
+}
+
+func (l dataUntil) ReceiveIdle() time.Duration {
+	u := l.until.Load()
+	if u == nil {
+		return time.Duration(1<<63 - 1)
+	}
+	return max(time.Since(*u), 0)
+}
+
+// EchoQuiet and EchoRepeat: RouterOS's keepalive-timeout K, as the AC
+// uses it (EchoTimeout 2K, EchoQuiet K), on the server's side. After K
+// of quiet an Echo-Request goes out every second (EchoRepeat), and the
+// client is declared dead, with one Terminate-Request, at 2K of quiet.
+// Anything heard (an LCP frame, data counted by the kernel, an answer to
+// one of the echoes) starts the count again; a client that answers, even
+// only some of the echoes, is never declared dead. Times are from the
+// last frame of the negotiation.
+func TestEchoQuiet(t *testing.T) {
+	const k = 10 * time.Second
+	tests := []struct {
+		name                   string
+		timeout, quiet, repeat time.Duration
+		// answer says whether the client answers the n-th echo (from 0).
+		answer func(n int) bool
+		frame  time.Duration // the client sends one Discard-Request then
+		data   time.Duration // the kernel receives data until then
+		dead   time.Duration // 0: alive after 10 minutes
+		echoes []time.Duration
+		count  int // echoes in 10 minutes and a second, when alive
+	}{{
+		name:    "RouterOS keepalive-timeout 10s, silent client",
+		timeout: 2 * k, quiet: k,
+		dead:   20 * time.Second,
+		echoes: seconds(10, 11, 12, 13, 14, 15, 16, 17, 18, 19),
+	}, {
+		name:    "a frame heard starts the count again",
+		timeout: 2 * k, quiet: k,
+		frame:  5 * time.Second,
+		dead:   25 * time.Second,
+		echoes: seconds(15, 16, 17, 18, 19, 20, 21, 22, 23, 24),
+	}, {
+		name:    "data heard starts the count again",
+		timeout: 2 * k, quiet: k,
+		data:   30 * time.Second,
+		dead:   50 * time.Second,
+		echoes: seconds(40, 41, 42, 43, 44, 45, 46, 47, 48, 49),
+	}, {
+		// Each answer is heard: the next echo is K after it.
+		name:    "every echo answered",
+		timeout: 2 * k, quiet: k,
+		answer: func(int) bool { return true },
+		echoes: seconds(10, 20, 30, 40),
+		count:  60,
+	}, {
+		// Two echoes in three lost: still alive, 3 echoes every 12 s.
+		name:    "every third echo answered",
+		timeout: 2 * k, quiet: k,
+		answer: func(n int) bool { return n%3 == 2 },
+		echoes: seconds(10, 11, 12, 22, 23, 24, 34),
+		count:  150,
+	}, {
+		name:    "EchoRepeat",
+		timeout: 2 * k, quiet: k, repeat: 3 * time.Second,
+		dead:   20 * time.Second,
+		echoes: seconds(10, 13, 16, 19),
+	}, {
+		// A first echo past half the timeout would leave the client no
+		// time to answer it, or none at all: it is capped there.
+		name:    "EchoQuiet capped at half the timeout",
+		timeout: 2 * k, quiet: 30 * time.Second,
+		dead:   20 * time.Second,
+		echoes: seconds(10, 11, 12, 13, 14, 15, 16, 17, 18, 19),
+	}, {
+		// EchoRepeat alone: the first echo at the default period
+		// (EchoTimeout/4).
+		name:    "EchoRepeat without EchoQuiet",
+		timeout: 8 * time.Second, repeat: time.Second,
+		dead:   8 * time.Second,
+		echoes: seconds(2, 3, 4, 5, 6, 7),
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				echoes := &lcpSent{code: ppp.CodeEchoReq}
+				terms := &lcpSent{code: ppp.CodeTermReq}
+				a, b := ppptest.Pipe(ppptest.Config{Tap: func(from string, proto ppp.Protocol, p []byte, lost bool) {
+					echoes.tap(from, proto, p, lost)
+					terms.tap(from, proto, p, lost)
+				}})
+				var mu sync.Mutex
+				n := 0
+				runScript(b, lcpPeer(t, []ppp.Option{ppp.MagicNumber(0xac)}, func(s *script, p ppp.Packet) {
+					s.end.Send(ppp.ProtoIPv6CP, ppp.CodeConfReq, 1, opts(t, ppp.InterfaceID{2, 0, 0, 0, 0, 0, 0, 2}))
+				}, func(s *script, p ppp.Packet) {
+					switch {
+					case p.Protocol == ppp.ProtoIPv6CP && p.Code == ppp.CodeConfReq:
+						s.end.Send(ppp.ProtoIPv6CP, ppp.CodeConfAck, p.ID, p.Data)
+					case p.Protocol == ppp.ProtoLCP && p.Code == ppp.CodeEchoReq && tt.answer != nil:
+						mu.Lock()
+						ok := tt.answer(n)
+						n++
+						mu.Unlock()
+						if ok {
+							s.end.Send(ppp.ProtoLCP, ppp.CodeEchoRep, p.ID, be32(0xac))
+						}
+					}
+				}))
+				cfg := serverConfig(ppp.AuthNone, false, true, nil)
+				cfg.EchoTimeout, cfg.EchoQuiet, cfg.EchoRepeat = tt.timeout, tt.quiet, tt.repeat
+				until := &atomic.Pointer[time.Time]{}
+				srv := start(cfg, dataUntil{End: a, until: until})
+				synctest.Wait()
+				if _, ok := find[ppp.IPv6Up](srv.rec); !ok {
+					t.Fatalf("not up: %s", kinds(srv.rec))
+				}
+				echoes.reset()
+				terms.reset()
+				t0 := time.Now()
+				if tt.data > 0 {
+					u := t0.Add(tt.data)
+					until.Store(&u)
+				}
+				if tt.frame > 0 {
+					go func() {
+						time.Sleep(tt.frame)
+						b.Send(ppp.ProtoLCP, ppp.CodeDiscardReq, 1, be32(0xac))
+					}()
+				}
+				if tt.dead > 0 {
+					d := srv.wait(t)
+					if took := time.Since(t0); took != tt.dead {
+						t.Errorf("dead after %v, want %v", took, tt.dead)
+					}
+					if want := fmt.Sprintf("nothing received for %v", tt.timeout); d.Reason != ppp.ReasonPeerDead || d.Detail != want {
+						t.Errorf("down %v, want peer dead: %s", d, want)
+					}
+					if got := echoes.times(); !sameTimes(got, tt.echoes) {
+						t.Errorf("echoes at %v, want %v", got, tt.echoes)
+					}
+					if got := terms.times(); !sameTimes(got, []time.Duration{tt.dead}) {
+						t.Errorf("Terminate-Requests at %v, want one at %v", got, tt.dead)
+					}
+					return
+				}
+				time.Sleep(10*time.Minute + time.Second)
+				if d, down := find[ppp.Down](srv.rec); down {
+					t.Fatalf("down: %+v", d)
+				}
+				e := echoes.times()
+				if len(e) != tt.count || len(e) < len(tt.echoes) || !sameTimes(e[:len(tt.echoes)], tt.echoes) {
+					t.Errorf("%d echoes, first at %v; want %d, first at %v", len(e), e[:min(len(e), len(tt.echoes)+2)], tt.count, tt.echoes)
+				}
+				srv.s.Close("")
+				srv.wait(t)
+			})
+		})
+	}
+}

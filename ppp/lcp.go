@@ -415,7 +415,10 @@ const minKeepaliveTick = time.Millisecond
 // keepalive is EchoTimeout's keepalive (see Config.EchoTimeout), run at
 // LCP's Up and at each tick: declare the peer dead, or ask it with an
 // echo, or wait for the next moment one of them is due. The ticks fall
-// where the link will have been quiet for P, or EchoTimeout, exactly.
+// where the link will have been quiet for the first echo's wait, for
+// each repeat after it, or for EchoTimeout, exactly. A tick that finds
+// the peer heard since (quiet below the first wait) waits for the first
+// echo again: the schedule starts over from the last frame heard.
 func (l *lcpLayer) keepalive() {
 	timeout := l.s.cfg.EchoTimeout
 	quiet := l.quiet()
@@ -423,13 +426,31 @@ func (l *lcpLayer) keepalive() {
 		l.s.peerDead(fmt.Sprintf("nothing received for %v", timeout))
 		return
 	}
-	period := echoPeriod(timeout)
-	next := period - quiet
-	if quiet >= period {
+	first, repeat := echoSchedule(timeout, l.s.cfg.EchoQuiet, l.s.cfg.EchoRepeat)
+	next := first - quiet
+	if quiet >= first {
 		l.sendEcho()
-		next = min(period, timeout-quiet)
+		next = min(repeat, timeout-quiet)
 	}
 	l.echo.start(max(next, minKeepaliveTick))
+}
+
+// echoSchedule is how long the link stays quiet before EchoTimeout's
+// keepalive sends its first echo, and how often it repeats it while the
+// link stays quiet: the period P of echoPeriod for both by default;
+// EchoQuiet (capped at half the timeout, so that at least one echo goes
+// out with time left for its answer) and EchoRepeat (1 s by default with
+// EchoQuiet: RouterOS's rate) when set.
+func echoSchedule(timeout, quiet, repeat time.Duration) (first, every time.Duration) {
+	period := echoPeriod(timeout)
+	first, every = period, period
+	if quiet > 0 {
+		first, every = min(quiet, timeout/2), time.Second
+	}
+	if repeat > 0 {
+		every = repeat
+	}
+	return first, every
 }
 
 // echoPeriod is how long the link stays quiet before EchoTimeout's

@@ -124,6 +124,21 @@ type Config struct {
 	// Terminate-Request and the session ends at once with
 	// ReasonPeerDead.
 	EchoTimeout time.Duration
+	// EchoQuiet and EchoRepeat reshape EchoTimeout's echoes (ignored
+	// without it); zero keeps the schedule above. With EchoQuiet
+	// positive, the first Echo-Request goes out once the link has been
+	// quiet for EchoQuiet (at most EchoTimeout/2, so that a peer is
+	// always asked, with time to answer, before it is declared dead);
+	// with EchoRepeat positive, the next ones follow every EchoRepeat
+	// while the link stays quiet. EchoRepeat defaults to 1 s when
+	// EchoQuiet is set, to P otherwise. A silent peer, quiet since
+	// instant 0, thus gets echoes at Q, Q+R, Q+2R... for each of them
+	// before EchoTimeout, and is declared dead at EchoTimeout; anything
+	// heard starts the count again from 0. RouterOS's keepalive-timeout
+	// K ("after this long without traffic, an echo every second; dead
+	// after twice that") is EchoTimeout 2K, EchoQuiet K: echoes at K,
+	// K+1 s ... 2K-1 s, dead at 2K.
+	EchoQuiet, EchoRepeat time.Duration
 
 	// Client authentication: our name and password, and the methods we
 	// accept, most preferred first (default MS-CHAPv2, MS-CHAPv1,
