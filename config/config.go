@@ -105,26 +105,37 @@ const MaxSize = 1 << 20
 // order. Only the keys of schema are allowed, each a scalar of its kind;
 // tables and arrays are refused (every setting is one flag).
 func Load(path string, schema []Key) ([]Setting, error) {
+	data, perm, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(path, data, perm, schema)
+}
+
+// readFile returns the contents of the regular file at path, at most
+// MaxSize bytes, and its permission bits (whether others may read a
+// secret in it).
+func readFile(path string) ([]byte, fs.FileMode, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, &Error{File: path, Err: unwrapPath(err)}
+		return nil, 0, &Error{File: path, Err: unwrapPath(err)}
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, &Error{File: path, Err: unwrapPath(err)}
+		return nil, 0, &Error{File: path, Err: unwrapPath(err)}
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, &Error{File: path, Err: errors.New("not a regular file")}
+		return nil, 0, &Error{File: path, Err: errors.New("not a regular file")}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
 	if err != nil {
-		return nil, &Error{File: path, Err: unwrapPath(err)}
+		return nil, 0, &Error{File: path, Err: unwrapPath(err)}
 	}
 	if len(data) > MaxSize {
-		return nil, &Error{File: path, Err: fmt.Errorf("larger than %d bytes", MaxSize)}
+		return nil, 0, &Error{File: path, Err: fmt.Errorf("larger than %d bytes", MaxSize)}
 	}
-	return parse(path, data, fi.Mode().Perm(), schema)
+	return data, fi.Mode().Perm(), nil
 }
 
 // unwrapPath drops the *fs.PathError around err, whose path the Error
