@@ -108,6 +108,8 @@ type Config struct {
 	// MRU is what the unit accepts; 0 leaves the kernel's default (1500).
 	MRU    int
 	Logger *slog.Logger
+
+	poller *Poller // ConnectPolled's
 }
 
 // Connect hands the session to the kernel and builds its channel and unit
@@ -140,7 +142,12 @@ type Link struct {
 	// shared is the Unit the link was attached to by ConnectUnit: its
 	// reader hands the link the unit's control frames, and Close leaves
 	// the unit in place. Nil when the link made its own unit (Connect).
-	shared  *Unit
+	shared *Unit
+	// poller, when set, reads the link's descriptors (ConnectPolled):
+	// polled are its entries, pollMu guards them against Close.
+	poller  *Poller
+	pollMu  sync.Mutex
+	polled  []*pollEntry
 	log     *slog.Logger
 	early   []frame // read from the socket before the channel took over
 	frames  chan frame
@@ -177,16 +184,25 @@ func newLink(ch, unit file, log *slog.Logger) *Link {
 	return &Link{ch: ch, unit: unit, log: log, frames: make(chan frame, 64), hup: make(chan struct{}), done: make(chan struct{})}
 }
 
-func (l *Link) start() {
+// newPolledLink is newLink for a link that p reads.
+func newPolledLink(ch, unit file, log *slog.Logger, p *Poller) *Link {
+	return &Link{ch: ch, unit: unit, log: log, poller: p, frames: make(chan frame, polledFrames), hup: make(chan struct{}), done: make(chan struct{})}
+}
+
+func (l *Link) start() error {
+	if l.poller != nil {
+		return l.poller.register(l)
+	}
 	if l.shared != nil {
 		// The unit's descriptor has one reader, the Unit's.
 		l.readers.Add(1)
 		go l.read(l.ch, true)
-		return
+		return nil
 	}
 	l.readers.Add(2)
 	go l.read(l.ch, true)
 	go l.read(l.unit, false)
+	return nil
 }
 
 // read feeds frames from one descriptor. The end of the channel's (EOF,
@@ -326,6 +342,9 @@ func (l *Link) HangUp(err error) {
 func (l *Link) Close() error {
 	l.closeOnce.Do(func() {
 		close(l.done)
+		if l.poller != nil {
+			l.poller.unregister(l)
+		}
 		_ = disconnect(l.ch) // closing would do it too; this says so first
 		if l.shared != nil {
 			l.shared.detach(l)

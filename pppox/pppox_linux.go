@@ -72,7 +72,12 @@ func (s *Socket) connect(cfg Config) (_ *Link, err error) {
 		unix.Close(unitfd)
 		return nil, err
 	}
-	l := newLink(ch, pollable(unitfd), cfg.Logger)
+	var l *Link
+	if cfg.poller != nil {
+		l = newPolledLink(ch, pollable(unitfd), cfg.Logger, cfg.poller)
+	} else {
+		l = newLink(ch, pollable(unitfd), cfg.Logger)
+	}
 	l.Ifname, l.Unit, l.Channel, l.early = ifname, unit, channel, early
 	defer func() {
 		if err != nil {
@@ -93,7 +98,9 @@ func (s *Socket) connect(cfg Config) (_ *Link, err error) {
 			return nil, err
 		}
 	}
-	l.start()
+	if err = l.start(); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 
@@ -176,7 +183,9 @@ func (s *Socket) connectUnit(cfg Config, u *Unit) (_ *Link, err error) {
 		}
 	}
 	u.attachLocked(l)
-	l.start()
+	if err := l.start(); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package pppox
+
+func newEpoller() (epoller, error) { return nil, errNotLinux }
