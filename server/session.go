@@ -1,0 +1,519 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/pppoed/pppoed/discovery"
+	"github.com/pppoed/pppoed/internal/peerlog"
+	"github.com/pppoed/pppoed/ppp"
+	"github.com/pppoed/pppoed/pppox"
+	"github.com/vishvananda/netlink"
+)
+
+// errFull: max-sessions reached.
+var errFull = errors.New("server: max-sessions reached")
+
+// session is one client's session: from the PADS to the PADT.
+//
+//	PADR --startSession--> pending --start--> running --run returns--> gone
+//	 (kernel link made,      (PADS sent)     (ppp.Session.Run)   (pppN destroyed,
+//	  nothing else)                                               PADT, id freed)
+//
+// Fields marked (mu) are the server's lock's; the rest belong to the
+// session's goroutine once start was called.
+type session struct {
+	srv     *Server
+	port    *port
+	key     sessionKey
+	mac     net.HardwareAddr
+	service string
+	cookie  []byte // the PADR's, to recognise its repeats
+	mtu     int    // what the session may carry (RFC 4638 or 1492)
+	lcpMTU  int    // what LCP agreed we send
+	since   time.Time
+	log     *slog.Logger
+
+	sock    *pppox.Socket
+	link    *pppox.Link
+	ctl     *ppp.Session
+	pads    *discovery.Packet
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	profile *Profile
+	acct    account
+	pool    *sessionPool
+
+	// (mu)
+	user     string
+	ifname   string
+	local    netip.Addr
+	remote   netip.Addr
+	remote6  netip.Addr
+	linkUp   bool
+	upSince  time.Time
+	padtSeen bool
+	counted  bool // in byUser
+}
+
+// pending returns the session a repeated PADR from mac with this cookie
+// already started, while it has not reached LCP's Opened.
+func (s *Server) pending(p *port, mac net.HardwareAddr, cookie []byte) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, ss := range s.sessions {
+		if k.ifindex == p.ifi.Index && k.mac == macKey(mac) && !ss.linkUp && bytes.Equal(ss.cookie, cookie) {
+			return ss
+		}
+	}
+	return nil
+}
+
+// endHost ends the sessions mac has on p (one-session-per-host).
+func (s *Server) endHost(p *port, mac net.HardwareAddr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, ss := range s.sessions {
+		if k.ifindex == p.ifi.Index && k.mac == macKey(mac) {
+			s.log.Info("server: a new session from the host ends its old one", "client", mac.String(), "session-id", fmt.Sprintf("%#x", k.id))
+			ss.stop("One session per host")
+		}
+	}
+}
+
+// startSession makes the kernel's side of a new session (AF_PPPOX
+// connected to the client, /dev/ppp channel and unit) before the PADS
+// goes: the client's first LCP packet may follow the PADS at once.
+func (s *Server) startSession(p *port, mac net.HardwareAddr, svc string, cookie []byte, mtu int) (*session, error) {
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return nil, errors.New("server: stopping")
+	}
+	if s.cfg.MaxSessions > 0 && len(s.sessions) >= s.cfg.MaxSessions {
+		s.mu.Unlock()
+		return nil, errFull
+	}
+	s.mu.Unlock()
+	id, err := p.ids.Allocate()
+	if err != nil {
+		return nil, err
+	}
+	ss := &session{
+		srv: s, port: p, key: sessionKey{ifindex: p.ifi.Index, mac: macKey(mac), id: id},
+		mac: append(net.HardwareAddr(nil), mac...), service: svc, cookie: cookie, mtu: mtu, since: time.Now(),
+	}
+	ss.log = s.log.With("client", mac.String(), "session-id", fmt.Sprintf("%#x", id))
+	if ss.sock, err = pppox.OpenSocket(); err != nil {
+		p.ids.Release(id)
+		return nil, err
+	}
+	ss.link, err = ss.sock.ConnectPolled(pppox.Config{
+		Interface: p.ifi.Name, SessionID: id, AC: mac, MRU: min(mtu, s.cfg.MaxMRU), Logger: ss.log,
+	}, s.poller)
+	if err != nil {
+		ss.sock.Close()
+		p.ids.Release(id)
+		return nil, err
+	}
+	ss.ifname = ss.link.Ifname
+	s.mu.Lock()
+	// Checked again: another interface's reader may have added one.
+	if s.stopping || (s.cfg.MaxSessions > 0 && len(s.sessions) >= s.cfg.MaxSessions) {
+		stopping := s.stopping
+		s.mu.Unlock()
+		ss.link.Close()
+		ss.sock.Close()
+		p.ids.Release(id)
+		if stopping {
+			return nil, errors.New("server: stopping")
+		}
+		return nil, errFull
+	}
+	s.sessions[ss.key] = ss
+	s.counters.SessionsStarted++
+	s.mu.Unlock()
+	ss.ctx, ss.cancel = context.WithCancelCause(context.Background())
+	ss.pool = &sessionPool{ss: ss}
+	ss.ctl = ppp.NewSession(ss.link, s.pppConfig(ss))
+	return ss, nil
+}
+
+// pppConfig is the PPP side of a session: the authenticator, IPCP with the
+// interface's default profile until the user is known.
+func (s *Server) pppConfig(ss *session) ppp.Config {
+	prof := s.profile(ss.port.profile)
+	cfg := ppp.Config{
+		Role:    ppp.RoleServer,
+		Timers:  s.cfg.Timers,
+		Logger:  ss.log,
+		MRU:     uint16(min(ss.mtu, s.cfg.MaxMRU)),
+		MaxMTU:  uint16(min(ss.mtu, s.cfg.MaxMTU)),
+		Require: s.cfg.Auth,
+		Secrets: secretStore{s},
+		Name:    s.cfg.ACName,
+		IPv4:    &ppp.IPv4Config{Local: prof.LocalAddress, DNS: prof.DNS, Pool: ss.pool},
+		OnEvent: ss.onEvent,
+	}
+	if !s.cfg.Debug {
+		// ppp dumps packets at debug level: only with Debug.
+		cfg.Logger = slog.New(infoOnly{ss.log.Handler()})
+	}
+	if s.cfg.KeepaliveTimeout > 0 {
+		cfg.EchoTimeout = 2 * s.cfg.KeepaliveTimeout
+	}
+	if s.cfg.IPv6 {
+		cfg.IPv6 = &ppp.IPv6Config{}
+	}
+	return cfg
+}
+
+// profile returns the named profile (validated to exist).
+func (s *Server) profile(name string) *Profile {
+	for i := range s.cfg.Profiles {
+		if s.cfg.Profiles[i].Name == name {
+			return &s.cfg.Profiles[i]
+		}
+	}
+	return &Profile{Name: name}
+}
+
+// start runs the session on its own goroutine.
+func (ss *session) start() {
+	s := ss.srv
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ss.run()
+	}()
+}
+
+func (ss *session) run() {
+	s := ss.srv
+	ss.log.Info("server: session started", "interface", ss.port.ifi.Name, "ifname", ss.ifname, "service", peerlog.Text(ss.service))
+	err := ss.ctl.Run(ss.ctx) // closes the link: pppN is gone with its addresses and routes
+	ss.sock.Close()
+	s.mu.Lock()
+	padtSeen := ss.padtSeen
+	delete(s.sessions, ss.key)
+	if ss.counted {
+		if s.byUser[ss.user]--; s.byUser[ss.user] <= 0 {
+			delete(s.byUser, ss.user)
+		}
+	}
+	user := ss.user
+	s.mu.Unlock()
+	if !padtSeen {
+		// §5.5: a PADT ends the session on the client's side too.
+		padt := &discovery.Packet{Code: discovery.CodePADT, SessionID: ss.key.id, Tags: []discovery.Tag{discovery.ACName(s.cfg.ACName)}}
+		if err := ss.port.send(ss.mac, padt); err != nil {
+			ss.log.Warn("server: sending PADT", "err", err)
+		}
+	}
+	ss.port.ids.Release(ss.key.id)
+	ss.cancel(nil)
+	var down *ppp.DownError
+	reason, detail := "unknown", ""
+	if errors.As(err, &down) {
+		reason, detail = down.Reason.String(), down.Detail
+		if down.Reason == ppp.ReasonPeerAuthFailed {
+			s.count(func(c *Counters) { c.AuthFailures++ })
+		}
+	}
+	ss.log.Info("server: session ended", "user", peerlog.Text(user), "reason", reason, "detail", peerlog.Printable(detail),
+		"duration", time.Since(ss.since).Round(time.Millisecond).String())
+}
+
+// stop ends the session with an LCP Terminate-Request (then a PADT).
+func (ss *session) stop(why string) {
+	if ss.ctl != nil {
+		ss.ctl.Close(why)
+	}
+}
+
+// hangUp ends the session at once: the client sent a PADT, its side is gone.
+func (ss *session) hangUp() { ss.link.HangUp(io.EOF) }
+
+// onEvent configures pppN as the session's layers come and go; it runs on
+// the session's goroutine.
+func (ss *session) onEvent(ev ppp.Event) {
+	s := ss.srv
+	fail := func(err error) {
+		ss.log.Error("server: configuring " + ss.ifname + ": " + err.Error())
+		ss.ctl.Close("configuring the interface failed")
+	}
+	switch e := ev.(type) {
+	case ppp.LinkUp:
+		s.mu.Lock()
+		ss.linkUp = true
+		s.mu.Unlock()
+		if err := ss.link.SetMRU(int(e.MRU)); err != nil {
+			fail(err)
+			return
+		}
+		ss.lcpMTU = int(e.MTU)
+		if err := ss.setMTU(ss.lcpMTU); err != nil {
+			fail(err)
+		}
+	case ppp.Authenticated:
+		ss.authenticated(e.Peer)
+	case ppp.IPv4Up:
+		err := s.netlinkDo(func(h *netlink.Handle) error {
+			l, err := h.LinkByName(ss.ifname)
+			if err != nil {
+				return err
+			}
+			a := &netlink.Addr{IPNet: hostNet(e.Local), Peer: hostNet(e.Peer)}
+			if err := h.AddrAdd(l, a); err != nil {
+				return fmt.Errorf("address %s peer %s: %w", e.Local, e.Peer, err)
+			}
+			return h.LinkSetUp(l)
+		})
+		if err == nil {
+			err = ss.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass)
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+		ss.up(func() { ss.local, ss.remote = e.Local, e.Peer })
+		ss.log.Info("server: IPv4 up", "user", peerlog.Text(ss.userName()), "ifname", ss.ifname, "local", e.Local.String(), "remote", e.Peer.String(),
+			"setup", time.Since(ss.since).Round(time.Millisecond).String())
+	case ppp.IPv6Up:
+		local, peer := e.Local.LinkLocal(), e.Peer.LinkLocal()
+		err := s.netlinkDo(func(h *netlink.Handle) error {
+			l, err := h.LinkByName(ss.ifname)
+			if err != nil {
+				return err
+			}
+			a := &netlink.Addr{IPNet: &net.IPNet{IP: local.AsSlice(), Mask: net.CIDRMask(128, 128)}, Peer: &net.IPNet{IP: peer.AsSlice(), Mask: net.CIDRMask(128, 128)}}
+			if err := h.AddrAdd(l, a); err != nil {
+				return fmt.Errorf("address %s peer %s: %w", local, peer, err)
+			}
+			return h.LinkSetUp(l)
+		})
+		if err == nil {
+			err = ss.link.SetNPMode(ppp.ProtoIPv6, pppox.NPModePass)
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+		ss.up(func() { ss.remote6 = peer })
+		ss.log.Info("server: IPv6 up", "user", peerlog.Text(ss.userName()), "ifname", ss.ifname, "local", local.String(), "remote", peer.String())
+	case ppp.IPv4Down:
+		_ = ss.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModeDrop)
+		ss.removeAddrs(netlink.FAMILY_V4)
+		s.mu.Lock()
+		ss.local, ss.remote = netip.Addr{}, netip.Addr{}
+		s.mu.Unlock()
+	case ppp.IPv6Down:
+		_ = ss.link.SetNPMode(ppp.ProtoIPv6, pppox.NPModeDrop)
+		ss.removeAddrs(netlink.FAMILY_V6)
+		s.mu.Lock()
+		ss.remote6 = netip.Addr{}
+		s.mu.Unlock()
+	}
+}
+
+// up records an NCP's addresses, and the session's first NCP.
+func (ss *session) up(set func()) {
+	s := ss.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set()
+	if ss.upSince.IsZero() {
+		ss.upSince = time.Now()
+		s.counters.SessionsUp++
+	}
+}
+
+func (ss *session) userName() string {
+	ss.srv.mu.Lock()
+	defer ss.srv.mu.Unlock()
+	return ss.user
+}
+
+func (ss *session) setMTU(mtu int) error {
+	if ss.profile != nil && ss.profile.MTU > 0 {
+		mtu = min(mtu, ss.profile.MTU)
+	}
+	return ss.srv.netlinkDo(func(h *netlink.Handle) error {
+		l, err := h.LinkByName(ss.ifname)
+		if err != nil {
+			return err
+		}
+		return h.LinkSetMTU(l, mtu)
+	})
+}
+
+func (ss *session) removeAddrs(family int) {
+	_ = ss.srv.netlinkDo(func(h *netlink.Handle) error {
+		l, err := h.LinkByName(ss.ifname)
+		if err != nil {
+			return err
+		}
+		addrs, err := h.AddrList(l, family)
+		if err != nil {
+			return err
+		}
+		for _, a := range addrs {
+			_ = h.AddrDel(l, &a)
+		}
+		return nil
+	})
+}
+
+// authenticated takes the user's profile and static interface name.
+func (ss *session) authenticated(peer string) {
+	s := ss.srv
+	acct, _ := s.directory().lookup(peer)
+	ss.acct = acct
+	ss.profile = s.profile(acct.profileName(ss.port.profile))
+	s.mu.Lock()
+	ss.user = peer
+	if !ss.counted {
+		ss.counted = true
+		s.byUser[peer]++
+	}
+	s.mu.Unlock()
+	if name := acct.ifname(); name != "" && name != ss.ifname {
+		// pppN is still down (IPCP is not up): it can be renamed. A name
+		// held by another of the user's sessions stays that one's
+		// (RouterOS: the second session gets a dynamic interface).
+		err := s.netlinkDo(func(h *netlink.Handle) error {
+			l, err := h.LinkByName(ss.ifname)
+			if err != nil {
+				return err
+			}
+			return h.LinkSetName(l, name)
+		})
+		if err != nil {
+			ss.log.Warn("server: keeping the dynamic interface name", "ifname", ss.ifname, "wanted", name, "err", err)
+		} else {
+			s.mu.Lock()
+			ss.ifname = name
+			s.mu.Unlock()
+			ss.link.Ifname = name
+		}
+	}
+	if ss.profile.MTU > 0 {
+		if err := ss.setMTU(ss.lcpMTU); err != nil {
+			ss.log.Warn("server: profile MTU", "err", err)
+		}
+	}
+	ss.log.Info("server: authenticated", "user", peerlog.Text(peer), "profile", ss.profile.Name)
+}
+
+func (ss *session) statusLocked() SessionStatus {
+	st := SessionStatus{
+		User: ss.user, MAC: ss.mac.String(), SessionID: ss.key.id, Interface: ss.port.ifi.Name,
+		Ifname: ss.ifname, Service: ss.service, Local: ss.local, Remote: ss.remote, RemoteV6: ss.remote6,
+		MTU: ss.mtu, Since: ss.since, UpSince: ss.upSince,
+	}
+	switch {
+	case !ss.upSince.IsZero():
+		st.State = "up"
+	case ss.user != "":
+		st.State = "network"
+	case ss.linkUp:
+		st.State = "authenticate"
+	default:
+		st.State = "establish"
+	}
+	return st
+}
+
+func hostNet(a netip.Addr) *net.IPNet {
+	return &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(32, 32)}
+}
+
+// secretStore is the server's ppp.SecretStore: the directory at the time
+// of the lookup.
+type secretStore struct{ s *Server }
+
+func (st secretStore) Secret(user string) (string, bool) {
+	a, ok := st.s.directory().lookup(user)
+	if !ok {
+		return "", false
+	}
+	return a.password, true
+}
+
+// sessionPool is a session's ppp.AddressPool: the user's fixed address or
+// its profile's pool, checked against its secrets entry's rules.
+type sessionPool struct {
+	ss   *session
+	pool *Pool // what Allocate took from, for Release
+}
+
+func (sp *sessionPool) Allocate(peer string) (netip.Addr, error) {
+	ss := sp.ss
+	s := ss.srv
+	acct, ok := s.directory().lookup(peer)
+	if !ok {
+		return netip.Addr{}, fmt.Errorf("server: %q is not a user", peer)
+	}
+	prof := s.profile(acct.profileName(ss.port.profile))
+	if prof.OnlyOne {
+		s.mu.Lock()
+		n := s.byUser[peer]
+		s.mu.Unlock()
+		if n > 1 {
+			s.count(func(c *Counters) { c.RefusedOnlyOne++ })
+			return netip.Addr{}, fmt.Errorf("server: %q already has a session (only-one)", peer)
+		}
+	}
+	pool := s.pools[prof.RemotePool]
+	var a netip.Addr
+	switch fixed := acct.fixedAddress(); {
+	case fixed.IsValid():
+		a = fixed
+		if pool != nil && pool.Contains(a) {
+			if err := pool.Reserve(a); err != nil {
+				return netip.Addr{}, fmt.Errorf("server: the address of %q: %w", peer, err)
+			}
+			sp.pool = pool
+		}
+	case prof.RemoteAddress.IsValid():
+		a = prof.RemoteAddress
+	case pool != nil:
+		var err error
+		if a, err = pool.Allocate(peer); err != nil {
+			s.count(func(c *Counters) { c.NoAddress++ })
+			return netip.Addr{}, err
+		}
+		sp.pool = pool
+	default:
+		return netip.Addr{}, fmt.Errorf("server: profile %q has no remote address or pool", prof.Name)
+	}
+	if err := acct.allows(a); err != nil {
+		sp.Release(a)
+		return netip.Addr{}, err
+	}
+	return a, nil
+}
+
+func (sp *sessionPool) Release(a netip.Addr) {
+	if sp.pool != nil {
+		sp.pool.Release(a)
+		sp.pool = nil
+	}
+}
+
+// infoOnly drops debug records: ppp's packet dumps, unless Debug.
+type infoOnly struct{ slog.Handler }
+
+func (h infoOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l > slog.LevelDebug && h.Handler.Enabled(ctx, l)
+}
+
+func (h infoOnly) WithAttrs(as []slog.Attr) slog.Handler { return infoOnly{h.Handler.WithAttrs(as)} }
+func (h infoOnly) WithGroup(n string) slog.Handler       { return infoOnly{h.Handler.WithGroup(n)} }
