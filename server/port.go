@@ -19,7 +19,7 @@ import (
 type port struct {
 	s        *Server
 	ifi      *net.Interface
-	conn     *packet.Conn
+	conn     frameConn
 	services []string
 	profile  string // the default profile of its clients
 	ids      *SessionIDs
@@ -36,7 +36,11 @@ func (s *Server) openPort(ic Interface) (*port, error) {
 	// Raw, not datagram: the destination MAC tells a PADI (broadcast)
 	// from a PADR or PADT meant for us, which a packet socket also sees
 	// when addressed to another station (veth, promiscuous mode).
-	conn, err := packet.Listen(ifi, packet.Raw, discovery.EtherTypeDiscovery, nil)
+	listen := s.listen
+	if listen == nil {
+		listen = listenRaw
+	}
+	conn, err := listen(ifi)
 	if err != nil {
 		return nil, fmt.Errorf("server: packet socket on %s: %w", ic.Name, err)
 	}
@@ -45,6 +49,10 @@ func (s *Server) openPort(ic Interface) (*port, error) {
 		prof = s.cfg.DefaultProfile
 	}
 	return &port{s: s, ifi: ifi, conn: conn, services: ic.ServiceNames, profile: prof, ids: NewSessionIDs(nil)}, nil
+}
+
+func listenRaw(ifi *net.Interface) (frameConn, error) {
+	return packet.Listen(ifi, packet.Raw, discovery.EtherTypeDiscovery, nil)
 }
 
 // stopReading ends serve's reads.

@@ -44,10 +44,20 @@ type Server struct {
 	stopping bool
 	wg       sync.WaitGroup // the sessions' goroutines
 
-	poller *pppox.Poller
+	// kernel makes the sessions' links and configures their pppN;
+	// listen opens an interface's Discovery socket. Tests replace both.
+	kernel kernel
+	listen func(ifi *net.Interface) (frameConn, error)
 	ports  []*port
-	nlMu   sync.Mutex // one netlink request at a time on nl
-	nl     *netlink.Handle
+}
+
+// frameConn is an interface's Discovery socket: a packet.Conn in Raw
+// mode, bound to the Discovery EtherType.
+type frameConn interface {
+	ReadFrom(b []byte) (int, net.Addr, error)
+	WriteTo(b []byte, addr net.Addr) (int, error)
+	SetReadDeadline(t time.Time) error
+	Close() error
 }
 
 // sessionKey identifies a session as RFC 2516 §4 does: the pair of MACs
@@ -112,21 +122,14 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	s.started = time.Now()
 	s.mu.Unlock()
 
-	if s.nl, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
-		return fmt.Errorf("server: netlink: %w", err)
+	if s.kernel == nil {
+		k, err := openSysKernel(s.log)
+		if err != nil {
+			return err
+		}
+		s.kernel = k
 	}
-	defer s.nl.Close()
-	if s.poller, err = pppox.NewPoller(s.log); err != nil {
-		return err
-	}
-	defer s.poller.Close()
-	// The kernel's side first: a host without PPPoE fails here, before
-	// any client is offered a session.
-	probe, err := pppox.OpenSocket()
-	if err != nil {
-		return err
-	}
-	probe.Close()
+	defer s.kernel.close()
 
 	for _, ic := range s.cfg.Interfaces {
 		p, err := s.openPort(ic)
@@ -264,11 +267,24 @@ func (s *Server) count(f func(c *Counters)) {
 	s.mu.Unlock()
 }
 
-// netlinkDo runs f with the server's netlink handle, one at a time.
-func (s *Server) netlinkDo(f func(h *netlink.Handle) error) error {
-	s.nlMu.Lock()
-	defer s.nlMu.Unlock()
-	return f(s.nl)
+// openSysKernel checks the kernel's side first: a host without PPPoE
+// fails here, before any client is offered a session.
+func openSysKernel(log *slog.Logger) (*sysKernel, error) {
+	probe, err := pppox.OpenSocket()
+	if err != nil {
+		return nil, err
+	}
+	probe.Close()
+	nl, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("server: netlink: %w", err)
+	}
+	p, err := pppox.NewPoller(log)
+	if err != nil {
+		nl.Close()
+		return nil, err
+	}
+	return newSysKernel(p, nl), nil
 }
 
 func macKey(m net.HardwareAddr) (k [6]byte) {

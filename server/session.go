@@ -18,6 +18,10 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
+// SetupTimeout bounds the time from PADS to the first network protocol
+// up: LCP, authentication and an NCP.
+const SetupTimeout = 60 * time.Second
+
 // errFull: max-sessions reached.
 var errFull = errors.New("server: max-sessions reached")
 
@@ -41,8 +45,7 @@ type session struct {
 	since   time.Time
 	log     *slog.Logger
 
-	sock    *pppox.Socket
-	link    *pppox.Link
+	link    kernelLink
 	ctl     *ppp.Session
 	pads    *discovery.Packet
 	ctx     context.Context
@@ -111,26 +114,20 @@ func (s *Server) startSession(p *port, mac net.HardwareAddr, svc string, cookie 
 		mac: append(net.HardwareAddr(nil), mac...), service: svc, cookie: cookie, mtu: mtu, since: time.Now(),
 	}
 	ss.log = s.log.With("client", mac.String(), "session-id", fmt.Sprintf("%#x", id))
-	if ss.sock, err = pppox.OpenSocket(); err != nil {
-		p.ids.Release(id)
-		return nil, err
-	}
-	ss.link, err = ss.sock.ConnectPolled(pppox.Config{
+	ss.link, err = s.kernel.open(pppox.Config{
 		Interface: p.ifi.Name, SessionID: id, AC: mac, MRU: min(mtu, s.cfg.MaxMRU), Logger: ss.log,
-	}, s.poller)
+	})
 	if err != nil {
-		ss.sock.Close()
 		p.ids.Release(id)
 		return nil, err
 	}
-	ss.ifname = ss.link.Ifname
+	ss.ifname = ss.link.ifname()
 	s.mu.Lock()
 	// Checked again: another interface's reader may have added one.
 	if s.stopping || (s.cfg.MaxSessions > 0 && len(s.sessions) >= s.cfg.MaxSessions) {
 		stopping := s.stopping
 		s.mu.Unlock()
 		ss.link.Close()
-		ss.sock.Close()
 		p.ids.Release(id)
 		if stopping {
 			return nil, errors.New("server: stopping")
@@ -167,7 +164,11 @@ func (s *Server) pppConfig(ss *session) ppp.Config {
 		cfg.Logger = slog.New(infoOnly{ss.log.Handler()})
 	}
 	if s.cfg.KeepaliveTimeout > 0 {
+		// RouterOS's keepalive-timeout K: an echo each second once the
+		// client was quiet for K, dead once it was quiet for 2K.
 		cfg.EchoTimeout = 2 * s.cfg.KeepaliveTimeout
+		cfg.EchoQuiet = s.cfg.KeepaliveTimeout
+		cfg.EchoRepeat = time.Second
 	}
 	if s.cfg.IPv6 {
 		cfg.IPv6 = &ppp.IPv6Config{}
@@ -198,8 +199,21 @@ func (ss *session) start() {
 func (ss *session) run() {
 	s := ss.srv
 	ss.log.Info("server: session started", "interface", ss.port.ifi.Name, "ifname", ss.ifname, "service", peerlog.Text(ss.service))
-	err := ss.ctl.Run(ss.ctx) // closes the link: pppN is gone with its addresses and routes
-	ss.sock.Close()
+	// A client that sends a PADR and then nothing, or never finishes
+	// negotiating, would hold its pppN and session id for good: LCP's
+	// own bounds (Max-Configure, the authentication timeout) do not
+	// cover a peer that keeps answering without ever agreeing.
+	setup := time.AfterFunc(SetupTimeout, func() {
+		s.mu.Lock()
+		up := !ss.upSince.IsZero()
+		s.mu.Unlock()
+		if !up {
+			ss.log.Warn("server: the session did not come up in time", "timeout", SetupTimeout.String())
+			ss.stop("Session setup timed out")
+		}
+	})
+	err := ss.ctl.Run(ss.ctx)
+	setup.Stop() // closes the link: pppN is gone with its addresses and routes
 	s.mu.Lock()
 	padtSeen := ss.padtSeen
 	delete(s.sessions, ss.key)
@@ -265,17 +279,10 @@ func (ss *session) onEvent(ev ppp.Event) {
 	case ppp.Authenticated:
 		ss.authenticated(e.Peer)
 	case ppp.IPv4Up:
-		err := s.netlinkDo(func(h *netlink.Handle) error {
-			l, err := h.LinkByName(ss.ifname)
-			if err != nil {
-				return err
-			}
-			a := &netlink.Addr{IPNet: hostNet(e.Local), Peer: hostNet(e.Peer)}
-			if err := h.AddrAdd(l, a); err != nil {
-				return fmt.Errorf("address %s peer %s: %w", e.Local, e.Peer, err)
-			}
-			return h.LinkSetUp(l)
-		})
+		err := s.kernel.addAddr(ss.ifname, e.Local, e.Peer)
+		if err == nil {
+			err = s.kernel.up(ss.ifname)
+		}
 		if err == nil {
 			err = ss.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass)
 		}
@@ -288,17 +295,10 @@ func (ss *session) onEvent(ev ppp.Event) {
 			"setup", time.Since(ss.since).Round(time.Millisecond).String())
 	case ppp.IPv6Up:
 		local, peer := e.Local.LinkLocal(), e.Peer.LinkLocal()
-		err := s.netlinkDo(func(h *netlink.Handle) error {
-			l, err := h.LinkByName(ss.ifname)
-			if err != nil {
-				return err
-			}
-			a := &netlink.Addr{IPNet: &net.IPNet{IP: local.AsSlice(), Mask: net.CIDRMask(128, 128)}, Peer: &net.IPNet{IP: peer.AsSlice(), Mask: net.CIDRMask(128, 128)}}
-			if err := h.AddrAdd(l, a); err != nil {
-				return fmt.Errorf("address %s peer %s: %w", local, peer, err)
-			}
-			return h.LinkSetUp(l)
-		})
+		err := s.kernel.addAddr(ss.ifname, local, peer)
+		if err == nil {
+			err = s.kernel.up(ss.ifname)
+		}
 		if err == nil {
 			err = ss.link.SetNPMode(ppp.ProtoIPv6, pppox.NPModePass)
 		}
@@ -310,13 +310,13 @@ func (ss *session) onEvent(ev ppp.Event) {
 		ss.log.Info("server: IPv6 up", "user", peerlog.Text(ss.userName()), "ifname", ss.ifname, "local", local.String(), "remote", peer.String())
 	case ppp.IPv4Down:
 		_ = ss.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModeDrop)
-		ss.removeAddrs(netlink.FAMILY_V4)
+		s.kernel.removeAddrs(ss.ifname, netlink.FAMILY_V4)
 		s.mu.Lock()
 		ss.local, ss.remote = netip.Addr{}, netip.Addr{}
 		s.mu.Unlock()
 	case ppp.IPv6Down:
 		_ = ss.link.SetNPMode(ppp.ProtoIPv6, pppox.NPModeDrop)
-		ss.removeAddrs(netlink.FAMILY_V6)
+		s.kernel.removeAddrs(ss.ifname, netlink.FAMILY_V6)
 		s.mu.Lock()
 		ss.remote6 = netip.Addr{}
 		s.mu.Unlock()
@@ -345,30 +345,7 @@ func (ss *session) setMTU(mtu int) error {
 	if ss.profile != nil && ss.profile.MTU > 0 {
 		mtu = min(mtu, ss.profile.MTU)
 	}
-	return ss.srv.netlinkDo(func(h *netlink.Handle) error {
-		l, err := h.LinkByName(ss.ifname)
-		if err != nil {
-			return err
-		}
-		return h.LinkSetMTU(l, mtu)
-	})
-}
-
-func (ss *session) removeAddrs(family int) {
-	_ = ss.srv.netlinkDo(func(h *netlink.Handle) error {
-		l, err := h.LinkByName(ss.ifname)
-		if err != nil {
-			return err
-		}
-		addrs, err := h.AddrList(l, family)
-		if err != nil {
-			return err
-		}
-		for _, a := range addrs {
-			_ = h.AddrDel(l, &a)
-		}
-		return nil
-	})
+	return ss.srv.kernel.setMTU(ss.ifname, mtu)
 }
 
 // authenticated takes the user's profile and static interface name.
@@ -388,20 +365,13 @@ func (ss *session) authenticated(peer string) {
 		// pppN is still down (IPCP is not up): it can be renamed. A name
 		// held by another of the user's sessions stays that one's
 		// (RouterOS: the second session gets a dynamic interface).
-		err := s.netlinkDo(func(h *netlink.Handle) error {
-			l, err := h.LinkByName(ss.ifname)
-			if err != nil {
-				return err
-			}
-			return h.LinkSetName(l, name)
-		})
+		err := s.kernel.rename(ss.ifname, name)
 		if err != nil {
 			ss.log.Warn("server: keeping the dynamic interface name", "ifname", ss.ifname, "wanted", name, "err", err)
 		} else {
 			s.mu.Lock()
 			ss.ifname = name
 			s.mu.Unlock()
-			ss.link.Ifname = name
 		}
 	}
 	if ss.profile.MTU > 0 {
@@ -429,10 +399,6 @@ func (ss *session) statusLocked() SessionStatus {
 		st.State = "establish"
 	}
 	return st
-}
-
-func hostNet(a netip.Addr) *net.IPNet {
-	return &net.IPNet{IP: a.AsSlice(), Mask: net.CIDRMask(32, 32)}
 }
 
 // secretStore is the server's ppp.SecretStore: the directory at the time
