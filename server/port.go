@@ -230,7 +230,11 @@ func (p *port) padr(src net.HardwareAddr, pkt *discovery.Packet) {
 	// A PADR repeated because our PADS was lost gets the same PADS, not a
 	// second session (the cookie tells the two PADRs apart from a new
 	// session's: it is fresh for each PADO).
-	if ss := s.pending(p, src, cookie); ss != nil {
+	if ss := s.byCookie(p, src, cookie); ss != nil {
+		if !ss.resendable() {
+			s.plog.Debug("server: PADR replays the cookie of a session that is up", "interface", p.ifi.Name, "from", src.String())
+			return
+		}
 		if err := p.send(src, ss.pads); err != nil {
 			s.plog.Warn("server: sending PADS", "interface", p.ifi.Name, "to", src.String(), "err", err)
 		}

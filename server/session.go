@@ -66,17 +66,28 @@ type session struct {
 	counted  bool // in byUser
 }
 
-// pending returns the session a repeated PADR from mac with this cookie
-// already started, while it has not reached LCP's Opened.
-func (s *Server) pending(p *port, mac net.HardwareAddr, cookie []byte) *session {
+// byCookie returns the live session a PADR from mac with this cookie
+// started, if any. A cookie starts one session at a time: the PADR
+// repeated because our PADS was lost gets that session's PADS again, and
+// a cookie replayed once the session is up gets nothing (each cookie
+// costs a PADO, which the PADI limits bound; sessions would not be).
+func (s *Server) byCookie(p *port, mac net.HardwareAddr, cookie []byte) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, ss := range s.sessions {
-		if k.ifindex == p.ifi.Index && k.mac == macKey(mac) && !ss.linkUp && bytes.Equal(ss.cookie, cookie) {
+		if k.ifindex == p.ifi.Index && k.mac == macKey(mac) && bytes.Equal(ss.cookie, cookie) {
 			return ss
 		}
 	}
 	return nil
+}
+
+// resendable reports whether a repeated PADR should get the session's
+// PADS again: LCP has not come up, so the client may not have it.
+func (ss *session) resendable() bool {
+	ss.srv.mu.Lock()
+	defer ss.srv.mu.Unlock()
+	return !ss.linkUp
 }
 
 // endHost ends the sessions mac has on p (one-session-per-host).
