@@ -103,6 +103,18 @@ func (s Secrets) Secret(user string) (string, bool) {
 	return p, ok
 }
 
+// Authorization is what Config.Authorize grants a peer for its session.
+type Authorization struct {
+	// IPv4, when not nil, is the session's IPCP configuration in place
+	// of Config.IPv4 (our Local address, the DNS handed out, the Pool or
+	// fixed Remote address the peer is given): the AC learns the user's
+	// profile only once the user is known, and IPCP starts only after
+	// authentication (RFC 1661 §3.5), so it negotiates with these from
+	// its first packet. Ignored when Config.IPv4 is nil: whether IPCP
+	// runs at all is decided by NewSession. Its slices are only read.
+	IPv4 *IPv4Config
+}
+
 // Messages the authenticator sends, as pppd does.
 const (
 	msgPAPOK     = "Login ok"
@@ -463,9 +475,12 @@ func (a *authServer) input(p Packet) {
 		failMsg = []byte(mschap.Failure{Code: mschap.ErrAuthenticationFailed}.String())
 	case AuthMSCHAPv2:
 		resp, err := mschap.ParseV2Response(r.Value)
-		if err == nil && known {
+		if err == nil {
+			// Worked out for an unknown user too (with an empty
+			// password), as the other methods do: an unknown user then
+			// takes as long to refuse as a wrong password.
 			want := mschap.GenerateNTResponse([16]byte(a.challenge), resp.PeerChallenge, user, pass)
-			good = subtle.ConstantTimeCompare(resp.NTResponse[:], want[:]) == 1
+			good = known && subtle.ConstantTimeCompare(resp.NTResponse[:], want[:]) == 1
 			auth := mschap.GenerateAuthenticatorResponse(pass, resp.NTResponse, resp.PeerChallenge, [16]byte(a.challenge), user)
 			okMsg = []byte(mschap.Success{AuthResponse: auth, Message: msgCHAPOK}.String())
 		}
@@ -473,14 +488,19 @@ func (a *authServer) input(p Packet) {
 		a.s.random(next)
 		failMsg = []byte(mschap.Failure{Code: mschap.ErrAuthenticationFailed, Challenge: next, Version: 3, Message: msgCHAPFail}.String())
 	}
+	detail := fmt.Sprintf(`%s authentication of "%s" failed`, a.method, wireText(r.Name))
 	if good {
-		a.success = okMsg
-		a.s.send(ProtoCHAP, CodeCHAPSuccess, p.ID, okMsg)
-		a.succeed(user)
-		return
+		err := a.authorize(user)
+		if err == nil {
+			a.success = okMsg
+			a.s.send(ProtoCHAP, CodeCHAPSuccess, p.ID, okMsg)
+			a.succeed(user)
+			return
+		}
+		detail = refused(a.method, r.Name, err)
 	}
 	a.s.send(ProtoCHAP, CodeCHAPFailure, p.ID, failMsg)
-	a.fail(fmt.Sprintf(`%s authentication of "%s" failed`, a.method, wireText(r.Name)))
+	a.fail(detail)
 }
 
 // pap checks an Authenticate-Request (RFC 1334 §2.2.1).
@@ -500,15 +520,56 @@ func (a *authServer) pap(p Packet) {
 	a.id = p.ID
 	user := string(req.PeerID)
 	pass, known := a.secret(user)
+	detail := fmt.Sprintf(`PAP authentication of "%s" failed`, wireText(req.PeerID))
 	if known && subtle.ConstantTimeCompare(req.Password, []byte(pass)) == 1 {
-		a.success, _ = PAPResponse{Message: []byte(msgPAPOK)}.Append(nil)
-		a.s.send(ProtoPAP, CodePAPAuthAck, p.ID, a.success)
-		a.succeed(user)
-		return
+		err := a.authorize(user)
+		if err == nil {
+			a.success, _ = PAPResponse{Message: []byte(msgPAPOK)}.Append(nil)
+			a.s.send(ProtoPAP, CodePAPAuthAck, p.ID, a.success)
+			a.succeed(user)
+			return
+		}
+		detail = refused(AuthPAP, req.PeerID, err)
 	}
 	nak, _ := PAPResponse{Message: []byte(msgPAPFail)}.Append(nil)
 	a.s.send(ProtoPAP, CodePAPAuthNak, p.ID, nak)
-	a.fail(fmt.Sprintf(`PAP authentication of "%s" failed`, wireText(req.PeerID)))
+	a.fail(detail)
+}
+
+// authorize decides, for a peer whose credentials are good, whether it
+// may have the session (Config.Authorize), and takes what it is granted;
+// a non-nil error refuses it. Only the first authentication of a
+// session is put to Authorize: after an LCP renegotiation the peer must
+// authenticate again (RFC 1661 §3.5 puts authentication after each
+// Establish phase), and under the name it had, for the session's
+// identity (its only-one slot, its address, its log lines) is that
+// name's.
+func (a *authServer) authorize(user string) error {
+	s := a.s
+	if s.authorized {
+		if user != s.authorizedPeer {
+			return fmt.Errorf(`the peer authenticated as "%s" earlier in the session`, peerlog.Text(s.authorizedPeer))
+		}
+		return nil
+	}
+	if s.cfg.Authorize != nil {
+		az, err := s.cfg.Authorize(user)
+		if err != nil {
+			return err
+		}
+		if az != nil && az.IPv4 != nil && s.ipcpL != nil {
+			s.ipcpL.cfg = *az.IPv4
+		}
+	}
+	s.authorized, s.authorizedPeer = true, user
+	return nil
+}
+
+// refused is the Down detail of a peer whose credentials were good but
+// whose session was refused: the refusal's text is the AC's own, told
+// only to its log (escaped, should it quote the peer).
+func refused(m AuthMethod, name []byte, err error) string {
+	return fmt.Sprintf(`%s authentication of "%s" refused: %s`, m, wireText(name), peerlog.Printable(err.Error()))
 }
 
 func (a *authServer) succeed(user string) {

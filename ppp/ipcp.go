@@ -56,6 +56,9 @@ type ipcpLayer struct {
 
 	peerAddr netip.Addr // what the peer claims for itself (client)
 	assigned netip.Addr // what we hand the peer (server)
+	// from is the pool assigned came from, which gets it back (nil: a
+	// fixed Remote address); not cfg.Pool, which Authorize may replace.
+	from     AddressPool
 	allocErr error
 	isUp     bool // IPv4Up was reported
 	// refusedNak says why we did not take the address the peer last
@@ -180,15 +183,22 @@ func (l *ipcpLayer) reject(data []byte) bool {
 	return true
 }
 
-// assign allocates the peer's address once per session (server).
+// assign decides the peer's address once per session (server): the
+// fixed Remote one, else one from the pool.
 func (l *ipcpLayer) assign() (netip.Addr, bool) {
 	if l.assigned.IsValid() || l.allocErr != nil {
 		return l.assigned, l.assigned.IsValid()
 	}
-	if l.cfg.Pool == nil {
+	var a netip.Addr
+	var err error
+	pool, source := l.cfg.Pool, "the address pool gave"
+	if l.cfg.Remote.IsValid() {
+		a, pool, source = l.cfg.Remote, nil, "the peer's configured address is"
+	} else if pool != nil {
+		a, err = pool.Allocate(l.s.peerName)
+	} else {
 		return netip.Addr{}, false
 	}
-	a, err := l.cfg.Pool.Allocate(l.s.peerName)
 	if err == nil {
 		// A pool that hands out an address no host may have, or ours,
 		// is misconfigured: the peer gets none rather than that one.
@@ -197,8 +207,10 @@ func (l *ipcpLayer) assign() (netip.Addr, bool) {
 			why = "our own address"
 		}
 		if why != "" {
-			l.cfg.Pool.Release(a)
-			err = fmt.Errorf("the address pool gave %s, %s: not handed out", a, why)
+			if pool != nil {
+				pool.Release(a)
+			}
+			err = fmt.Errorf("%s %s, %s: not handed out", source, a, why)
 		}
 	}
 	if err != nil {
@@ -206,15 +218,17 @@ func (l *ipcpLayer) assign() (netip.Addr, bool) {
 		l.s.log.Warn("ppp: no address for the peer", "err", err)
 		return netip.Addr{}, false
 	}
-	l.assigned = a
+	l.assigned, l.from = a, pool
 	return a, true
 }
 
+// release gives the peer's address back to the pool it came from, once:
+// at the session's end.
 func (l *ipcpLayer) release() {
-	if l.assigned.IsValid() && l.cfg.Pool != nil {
-		l.cfg.Pool.Release(l.assigned)
-		l.assigned = netip.Addr{}
+	if l.assigned.IsValid() && l.from != nil {
+		l.from.Release(l.assigned)
 	}
+	l.assigned, l.from = netip.Addr{}, nil
 }
 
 func (l *ipcpLayer) configure(data []byte, rejectIfDisagree bool) (Code, []byte) {

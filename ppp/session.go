@@ -154,6 +154,19 @@ type Config struct {
 	Name    string
 	// AuthTimeout bounds the authentication phase (default 30 s).
 	AuthTimeout time.Duration
+	// Authorize, when set, is asked on the session's goroutine whether
+	// a peer whose credentials are good may have the session, and with
+	// what (server): after the password or CHAP response was verified,
+	// before the Success or Ack goes out. An error fails the
+	// authentication as a wrong password does, with the same message on
+	// the wire (never the error's text, which goes to the log and the
+	// Down detail only), so that the AC can refuse a second session of
+	// a user, or a user it cannot serve, without telling the peer why;
+	// unknown users and wrong passwords never reach it. It is called
+	// once per session: should LCP be renegotiated, the peer must
+	// authenticate again under the same name (any other fails), and the
+	// first authorization stands. It must not block for long.
+	Authorize func(peer string) (*Authorization, error)
 
 	IPv4 *IPv4Config // nil: IPCP is not run
 	IPv6 *IPv6Config // nil: IPv6CP is not run
@@ -174,6 +187,10 @@ type IPv4Config struct {
 	Pool AddressPool
 	// DNS are the name servers a server hands out, primary first.
 	DNS []netip.Addr
+	// Remote, when valid, is the peer's address (server), handed out
+	// instead of one from Pool: a user's static address, pppd's
+	// local:remote option. No pool is asked for it or given it back.
+	Remote netip.Addr
 }
 
 // IPv6Config configures IPv6CP.
@@ -218,23 +235,28 @@ type Session struct {
 	authClient        *authPeer   // we authenticate to the peer
 	authServer        *authServer // we authenticate the peer
 
-	phase       Phase
-	frames      chan inFrame
-	calls       chan func()
-	closeReq    chan string
-	done        chan struct{}
-	readerDone  chan struct{} // closed when reader has returned
-	later       []func()
-	deferred    []inFrame
-	lastRecv    time.Time // when the peer was last heard (see EchoTimeout)
-	prevRecv    time.Time // lastRecv before the frame being handled
-	dead        bool
-	reason      *DownError
-	stats       Stats
-	peerName    string
-	clientOK    bool // we passed the peer's authentication (or none was asked)
-	serverOK    bool // the peer passed ours (or none was required)
-	ncpFailures []string
+	phase      Phase
+	frames     chan inFrame
+	calls      chan func()
+	closeReq   chan string
+	done       chan struct{}
+	readerDone chan struct{} // closed when reader has returned
+	later      []func()
+	deferred   []inFrame
+	lastRecv   time.Time // when the peer was last heard (see EchoTimeout)
+	prevRecv   time.Time // lastRecv before the frame being handled
+	dead       bool
+	reason     *DownError
+	stats      Stats
+	peerName   string
+	clientOK   bool // we passed the peer's authentication (or none was asked)
+	serverOK   bool // the peer passed ours (or none was required)
+	// authorized: Config.Authorize accepted authorizedPeer (or there is
+	// no Authorize and the peer authenticated as it): the session's
+	// identity, which a renegotiation cannot change.
+	authorized     bool
+	authorizedPeer string
+	ncpFailures    []string
 }
 
 type inFrame struct {
