@@ -7,54 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"net"
-	"syscall"
 
 	"github.com/pppoed/pppoed/internal/peerlog"
 	"github.com/vishvananda/netlink"
 )
 
-// dialError is a one-line message for a failed connect; the cause stays
-// reachable with errors.Is/As.
-type dialError struct {
-	msg string
-	err error
-}
-
-func (e *dialError) Error() string { return e.msg }
-func (e *dialError) Unwrap() error { return e.err }
-
-func dial(ctx context.Context, path string) (net.Conn, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", path)
-	if err != nil {
-		return nil, dialErr(path, err)
-	}
-	return c, nil
-}
-
-func dialErr(path string, err error) error {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return &dialError{fmt.Sprintf("status: no pppoed is running for this link (%s not found)", path), err}
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return &dialError{fmt.Sprintf("status: no pppoed is running for this link (%s is left from one that stopped)", path), err}
-	case errors.Is(err, fs.ErrPermission):
-		return &dialError{fmt.Sprintf("status: %s: permission denied (the control socket is root's: run pppoed status as root)", path), err}
-	}
-	return connErr(path, err)
-}
-
-// connErr names path rather than the address the kernel reports (the
-// name the server bound before renaming its socket into place).
-func connErr(path string, err error) error {
-	var oe *net.OpError
-	if errors.As(err, &oe) {
-		return &dialError{fmt.Sprintf("status: %s: %v", path, oe.Err), err}
-	}
-	return fmt.Errorf("status: %s: %w", path, err)
-}
+// dialErr and connErr are linkText's.
+func dialErr(path string, err error) error { return linkText.dialErr(path, err) }
+func connErr(path string, err error) error { return linkText.ConnError(path, err) }
 
 // Get asks the pppoed at path for its link's status.
 func Get(ctx context.Context, path string) (Status, error) {
@@ -85,7 +45,7 @@ type reply struct {
 }
 
 func stream(ctx context.Context, path string, o op, f func(Status) error) error {
-	c, err := dial(ctx, path)
+	c, err := DialSocket(ctx, path, linkText)
 	if err != nil {
 		return err
 	}
