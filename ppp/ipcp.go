@@ -309,7 +309,7 @@ func (l *ipcpLayer) up() {
 	if l.server() && !ev.Peer.IsValid() {
 		// Nothing to route to: the pool was empty or the peer refused
 		// every address (pppd: "Could not determine remote IP address").
-		l.s.ipcp.failure = "no IPv4 address for the peer"
+		l.s.ipcp.failure = noAddress
 		if l.allocErr != nil {
 			l.s.ipcp.failure += ": " + l.allocErr.Error()
 		}
@@ -386,13 +386,24 @@ func (l *ipcpLayer) down() {
 func (l *ipcpLayer) starting() {}
 
 // finished: IPCP gave up. If the peer kept assigning us an address we
-// refused until the negotiation gave up, that is the reason to give.
+// refused until the negotiation gave up, that is the reason to give; so
+// is, on an AC, having no address for the peer, should a peer that
+// ignores our Reject of its IP-Address option (RFC 1661 §5.4 forbids
+// asking again) end the negotiation before up() could say so.
 func (l *ipcpLayer) finished() {
 	f := l.s.ipcp
 	if l.refusedNak != "" && !strings.Contains(f.failure, l.refusedNak) {
 		f.failure = strings.TrimSuffix(l.refusedNak+"; "+f.failure, "; ")
 	}
+	if l.server() && l.allocErr != nil {
+		if cause := noAddress + ": " + l.allocErr.Error(); !strings.Contains(f.failure, cause) {
+			f.failure = strings.TrimSuffix(cause+"; "+f.failure, "; ")
+		}
+	}
 	l.s.ncpFinished(f)
 }
+
+// noAddress is IPCP's failure on an AC with no address for the peer.
+const noAddress = "no IPv4 address for the peer"
 
 func (l *ipcpLayer) extension(Code, uint8, []byte) bool { return false }
