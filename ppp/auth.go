@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pppoed/pppoed/internal/peerlog"
 	"github.com/pppoed/pppoed/ppp/mschap"
@@ -390,7 +391,7 @@ func newAuthServer(s *Session, m AuthMethod) *authServer {
 }
 
 func (a *authServer) start() {
-	a.deadline.start(a.s.cfg.AuthTimeout)
+	a.deadline.start(a.s.peerAuthDeadline())
 	if a.method == AuthPAP {
 		return // the peer speaks first
 	}
@@ -407,6 +408,23 @@ func (a *authServer) start() {
 	a.s.random(id[:])
 	a.id = id[0]
 	a.sendChallenge()
+}
+
+// peerAuthDeadline is how long the peer has left to authenticate. Until
+// it first has, AuthTimeout runs from the first authentication phase:
+// an LCP renegotiation (which starts authentication over, RFC 1661
+// §3.5) does not give a peer with no credentials a new one, or it could
+// hold the link (an AC's session slot) for ever by renegotiating every
+// AuthTimeout. A peer that did authenticate gets the whole AuthTimeout
+// at each renegotiation.
+func (s *Session) peerAuthDeadline() time.Duration {
+	if s.authorized {
+		return s.cfg.AuthTimeout
+	}
+	if s.peerAuthBy.IsZero() {
+		s.peerAuthBy = time.Now().Add(s.cfg.AuthTimeout)
+	}
+	return max(time.Until(s.peerAuthBy), 0)
 }
 
 func (a *authServer) stop() {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/pppoed/pppoed/ppp"
 	"github.com/pppoed/pppoed/ppp/ppptest"
@@ -393,6 +394,126 @@ func TestReauthenticationKeepsTheName(t *testing.T) {
 				}
 				if d := srv.wait(t); d.Reason != ppp.ReasonPeerAuthFailed || d.Detail != tt.down {
 					t.Errorf("down %v, want peer auth failed: %s", d, tt.down)
+				}
+			})
+		})
+	}
+}
+
+// AuthTimeout bounds the time a peer has to authenticate in all: an LCP
+// renegotiation restarts authentication (RFC 1661 §3.5) but not the
+// peer's time, or a client with no credentials could hold an AC's
+// session for ever by renegotiating before each timeout. A peer that has
+// authenticated gets the whole AuthTimeout again after a renegotiation.
+func TestAuthTimeoutSpansRenegotiations(t *testing.T) {
+	const timeout = 20 * time.Second
+	tests := []struct {
+		name   string
+		method ppp.AuthMethod
+		// auth: the client authenticates (PAP) at each of these
+		// renegotiations (0: the first LCP Opened), by index.
+		auth func(n int) bool
+		// renegotiate: the client renegotiates LCP this often.
+		renegotiate time.Duration
+		dead        time.Duration // 0: up after 10 minutes
+		linkUps     int           // LinkUp events by then
+	}{{
+		name:   "PAP, never authenticating, renegotiating every 15s",
+		method: ppp.AuthPAP, auth: func(int) bool { return false },
+		renegotiate: 15 * time.Second,
+		dead:        timeout,
+		linkUps:     2,
+	}, {
+		// CHAP's Challenge count starts over at each renegotiation too.
+		name:   "CHAP, never answering, renegotiating every 15s",
+		method: ppp.AuthCHAPMD5, auth: func(int) bool { return false },
+		renegotiate: 15 * time.Second,
+		dead:        timeout,
+		linkUps:     2,
+	}, {
+		name:   "PAP, authenticating each time",
+		method: ppp.AuthPAP, auth: func(int) bool { return true },
+		renegotiate: 15 * time.Second,
+		linkUps:     41,
+	}, {
+		// Authenticated at first, then not after the second
+		// renegotiation (at 30 s): AuthTimeout from there.
+		name:   "PAP, authenticated, then not",
+		method: ppp.AuthPAP, auth: func(n int) bool { return n < 2 },
+		renegotiate: 30 * time.Second,
+		dead:        60*time.Second + timeout,
+		linkUps:     3,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := ppptest.Pipe(ppptest.Config{})
+				var mu sync.Mutex
+				opened := 0
+				runScript(a, lcpPeer(t, []ppp.Option{ppp.MagicNumber(0xc1)}, func(s *script, _ ppp.Packet) {
+					mu.Lock()
+					n := opened
+					opened++
+					mu.Unlock()
+					if tt.method == ppp.AuthPAP && tt.auth(n) {
+						d, _ := ppp.PAPRequest{PeerID: []byte("user1"), Password: []byte("pass1")}.Append(nil)
+						s.end.Send(ppp.ProtoPAP, ppp.CodePAPAuthReq, byte(n), d)
+						s.end.Send(ppp.ProtoIPv6CP, ppp.CodeConfReq, byte(n), opts(t, ppp.InterfaceID{2, 0, 0, 0, 0, 0, 0, 2}))
+					}
+				}, func(s *script, p ppp.Packet) {
+					switch {
+					case p.Protocol == ppp.ProtoIPv6CP && p.Code == ppp.CodeConfReq:
+						s.end.Send(p.Protocol, ppp.CodeConfAck, p.ID, p.Data)
+					case p.Code == ppp.CodeTermReq:
+						s.end.Send(p.Protocol, ppp.CodeTermAck, p.ID, nil)
+					}
+				}))
+				cfg := serverConfig(tt.method, false, true, nil)
+				cfg.AuthTimeout = timeout
+				srv := start(cfg, b)
+				stop := make(chan struct{})
+				defer close(stop)
+				go func() {
+					for i := 0; ; i++ {
+						select {
+						case <-stop:
+							return
+						case <-time.After(tt.renegotiate):
+							a.Send(ppp.ProtoLCP, ppp.CodeConfReq, byte(0x40+i), opts(t, ppp.MagicNumber(0xc1)))
+						}
+					}
+				}()
+				t0 := time.Now()
+				linkUps := func() int {
+					n := 0
+					for _, e := range srv.rec.all() {
+						if _, ok := e.(ppp.LinkUp); ok {
+							n++
+						}
+					}
+					return n
+				}
+				if tt.dead == 0 {
+					time.Sleep(10*time.Minute + time.Second)
+					if n := linkUps(); n != tt.linkUps {
+						t.Errorf("LCP up %d times, want %d", n, tt.linkUps)
+					}
+					if d, down := find[ppp.Down](srv.rec); down {
+						t.Fatalf("down: %+v", d)
+					}
+					srv.s.Close("")
+					srv.wait(t)
+					return
+				}
+				d := srv.wait(t)
+				if n := linkUps(); n != tt.linkUps {
+					t.Errorf("LCP up %d times, want %d", n, tt.linkUps)
+				}
+				if took := time.Since(t0); took != tt.dead {
+					t.Errorf("down after %v, want %v", took, tt.dead)
+				}
+				if want := "the peer did not authenticate within 20s"; d.Reason != ppp.ReasonPeerAuthFailed || d.Detail != want {
+					t.Errorf("down %v, want peer auth failed: %s", d, want)
 				}
 			})
 		})

@@ -152,7 +152,9 @@ type Config struct {
 	Require []AuthMethod
 	Secrets SecretStore
 	Name    string
-	// AuthTimeout bounds the authentication phase (default 30 s).
+	// AuthTimeout bounds the authentication phase (default 30 s). A
+	// peer we authenticate has it once in all until it first passes: an
+	// LCP renegotiation does not start it again.
 	AuthTimeout time.Duration
 	// Authorize, when set, is asked on the session's goroutine whether
 	// a peer whose credentials are good may have the session, and with
@@ -256,7 +258,10 @@ type Session struct {
 	// identity, which a renegotiation cannot change.
 	authorized     bool
 	authorizedPeer string
-	ncpFailures    []string
+	// peerAuthBy is when the peer must have authenticated by, until it
+	// first has (see peerAuthDeadline).
+	peerAuthBy  time.Time
+	ncpFailures []string
 }
 
 type inFrame struct {
