@@ -167,6 +167,7 @@ type fsm struct {
 
 	termReason []byte // data of our Terminate-Request
 	passive    bool   // TO- in Req-Sent.. stays Stopped without tlf ("p")
+	silent     bool   // Open and Up wait in Stopped for the peer's first packet (pppd's silent)
 	noFast     bool   // disables fastRetransmit (all but LCP)
 	timerSet   time.Duration
 	reqSentAt  time.Time // when our current request first went out
@@ -324,6 +325,10 @@ func (f *fsm) Up() {
 	case StateInitial:
 		f.setState(StateClosed)
 	case StateStarting:
+		if f.silent {
+			f.setState(StateStopped)
+			return
+		}
 		f.ircConfigure()
 		f.scr(false)
 		f.setState(StateReqSent)
@@ -354,6 +359,13 @@ func (f *fsm) Open() {
 		f.setState(StateStarting)
 		f.tls()
 	case StateClosed:
+		// pppd's fsm_open: with OPT_SILENT, Stopped, where the peer's
+		// Configure-Request starts the negotiation (RFC 1661 §4.2,
+		// Stopped: "the peer's Configure-Request ... irc,scr,sca").
+		if f.silent {
+			f.setState(StateStopped)
+			return
+		}
 		f.ircConfigure()
 		f.scr(false)
 		f.setState(StateReqSent)
@@ -371,6 +383,12 @@ func (f *fsm) Close(reason string) {
 		f.tlf()
 	case StateStopped:
 		f.setState(StateClosed)
+		if f.silent || f.passive {
+			// pppd's lcp_close: not in RFC 1661's table, but a silent
+			// link closed before the peer spoke must finish, or
+			// nothing ends it (it entered Stopped without tlf).
+			f.tlf()
+		}
 	case StateStopping:
 		f.setState(StateClosing)
 	case StateReqSent, StateAckRcvd, StateAckSent:

@@ -91,6 +91,14 @@ type Config struct {
 	// Default 1492.
 	MaxMTU uint16
 
+	// Silent makes LCP wait for the peer's first packet before sending
+	// its own Configure-Request (pppd's silent option). An access
+	// concentrator uses it: its request sent right after the PADS may
+	// reach a client whose kernel is not yet listening, and only the
+	// Restart timer would recover (3 s); the client's request proves it
+	// listens. Nothing bounds the wait: the caller must.
+	Silent bool
+
 	// EchoInterval sends an LCP Echo-Request this often once the link is
 	// up; after EchoFailures unanswered ones the peer is declared dead.
 	// Zero disables keepalives (unless EchoTimeout is set).
@@ -325,7 +333,8 @@ func NewSession(link Link, cfg Config) *Session {
 func (s *Session) newFSM(proto Protocol, l layer) *fsm {
 	// Fast retransmit serves LCP against ACs that start late; NCPs start
 	// together on both sides, where a duplicate would only hurt.
-	f := &fsm{proto: proto, layer: l, timers: s.cfg.Timers, log: s.log, plog: s.plog, noFast: proto != ProtoLCP}
+	f := &fsm{proto: proto, layer: l, timers: s.cfg.Timers, log: s.log, plog: s.plog, noFast: proto != ProtoLCP,
+		silent: proto == ProtoLCP && s.cfg.Silent}
 	f.timer = s.newTimer(f.timeout)
 	f.send = func(code Code, id uint8, data []byte) { s.send(proto, code, id, data) }
 	return f
