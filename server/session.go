@@ -169,6 +169,10 @@ func (s *Server) pppConfig(ss *session) ppp.Config {
 		Name:    s.cfg.ACName,
 		IPv4:    &ppp.IPv4Config{Local: prof.LocalAddress, DNS: prof.DNS, Pool: ss.pool},
 		OnEvent: ss.onEvent,
+		// The client's Configure-Request proves its channel is up: ours,
+		// sent right after the PADS, could reach it before.
+		Silent:    true,
+		Authorize: ss.authorize,
 	}
 	if !s.cfg.Debug {
 		// ppp dumps packets at debug level: only with Debug.
@@ -367,10 +371,6 @@ func (ss *session) authenticated(peer string) {
 	ss.profile = s.profile(acct.profileName(ss.port.profile))
 	s.mu.Lock()
 	ss.user = peer
-	if !ss.counted {
-		ss.counted = true
-		s.byUser[peer]++
-	}
 	s.mu.Unlock()
 	if name := acct.ifname(); name != "" && name != ss.ifname {
 		// pppN is still down (IPCP is not up): it can be renamed. A name
@@ -424,6 +424,34 @@ func (st secretStore) Secret(user string) (string, bool) {
 	return a.password, true
 }
 
+// authorize is ppp's Authorize: the peer's credentials are good; its
+// profile decides the rest. only-one refuses a second login of a name
+// (checked and counted under one lock, so two at once cannot both pass).
+// The profile's local address and name servers replace the interface's
+// default profile's, which IPCP was configured with before the user was
+// known.
+func (ss *session) authorize(peer string) (*ppp.Authorization, error) {
+	s := ss.srv
+	acct, ok := s.directory().lookup(peer)
+	if !ok {
+		return nil, fmt.Errorf("server: %q is no longer a user", peer)
+	}
+	prof := s.profile(acct.profileName(ss.port.profile))
+	s.mu.Lock()
+	if prof.OnlyOne && s.byUser[peer] > 0 {
+		s.counters.RefusedOnlyOne++
+		s.mu.Unlock()
+		return nil, fmt.Errorf("server: %q already has a session (only-one)", peer)
+	}
+	if !ss.counted {
+		ss.counted = true
+		ss.user = peer
+		s.byUser[peer]++
+	}
+	s.mu.Unlock()
+	return &ppp.Authorization{IPv4: &ppp.IPv4Config{Local: prof.LocalAddress, DNS: prof.DNS, Pool: ss.pool}}, nil
+}
+
 // sessionPool is a session's ppp.AddressPool: the user's fixed address or
 // its profile's pool, checked against its secrets entry's rules.
 type sessionPool struct {
@@ -439,15 +467,6 @@ func (sp *sessionPool) Allocate(peer string) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("server: %q is not a user", peer)
 	}
 	prof := s.profile(acct.profileName(ss.port.profile))
-	if prof.OnlyOne {
-		s.mu.Lock()
-		n := s.byUser[peer]
-		s.mu.Unlock()
-		if n > 1 {
-			s.count(func(c *Counters) { c.RefusedOnlyOne++ })
-			return netip.Addr{}, fmt.Errorf("server: %q already has a session (only-one)", peer)
-		}
-	}
 	pool := s.pools[prof.RemotePool]
 	var a netip.Addr
 	switch fixed := acct.fixedAddress(); {
