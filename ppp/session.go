@@ -30,6 +30,24 @@ type Link interface {
 	Close() error
 }
 
+// FrameChannel is implemented by a link that hands over its frames on a
+// channel: the session then selects on it directly, where for ReadFrame
+// it runs a reader goroutine. An access concentrator's thousands of
+// sessions save a goroutine (and its stack) each.
+type FrameChannel interface {
+	// Frames returns the channel the link's frames arrive on, and one
+	// closed once the link is down: ReadFrame then says why. A nil
+	// frames channel means the link has none: ReadFrame is used.
+	Frames() (frames <-chan Frame, down <-chan struct{})
+}
+
+// Frame is a control frame of a FrameChannel: its protocol and its packet
+// (what follows the protocol field).
+type Frame struct {
+	Proto Protocol
+	Data  []byte
+}
+
 // ReceiveIdler is implemented by links that know how long ago anything,
 // data included, arrived from the peer (the kernel unit's PPPIOCGIDLE);
 // the keepalives count it as hearing the peer (EchoAdaptive, EchoTimeout).
@@ -304,7 +322,6 @@ func NewSession(link Link, cfg Config) *Session {
 		link:       link,
 		log:        cfg.Logger,
 		rand:       cfg.Rand,
-		frames:     make(chan inFrame, 16),
 		calls:      make(chan func(), 16),
 		closeReq:   make(chan string, 1),
 		done:       make(chan struct{}),
@@ -345,7 +362,17 @@ func (s *Session) newFSM(proto Protocol, l layer) *fsm {
 // Run closes the link and returns only once its reader is out of
 // ReadFrame: no goroutine of the session outlives it.
 func (s *Session) Run(ctx context.Context) error {
-	go s.reader()
+	var linkFrames <-chan Frame
+	var linkDown <-chan struct{}
+	if fc, ok := s.link.(FrameChannel); ok {
+		linkFrames, linkDown = fc.Frames()
+	}
+	if linkFrames == nil {
+		s.frames = make(chan inFrame, 16)
+		go s.reader()
+	} else {
+		close(s.readerDone)
+	}
 	s.phase = PhaseEstablish
 	s.lcp.Up()
 	s.lcp.Open()
@@ -359,6 +386,14 @@ func (s *Session) Run(ctx context.Context) error {
 			} else {
 				s.input(fr.proto, fr.data)
 			}
+		case fr := <-linkFrames:
+			s.input(fr.Proto, fr.Data)
+		case <-linkDown:
+			_, _, err := s.link.ReadFrame() // says why, at once
+			if err == nil {
+				err = io.EOF
+			}
+			s.lowerDown(err)
 		case fn := <-s.calls:
 			fn()
 		case reason := <-s.closeReq:

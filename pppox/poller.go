@@ -62,7 +62,7 @@ type pollEntry struct {
 
 // polledFrames is a polled link's queue of frames for its session: control
 // frames come a few at a time, and the session reads them at once.
-const polledFrames = 16
+const polledFrames = 8
 
 // NewPoller starts a poller; Close stops it.
 func NewPoller(log *slog.Logger) (*Poller, error) {
@@ -221,9 +221,9 @@ func (p *Poller) readEntry(e *pollEntry, buf []byte) {
 		if n < 2 {
 			continue // no protocol field: not a frame
 		}
-		fr := frame{proto: ppp.Protocol(binary.BigEndian.Uint16(buf)), b: append([]byte(nil), buf[2:n]...)}
+		fr := ppp.Frame{Proto: ppp.Protocol(binary.BigEndian.Uint16(buf)), Data: append([]byte(nil), buf[2:n]...)}
 		select {
-		case l.frames <- fr:
+		case l.pframes <- fr:
 		default:
 			p.dropped.Add(1)
 		}

@@ -148,6 +148,7 @@ type Link struct {
 	poller  *Poller
 	pollMu  sync.Mutex
 	polled  []*pollEntry
+	pframes chan ppp.Frame // the poller's frames (ppp.FrameChannel)
 	log     *slog.Logger
 	early   []frame // read from the socket before the channel took over
 	frames  chan frame
@@ -186,11 +187,21 @@ func newLink(ch, unit file, log *slog.Logger) *Link {
 
 // newPolledLink is newLink for a link that p reads.
 func newPolledLink(ch, unit file, log *slog.Logger, p *Poller) *Link {
-	return &Link{ch: ch, unit: unit, log: log, poller: p, frames: make(chan frame, polledFrames), hup: make(chan struct{}), done: make(chan struct{})}
+	return &Link{ch: ch, unit: unit, log: log, poller: p, pframes: make(chan ppp.Frame, polledFrames), hup: make(chan struct{}), done: make(chan struct{})}
 }
 
 func (l *Link) start() error {
 	if l.poller != nil {
+		// The frames read before the channel took over go first; the
+		// poller adds to the queue once registered.
+		for _, f := range l.early {
+			select {
+			case l.pframes <- ppp.Frame{Proto: f.proto, Data: f.b}:
+			default:
+				l.poller.dropped.Add(1)
+			}
+		}
+		l.early = nil
 		return l.poller.register(l)
 	}
 	if l.shared != nil {
@@ -284,6 +295,16 @@ func (l *Link) ReadFrame() (ppp.Protocol, []byte, error) {
 		l.early = l.early[1:]
 		return f.proto, f.b, nil
 	}
+	if l.pframes != nil {
+		select {
+		case f := <-l.pframes:
+			return f.Proto, f.Data, nil
+		case <-l.hup:
+			return 0, nil, l.hupErr
+		case <-l.done:
+			return 0, nil, io.EOF
+		}
+	}
 	select {
 	case f := <-l.frames:
 		if f.err != nil {
@@ -295,6 +316,16 @@ func (l *Link) ReadFrame() (ppp.Protocol, []byte, error) {
 	case <-l.done:
 		return 0, nil, io.EOF
 	}
+}
+
+// Frames implements ppp.FrameChannel for a link the Poller reads
+// (ConnectPolled): its session needs no reader goroutine. Other links
+// return nil channels, and their sessions use ReadFrame.
+func (l *Link) Frames() (<-chan ppp.Frame, <-chan struct{}) {
+	if l.pframes == nil {
+		return nil, nil
+	}
+	return l.pframes, l.hup
 }
 
 // WriteFrame implements ppp.Link: LCP and authentication go to the
