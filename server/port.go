@@ -26,7 +26,11 @@ type port struct {
 }
 
 func (s *Server) openPort(ic Interface) (*port, error) {
-	ifi, err := net.InterfaceByName(ic.Name)
+	byName := s.iface
+	if byName == nil {
+		byName = net.InterfaceByName
+	}
+	ifi, err := byName(ic.Name)
 	if err != nil {
 		return nil, fmt.Errorf("server: interface %s: %w", ic.Name, err)
 	}

@@ -45,9 +45,11 @@ type Server struct {
 	wg       sync.WaitGroup // the sessions' goroutines
 
 	// kernel makes the sessions' links and configures their pppN;
-	// listen opens an interface's Discovery socket. Tests replace both.
+	// listen opens an interface's Discovery socket; iface finds an
+	// interface (net.InterfaceByName). Tests replace all three.
 	kernel kernel
 	listen func(ifi *net.Interface) (frameConn, error)
+	iface  func(name string) (*net.Interface, error)
 	ports  []*port
 }
 
