@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"hash"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,32 +20,39 @@ const DefaultCookieWindow = 30 * time.Second
 
 // Cookie layout (RFC 2516 leaves the AC-Cookie's content to the AC, §5.2):
 //
-//	octets 0-7   the time window's index, big endian: now / window
-//	octets 8-23  HMAC-SHA256(key, label | index | client MAC), first 16 octets
+//	octets 0-7    the time window's index, big endian: now / window
+//	octets 8-15   the jar's count of cookies minted, big endian
+//	octets 16-31  HMAC-SHA256(key, label | index | count | client MAC), first 16 octets
 //
 // The index travels in the clear so Verify computes one HMAC, for the window
-// the cookie names, instead of one per window it would accept. The MAC is
-// truncated to 128 bits (NIST SP 800-107 §5.3.3 allows truncation to as few
-// as 32 bits when forgery attempts are limited): an attacker has at most two
-// windows to guess one of 2^128 values per PADR, each of which costs it a
-// frame, and a shorter cookie leaves more of the PADO for tags that matter.
+// the cookie names, instead of one per window it would accept. The count
+// makes each PADO's cookie its own: the AC tells a PADR repeated because its
+// PADS was lost (same cookie) from a new one after another PADO (a client
+// that restarted within the window), and lets one cookie hold one session at
+// a time, so that sessions cost PADOs, which the PADI limits bound. The MAC
+// is truncated to 128 bits (NIST SP 800-107 §5.3.3 allows truncation to as
+// few as 32 bits when forgery attempts are limited): an attacker has at most
+// two windows to guess one of 2^128 values per PADR, each of which costs it
+// a frame, and a shorter cookie leaves more of the PADO for tags that matter.
 const (
 	cookieIndexLen = 8
+	cookieCountLen = 8
 	cookieMACLen   = 16
-	cookieLen      = cookieIndexLen + cookieMACLen
+	cookieLen      = cookieIndexLen + cookieCountLen + cookieMACLen
 )
 
 // cookieLabel separates this use of the key from any other the server may
 // make of it later.
-const cookieLabel = "pppoed AC-Cookie v1\x00"
+const cookieLabel = "pppoed AC-Cookie v2\x00"
 
 // CookieJar mints and verifies AC-Cookies. It stores nothing per client:
 // a cookie proves by itself that this AC sent it to that MAC recently. It
-// is immutable once made and safe for concurrent use.
+// is safe for concurrent use.
 type CookieJar struct {
 	key    []byte
 	window time.Duration
 	now    func() time.Time
+	minted atomic.Uint64 // cookies minted: the count of the next is one more
 }
 
 // NewCookieJar returns a jar keyed by key; a nil or empty key draws a fresh
@@ -75,25 +83,29 @@ func (j *CookieJar) index(t time.Time) uint64 {
 	return uint64(t.UnixNano() / int64(j.window))
 }
 
-func (j *CookieJar) mac(h hash.Hash, index uint64, client net.HardwareAddr) []byte {
+func (j *CookieJar) mac(h hash.Hash, index, count uint64, client net.HardwareAddr) []byte {
 	h.Write([]byte(cookieLabel))
 	h.Write(binary.BigEndian.AppendUint64(nil, index))
-	// The index has a fixed length, so the MAC, last, needs no length.
+	h.Write(binary.BigEndian.AppendUint64(nil, count))
+	// The index and count have fixed lengths, so the MAC, last, needs no
+	// length.
 	h.Write(client)
 	return h.Sum(nil)[:cookieMACLen]
 }
 
-// Mint returns the AC-Cookie for a PADO to client, valid from now until the
-// end of the next window.
+// Mint returns a new AC-Cookie for a PADO to client, valid from now until
+// the end of the next window; no other call returns the same one.
 func (j *CookieJar) Mint(client net.HardwareAddr) []byte {
 	idx := j.index(j.now())
+	n := j.minted.Add(1)
 	b := make([]byte, 0, cookieLen)
 	b = binary.BigEndian.AppendUint64(b, idx)
-	return append(b, j.mac(hmac.New(sha256.New, j.key), idx, client)...)
+	b = binary.BigEndian.AppendUint64(b, n)
+	return append(b, j.mac(hmac.New(sha256.New, j.key), idx, n, client)...)
 }
 
-// Verify reports whether cookie was minted by this jar for client in the
-// current window or the one before. Anything else (another MAC, another
+// Verify reports whether cookie was minted by this jar (or one with its
+// key) for client in the current window or the one before. Anything else (another MAC, another
 // key, an older or a future window, a cookie of the wrong length, garbage)
 // is false; the comparison takes the same time wherever the cookie differs.
 func (j *CookieJar) Verify(client net.HardwareAddr, cookie []byte) bool {
@@ -107,5 +119,6 @@ func (j *CookieJar) Verify(client net.HardwareAddr, cookie []byte) bool {
 	if idx != cur && idx != cur-1 {
 		return false
 	}
-	return hmac.Equal(cookie[cookieIndexLen:], j.mac(hmac.New(sha256.New, j.key), idx, client))
+	n := binary.BigEndian.Uint64(cookie[cookieIndexLen:])
+	return hmac.Equal(cookie[cookieIndexLen+cookieCountLen:], j.mac(hmac.New(sha256.New, j.key), idx, n, client))
 }

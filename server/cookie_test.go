@@ -32,9 +32,11 @@ func TestCookieGolden(t *testing.T) {
 	want := []byte{
 		// window index, big endian: 1704067229 / 30 = 56802240 = 0x0362bbc0
 		0x00, 0x00, 0x00, 0x00, 0x03, 0x62, 0xbb, 0xc0,
-		// HMAC-SHA256(key, "pppoed AC-Cookie v1\x00" | index | 02:00:5e:00:53:01), first 16 octets
-		0xf2, 0x53, 0xb3, 0x89, 0x4b, 0x7b, 0xed, 0xc4,
-		0x37, 0xe1, 0x43, 0x9f, 0x7f, 0x5d, 0xdf, 0x74,
+		// the jar's count, big endian: its first cookie
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+		// HMAC-SHA256(key, "pppoed AC-Cookie v2\x00" | index | count | 02:00:5e:00:53:01), first 16 octets
+		0x4f, 0x0c, 0xb1, 0x4c, 0x81, 0xb4, 0x92, 0x5f,
+		0xf8, 0x2e, 0xff, 0xe2, 0xa8, 0x30, 0xd7, 0xfd,
 	}
 	got := j.Mint(clientMAC)
 	if !bytes.Equal(got, want) {
@@ -77,9 +79,11 @@ func TestCookieVerify(t *testing.T) {
 		{name: "empty", mac: clientMAC, edit: func([]byte) []byte { return []byte{} }, want: false},
 		{name: "nil", mac: clientMAC, edit: func([]byte) []byte { return nil }, want: false},
 		{name: "bit flipped in the index", mac: clientMAC, edit: flip(0), want: false},
-		{name: "bit flipped in the first HMAC octet", mac: clientMAC, edit: flip(8), want: false},
-		{name: "bit flipped in the last HMAC octet", mac: clientMAC, edit: flip(23), want: false},
-		{name: "HMAC zeroed", mac: clientMAC, edit: func(b []byte) []byte { clear(b[8:]); return b }, want: false},
+		{name: "bit flipped in the count", mac: clientMAC, edit: flip(15), want: false},
+		{name: "count zeroed", mac: clientMAC, edit: func(b []byte) []byte { clear(b[8:16]); return b }, want: false},
+		{name: "bit flipped in the first HMAC octet", mac: clientMAC, edit: flip(16), want: false},
+		{name: "bit flipped in the last HMAC octet", mac: clientMAC, edit: flip(31), want: false},
+		{name: "HMAC zeroed", mac: clientMAC, edit: func(b []byte) []byte { clear(b[16:]); return b }, want: false},
 		{name: "other key", mac: clientMAC, key: []byte("another key of the same length.."), want: false},
 	}
 	for _, tt := range tests {
@@ -126,6 +130,25 @@ func TestCookieDefaults(t *testing.T) {
 	})
 }
 
+// Each PADO's cookie is its own, even to one MAC within one window, and
+// each verifies: a PADR after a new PADO is told from a repeated one.
+func TestCookieFreshPerMint(t *testing.T) {
+	c := &clock{t: t0}
+	j := NewCookieJar(testKey, 0, c.now)
+	a, b := j.Mint(clientMAC), j.Mint(clientMAC)
+	if bytes.Equal(a, b) {
+		t.Fatalf("two Mints for one MAC in one window gave the same cookie % x", a)
+	}
+	if !j.Verify(clientMAC, a) || !j.Verify(clientMAC, b) {
+		t.Fatal("a fresh cookie does not verify")
+	}
+	// The count is the jar's, not the window's or the MAC's.
+	c.t = t0.Add(DefaultCookieWindow)
+	if d := j.Mint(otherMAC); !bytes.Equal(d[8:16], []byte{0, 0, 0, 0, 0, 0, 0, 3}) {
+		t.Fatalf("third cookie's count % x", d[8:16])
+	}
+}
+
 // TestCookieKeyCopied: the caller reusing its key buffer changes nothing.
 func TestCookieKeyCopied(t *testing.T) {
 	key := bytes.Clone(testKey)
@@ -138,13 +161,22 @@ func TestCookieKeyCopied(t *testing.T) {
 	}
 }
 
-// FuzzVerify: no input panics Verify, and none verifies unless it is the
-// cookie the jar mints for that MAC in the current or previous window.
+// FuzzVerify: no input panics Verify, and none verifies unless it is a
+// cookie the jar (or one with its key) minted for that MAC in the
+// current or previous window.
 func FuzzVerify(f *testing.F) {
 	j := NewCookieJar(testKey, 30*time.Second, func() time.Time { return t0.Add(45 * time.Second) })
 	prev := NewCookieJar(testKey, 30*time.Second, func() time.Time { return t0.Add(15 * time.Second) })
-	f.Add([]byte(clientMAC), j.Mint(clientMAC))
-	f.Add([]byte(otherMAC), j.Mint(clientMAC))
+	minted := map[string]bool{}
+	mint := func(jar *CookieJar, mac net.HardwareAddr) []byte {
+		c := jar.Mint(mac)
+		minted[string(mac)+string(c)] = true
+		return c
+	}
+	f.Add([]byte(clientMAC), mint(j, clientMAC))
+	f.Add([]byte(clientMAC), mint(j, clientMAC))
+	f.Add([]byte(clientMAC), mint(prev, clientMAC))
+	f.Add([]byte(otherMAC), mint(j, clientMAC))
 	f.Add([]byte{}, []byte{})
 	f.Add([]byte(clientMAC), make([]byte, cookieLen))
 	f.Add([]byte(clientMAC), bytes.Repeat([]byte{0xff}, cookieLen))
@@ -152,7 +184,7 @@ func FuzzVerify(f *testing.F) {
 		if !j.Verify(mac, cookie) {
 			return
 		}
-		if !bytes.Equal(cookie, j.Mint(mac)) && !bytes.Equal(cookie, prev.Mint(mac)) {
+		if !minted[string(mac)+string(cookie)] {
 			t.Fatalf("Verify(% x, % x) = true for a cookie the jar did not mint", mac, cookie)
 		}
 	})
