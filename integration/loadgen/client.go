@@ -232,7 +232,7 @@ func (c *client) discover() (*session, string, string) {
 		return nil, "PADS " + e.Type().String(), e.String()
 	}
 	s := &session{ac: offer.from, id: pads.pkt.SessionID}
-	s.link = &link{c: c, ac: ac, id: s.id, in: make(chan frame, linkQueue), hup: make(chan struct{}), done: make(chan struct{})}
+	s.link = newLink(c, ac, s.id)
 	now := time.Now()
 	g.update(c.index, func(r *Client) { r.PADS, r.AC, r.SessionID = now, ac, s.id })
 	c.sess.Store(s)
@@ -379,21 +379,22 @@ func (c *client) ended(err error, padt bool) {
 // negotiation has a few in flight at most.
 const linkQueue = 16
 
-type frame struct {
-	proto ppp.Protocol
-	b     []byte
+// link is a client's ppp.Link: control frames in PPPoE session frames
+// (RFC 2516 §6) over the generator's socket. It is a ppp.FrameChannel:
+// the session selects on its queue, so that no reader goroutine per
+// client is needed.
+type link struct {
+	c    *client
+	ac   net.HardwareAddr
+	id   uint16
+	in   chan ppp.Frame
+	down chan struct{} // closed by the AC's PADT or by Close
+	once sync.Once
+	why  error // why down closed; set before
 }
 
-// link is a client's ppp.Link: control frames in PPPoE session frames
-// (RFC 2516 §6) over the generator's socket.
-type link struct {
-	c                 *client
-	ac                net.HardwareAddr
-	id                uint16
-	in                chan frame
-	hup               chan struct{} // closed by the AC's PADT
-	done              chan struct{} // closed by Close
-	hupOnce, doneOnce sync.Once
+func newLink(c *client, ac net.HardwareAddr, id uint16) *link {
+	return &link{c: c, ac: ac, id: id, in: make(chan ppp.Frame, linkQueue), down: make(chan struct{})}
 }
 
 // errPADT is what ReadFrame returns once the AC sent a PADT.
@@ -401,32 +402,48 @@ var errPADT = errors.New("PADT from the access concentrator")
 
 func (l *link) deliver(proto ppp.Protocol, b []byte) {
 	select {
-	case l.in <- frame{proto, b}:
+	case l.in <- ppp.Frame{Proto: proto, Data: b}:
 	default:
 		l.c.g.queueDrops.Add(1)
 	}
 }
 
-func (l *link) hangUp() { l.hupOnce.Do(func() { close(l.hup) }) }
+// end takes the link down for why; the first reason stands.
+func (l *link) end(why error) {
+	l.once.Do(func() {
+		l.why = why
+		close(l.down)
+	})
+}
 
+func (l *link) hangUp() { l.end(errPADT) }
+
+// hungUp reports whether the AC's PADT took the link down.
 func (l *link) hungUp() bool {
 	select {
-	case <-l.hup:
-		return true
+	case <-l.down:
+		return l.why == errPADT
 	default:
 		return false
 	}
 }
 
-// ReadFrame implements ppp.Link.
+// Frames implements ppp.FrameChannel.
+func (l *link) Frames() (<-chan ppp.Frame, <-chan struct{}) { return l.in, l.down }
+
+// ReadFrame implements ppp.Link; once the link is down it says why at
+// once, frames still queued or not.
 func (l *link) ReadFrame() (ppp.Protocol, []byte, error) {
 	select {
+	case <-l.down:
+		return 0, nil, l.why
+	default:
+	}
+	select {
 	case f := <-l.in:
-		return f.proto, f.b, nil
-	case <-l.hup:
-		return 0, nil, errPADT
-	case <-l.done:
-		return 0, nil, net.ErrClosed
+		return f.Proto, f.Data, nil
+	case <-l.down:
+		return 0, nil, l.why
 	}
 }
 
@@ -435,8 +452,8 @@ func (l *link) ReadFrame() (ppp.Protocol, []byte, error) {
 // never compresses it, RFC 2516 §7).
 func (l *link) WriteFrame(proto ppp.Protocol, p []byte) error {
 	select {
-	case <-l.done:
-		return net.ErrClosed
+	case <-l.down:
+		return fmt.Errorf("loadgen: session %#x: %w", l.id, net.ErrClosed)
 	default:
 	}
 	payload := binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(p)), uint16(proto))
@@ -457,6 +474,6 @@ func (l *link) WriteFrame(proto ppp.Protocol, p []byte) error {
 
 // Close implements ppp.Link.
 func (l *link) Close() error {
-	l.doneOnce.Do(func() { close(l.done) })
+	l.end(net.ErrClosed)
 	return nil
 }

@@ -12,9 +12,9 @@
 // A session, once up, stays up (the engine answers the AC's echoes) until
 // Stop ends it with an LCP Terminate-Request and a PADT, or the AC ends it.
 //
-// What a client costs: one goroutine in discovery; two while its PPP
-// session runs (ppp.Session's loop and its reader); a few hundred bytes
-// of state and two small queues.
+// What a client costs: one goroutine, in discovery and then running its
+// PPP session (the link is a ppp.FrameChannel: the session needs no
+// reader goroutine); a few hundred bytes of state and two small queues.
 //
 // The generator records, per client, when its first PADI went out, when
 // the PADS and IPv4 came, its address and why it failed; Result sums them

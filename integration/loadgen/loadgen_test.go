@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -764,8 +765,7 @@ func FuzzHandle(f *testing.F) {
 		acEnd.Close()
 	})
 	c := g.clients[0]
-	c.sess.Store(&session{ac: [6]byte(acMAC), id: 0x100, link: &link{c: c, ac: acMAC, id: 0x100,
-		in: make(chan frame, linkQueue), hup: make(chan struct{}), done: make(chan struct{})}})
+	c.sess.Store(&session{ac: [6]byte(acMAC), id: 0x100, link: newLink(c, acMAC, 0x100)})
 	c.padrs.Store(2)
 	hdr := func(et uint16) []byte {
 		b, _ := discovery.AppendFrame(nil, net.HardwareAddr(c.mac[:]), acMAC, et, nil)
@@ -785,4 +785,38 @@ func FuzzHandle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		g.handle(b)
 	})
+}
+
+var _ ppp.FrameChannel = (*link)(nil)
+
+// TestLinkDown: once the link is down, ReadFrame says why at once, even
+// with frames still queued (the session asks when Frames' down channel
+// closes), and the first reason stands.
+func TestLinkDown(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		down   func(l *link)
+		want   error
+		hungUp bool
+	}{
+		{"PADT", func(l *link) { l.hangUp(); l.Close() }, errPADT, true},
+		{"Close", func(l *link) { l.Close(); l.hangUp() }, net.ErrClosed, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 100 { // a select between ready channels picks at random
+				l := newLink(&client{g: &Generator{}}, acMAC, 1)
+				l.deliver(ppp.ProtoLCP, []byte{1})
+				tc.down(l)
+				if _, _, err := l.ReadFrame(); err != tc.want {
+					t.Fatalf("ReadFrame: %v, want %v", err, tc.want)
+				}
+				if l.hungUp() != tc.hungUp {
+					t.Fatalf("hungUp %v", !tc.hungUp)
+				}
+				if err := l.WriteFrame(ppp.ProtoLCP, []byte{1}); !errors.Is(err, net.ErrClosed) {
+					t.Fatalf("WriteFrame on a link down: %v", err)
+				}
+			}
+		})
+	}
 }

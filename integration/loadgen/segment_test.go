@@ -175,7 +175,7 @@ type acSession struct {
 	ac      *testAC
 	client  net.HardwareAddr
 	id      uint16
-	in      chan frame
+	in      chan ppp.Frame
 	hup     chan struct{}
 	once    sync.Once
 	ps      *ppp.Session
@@ -310,7 +310,7 @@ func (ac *testAC) serve() {
 // open starts a session's PPP for client.
 func (ac *testAC) open(client net.HardwareAddr) *acSession {
 	ac.mu.Lock()
-	s := &acSession{ac: ac, client: client, id: ac.nextID, in: make(chan frame, 64), hup: make(chan struct{})}
+	s := &acSession{ac: ac, client: client, id: ac.nextID, in: make(chan ppp.Frame, 64), hup: make(chan struct{})}
 	if !ac.sameID {
 		ac.nextID++
 	}
@@ -373,7 +373,7 @@ func (ac *testAC) session(f discovery.Frame) {
 
 func (s *acSession) deliver(proto ppp.Protocol, b []byte) {
 	select {
-	case s.in <- frame{proto, b}:
+	case s.in <- ppp.Frame{Proto: proto, Data: b}:
 	case <-s.hup:
 	}
 }
@@ -383,7 +383,7 @@ func (s *acSession) hangUp() { s.once.Do(func() { close(s.hup) }) }
 func (s *acSession) ReadFrame() (ppp.Protocol, []byte, error) {
 	select {
 	case f := <-s.in:
-		return f.proto, f.b, nil
+		return f.Proto, f.Data, nil
 	case <-s.hup:
 		return 0, nil, io.EOF
 	}
