@@ -40,15 +40,30 @@ type kernelLink interface {
 }
 
 // sysKernel is the kernel: pppox links read by one Poller, and one
-// netlink handle used by one request at a time.
+// netlink handle that one goroutine uses. The sessions' goroutines hand
+// it their requests and wait: netlink's message building is deep, and a
+// goroutine's stack keeps the depth it once reached until the GC halves
+// it, so the sessions' stacks stay small (it is most of what a session
+// costs).
 type sysKernel struct {
 	poller *pppox.Poller
-	mu     sync.Mutex
 	nl     *netlink.Handle
+	reqs   chan func()
+	done   chan struct{}
+	once   sync.Once
 }
 
 func newSysKernel(p *pppox.Poller, nl *netlink.Handle) *sysKernel {
-	return &sysKernel{poller: p, nl: nl}
+	k := &sysKernel{poller: p, nl: nl, reqs: make(chan func()), done: make(chan struct{})}
+	go k.work()
+	return k
+}
+
+func (k *sysKernel) work() {
+	defer close(k.done)
+	for f := range k.reqs {
+		f()
+	}
 }
 
 // sysLink is a pppox.Link with the socket it was connected through,
@@ -79,14 +94,18 @@ func (k *sysKernel) open(cfg pppox.Config) (kernelLink, error) {
 	return sysLink{Link: l, sock: sock}, nil
 }
 
+// do runs f on the netlink goroutine with ifname's link.
 func (k *sysKernel) do(ifname string, f func(h *netlink.Handle, l netlink.Link) error) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	l, err := k.nl.LinkByName(ifname)
-	if err != nil {
-		return fmt.Errorf("%s: %w", ifname, err)
+	errc := make(chan error, 1)
+	k.reqs <- func() {
+		l, err := k.nl.LinkByName(ifname)
+		if err != nil {
+			errc <- fmt.Errorf("%s: %w", ifname, err)
+			return
+		}
+		errc <- f(k.nl, l)
 	}
-	return f(k.nl, l)
+	return <-errc
 }
 
 func (k *sysKernel) setMTU(ifname string, mtu int) error {
@@ -128,7 +147,10 @@ func (k *sysKernel) removeAddrs(ifname string, family int) {
 	})
 }
 
+// close is called once every session has ended.
 func (k *sysKernel) close() error {
+	k.once.Do(func() { close(k.reqs) })
+	<-k.done
 	err := k.poller.Close()
 	k.nl.Close()
 	return err
