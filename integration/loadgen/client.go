@@ -315,13 +315,14 @@ func (c *client) acceptOffer(r received) bool {
 func (c *client) session(s *session, user, password string) {
 	g := c.g
 	ps := ppp.NewSession(s.link, ppp.Config{
-		Role:     ppp.RoleClient,
-		Timers:   g.cfg.Timers.PPP,
-		User:     user,
-		Password: password,
-		Allow:    g.cfg.Allow,
-		IPv4:     &ppp.IPv4Config{},
-		OnEvent:  c.event,
+		Role:        ppp.RoleClient,
+		Timers:      g.cfg.Timers.PPP,
+		AuthTimeout: g.cfg.Timers.Auth,
+		User:        user,
+		Password:    password,
+		Allow:       g.cfg.Allow,
+		IPv4:        &ppp.IPv4Config{},
+		OnEvent:     c.event,
 	})
 	err := ps.Run(g.ctx)
 	c.sess.Store(nil)

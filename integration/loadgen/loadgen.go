@@ -77,6 +77,9 @@ type Timers struct {
 	PADRAttempts int
 	// PPP are the PPP restart timer and counters (ppp's defaults).
 	PPP ppp.Timers
+	// Auth bounds the wait for the AC's authentication (ppp's
+	// AuthTimeout, default 30 s).
+	Auth time.Duration
 }
 
 // DefaultMACBase is client 0's MAC unless Config.MACBase says otherwise:

@@ -820,3 +820,24 @@ func TestLinkDown(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthTimeout: Timers.Auth bounds the client's wait for the AC's
+// authentication (here a CHAP challenge that never comes).
+func TestAuthTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := Config{N: 1, User: "u", Password: "pw", Timers: Timers{Auth: 5 * time.Second}}
+		h := setup(t, cfg, ppp.AuthCHAPMD5, ppp.Secrets{"u": "pw"}, func(h *harness) { h.ac.mute = ppp.ProtoCHAP })
+		r := wait(t, h.g)
+		// The failure is recorded once LCP has terminated: a round trip
+		// after the timeout.
+		took := time.Since(r.Clients[0].LinkUp)
+		h.stop(t)
+		c := r.Clients[0]
+		if c.Failure != "ppp: authentication failed" || c.LinkUp.IsZero() {
+			t.Fatalf("%+v", c)
+		}
+		if took != 5*time.Second+2*hop {
+			t.Errorf("gave up %v after LCP up, want 5s and a round trip", took)
+		}
+	})
+}

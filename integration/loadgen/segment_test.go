@@ -146,6 +146,8 @@ type testAC struct {
 	refuse discovery.Tag
 	// sameID gives every session the same id (an AC bug).
 	sameID bool
+	// mute loses every frame of this protocol the AC's sessions send.
+	mute ppp.Protocol
 	// pads, when set, replaces sending a PADS (for scripting).
 	pads func(to net.HardwareAddr, p *discovery.Packet)
 
@@ -390,6 +392,9 @@ func (s *acSession) ReadFrame() (ppp.Protocol, []byte, error) {
 }
 
 func (s *acSession) WriteFrame(proto ppp.Protocol, b []byte) error {
+	if proto == s.ac.mute {
+		return nil
+	}
 	s.ac.sendSession(acMAC, s.client, s.id, append(binary.BigEndian.AppendUint16(nil, uint16(proto)), b...))
 	return nil
 }
