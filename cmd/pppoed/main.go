@@ -62,7 +62,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		ExitErrHandler: func(context.Context, *cli.Command, error) {},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Len() > 0 {
-				return usageError("no command %q (want connect, discover, status or kill; pppoed --help)", cmd.Args().First())
+				return usageError("no command %q (want connect, discover, status, kill or server; pppoed --help)", cmd.Args().First())
 			}
 			return cli.ShowAppHelp(cmd)
 		},
@@ -71,6 +71,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			discoverCommand(stdout, stderr),
 			statusCommand(stdout, stderr),
 			killCommand(),
+			serverCommand(stdout, stderr),
 		},
 	}
 }
