@@ -115,6 +115,9 @@ install: build
 	install -m 0755 $(BIN)/pppoed $(DESTDIR)$(PREFIX)/sbin/pppoed
 	sed 's|/usr/local/sbin/pppoed|$(PREFIX)/sbin/pppoed|g' systemd/pppoed@.service > $(BIN)/pppoed@.service
 	install -m 0644 $(BIN)/pppoed@.service $(DESTDIR)$(UNITDIR)/pppoed@.service
+	sed 's|/usr/local/sbin/pppoed|$(PREFIX)/sbin/pppoed|g' systemd/pppoed-server.service > $(BIN)/pppoed-server.service
+	install -m 0644 $(BIN)/pppoed-server.service $(DESTDIR)$(UNITDIR)/pppoed-server.service
+	[ -e $(DESTDIR)$(CONFDIR)/server.example.toml ] || install -m 0600 systemd/server.example.toml $(DESTDIR)$(CONFDIR)/server.example.toml
 	@if [ -e $(DESTDIR)$(CONFDIR)/example.toml ]; then \
 		echo "$(DESTDIR)$(CONFDIR)/example.toml exists: left as it is"; \
 	else \

@@ -29,11 +29,12 @@ func requireTool(t *testing.T, name string) string {
 	return p
 }
 
-// installedUnit writes the unit into a directory of its own with ExecStart's
-// binary replaced by one that exists (systemd-analyze checks it).
-func installedUnit(t *testing.T) string {
+// installedUnit writes the unit file into a directory of its own with
+// ExecStart's binary replaced by one that exists (systemd-analyze checks
+// it).
+func installedUnit(t *testing.T, file string) string {
 	t.Helper()
-	b, err := os.ReadFile(unitFile)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func installedUnit(t *testing.T) string {
 		t.Fatal("ExecStart is not /usr/local/sbin/pppoed, which make install rewrites")
 	}
 	b = bytes.ReplaceAll(b, []byte("/usr/local/sbin/pppoed"), []byte(exe))
-	path := filepath.Join(t.TempDir(), unitFile)
+	path := filepath.Join(t.TempDir(), file)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func installedUnit(t *testing.T) string {
 // setting, a bad value) but still exits 0: any output fails.
 func TestUnitVerify(t *testing.T) {
 	sa := requireTool(t, "systemd-analyze")
-	path := installedUnit(t)
+	path := installedUnit(t, unitFile)
 	out, err := exec.Command(sa, "verify", path).CombinedOutput()
 	if err != nil || len(out) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
@@ -67,17 +68,18 @@ func TestUnitVerify(t *testing.T) {
 // tighter) must stay at most 2.8, what the unit scores today.
 func TestUnitSecurity(t *testing.T) {
 	sa := requireTool(t, "systemd-analyze")
-	path := installedUnit(t)
+	path := installedUnit(t, unitFile)
 	out, err := exec.Command(sa, "security", "--offline=yes", "--threshold=28", "--no-pager", path).CombinedOutput()
 	if err != nil {
 		t.Errorf("systemd-analyze security: %v (exposure above 2.8?)\n%s", err, out)
 	}
 }
 
-// unitSettings reads KEY=VALUE lines (no continuations are used).
-func unitSettings(t *testing.T) map[string][]string {
+// unitSettings reads a unit file's KEY=VALUE lines (no continuations are
+// used).
+func unitSettings(t *testing.T, file string) map[string][]string {
 	t.Helper()
-	b, err := os.ReadFile(unitFile)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +99,7 @@ func unitSettings(t *testing.T) map[string][]string {
 
 // What issue 9 asks of the unit, and what pppoed relies on.
 func TestUnitSettings(t *testing.T) {
-	m := unitSettings(t)
+	m := unitSettings(t, unitFile)
 	for _, tt := range []struct{ key, want string }{
 		{"Type", "notify"},
 		{"NotifyAccess", "main"},
