@@ -224,6 +224,7 @@ func TestLoadServerErrors(t *testing.T) {
 		{"unknown key in a table", minimal + "[timers]\nrestart = \"1s\"\nbogus = 1\n", 0o644, `:8: key "timers.bogus": unknown key`},
 		{"unknown key in the second user", minimal + u + "\n[[user]]\nname = \"bob\"\npassword = \"hunter2\"\npasword = \"hunter2\"\n", 0o600, `:14: key "user.pasword": unknown key`},
 		{"unknown key in an inline table: the array's line", "user = [{name = \"a\", password = \"hunter2\"},\n  {name = \"b\", pw = \"hunter2\"}]\n" + minimal, 0o600, `:1: key "user.pw": unknown key`},
+		{"line ends CRLF", strings.ReplaceAll(minimal+u+"[[user]]\nname = \"b\"\npassword = \"hunter2\"\nbogus = 1\n", "\n", "\r\n"), 0o600, `:13: key "user.bogus": unknown key`},
 		{"keys are case sensitive", "AC-Name = \"x\"\n" + minimal, 0o644, `:1: key "AC-Name": unknown key`},
 		{"the first error in the file", minimal + "[timers]\nbogus = 1\n[padi-limit]\nrate = \"x\"\n" + u, 0o644, `:7: key "timers.bogus": unknown key`},
 		{"missing name", minimal + "[[interface]]\nservice-names = []\n", 0o644, `:6: key "interface.name": missing`},
