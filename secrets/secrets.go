@@ -148,6 +148,13 @@ func Lookup(entries []Entry, client, server string) (Entry, bool) {
 // warns (through log, which may be nil) when the file is accessible to its
 // group or others: refusing would break a pppd setup that works today.
 func ParseFile(path string, log *slog.Logger) ([]Entry, error) {
+	// Only a regular file: opening a FIFO would block a (re)load until
+	// something writes to it.
+	if fi, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("secrets: %s is not a regular file (%s)", path, fi.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func pfx(s string, deny bool) Address { return Address{Prefix: netip.MustParsePrefix(s), Deny: deny} }
@@ -309,4 +311,27 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A FIFO (or a directory) named as a secrets file is refused at once:
+// opening a FIFO would block the server's reload until something wrote to
+// it.
+func TestParseFileNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	for _, path := range []string{fifo, dir} {
+		done := make(chan error, 1)
+		go func() { _, err := ParseFile(path, nil); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s: err = %v, want not a regular file", path, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: ParseFile blocked", path)
+		}
+	}
 }

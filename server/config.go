@@ -66,6 +66,9 @@ type Config struct {
 	Debug bool
 	// Logger receives the log (default: discarded).
 	Logger *slog.Logger
+	// Ready, when set, is called once every interface is served (sd_notify
+	// READY=1).
+	Ready func()
 	// Reload, when set, is called on Server.Reload (SIGHUP): it re-reads
 	// the configuration, of which the users and secrets are taken; the
 	// sessions that are up keep going.

@@ -155,6 +155,9 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	}
 	s.log.Info("server: serving", "interfaces", names, "ac-name", peerlog.Text(s.cfg.ACName),
 		"auth", fmt.Sprint(s.cfg.Auth), "max-sessions", s.cfg.MaxSessions)
+	if s.cfg.Ready != nil {
+		s.cfg.Ready()
+	}
 
 	<-ctx.Done()
 	s.mu.Lock()

@@ -77,6 +77,12 @@ func runServer(ctx context.Context, path string, debug bool, stderr io.Writer) e
 		return err
 	}
 	cfg.Debug, cfg.Logger = debug, log
+	n := systemd.New()
+	if n != nil {
+		// Ready once every interface is served (Run calls it), after the
+		// control socket below is listening.
+		cfg.Ready = func() { n.Notify(systemd.Ready, systemd.Status("serving")) }
+	}
 	srv, err := server.New(*cfg)
 	if err != nil {
 		return &client.ExitError{Code: client.ExitOptionError, Err: err}
@@ -101,16 +107,13 @@ func runServer(ctx context.Context, path string, debug bool, stderr io.Writer) e
 		}
 	})
 	defer stop()
-	if n := systemd.New(); n != nil {
+	if n != nil {
 		wctx, stopWatchdog := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() { defer close(done); n.Watchdog(wctx) }()
 		defer func() { stopWatchdog(); <-done }()
 		stopping := context.AfterFunc(ctx, func() { n.Notify(systemd.Stopping) })
 		defer stopping()
-		// Ready once configured and listening on the control socket;
-		// Run fails at once if an interface cannot be served.
-		n.Notify(systemd.Ready, systemd.Status("serving"))
 	}
 	if err := srv.Run(ctx); err != nil {
 		return serverExit(err)

@@ -244,7 +244,7 @@ func TestServerUsageErrors(t *testing.T) {
 }
 
 // The server stops with Run's status and leaves no control socket behind;
-// under systemd it said READY=1, then STOPPING=1 as it stopped. This host
+// under systemd it never said READY=1. This host
 // may lack PPPoE (exit 4) or the interface (exit 1): Run fails either way,
 // after the control socket was up.
 func TestServerRunFails(t *testing.T) {
@@ -265,13 +265,15 @@ func TestServerRunFails(t *testing.T) {
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Errorf("the control socket is left: %v", err)
 	}
+	// READY=1 comes from Run once every interface is served: a server
+	// that could not serve one never said it was ready (systemd then
+	// sees the start fail, not a service that came up and died).
 	select {
 	case m := <-msgs:
-		if !strings.Contains(m, "READY=1") {
-			t.Errorf("notified %q first, want READY=1", m)
+		if strings.Contains(m, "READY=1") {
+			t.Errorf("notified %q though Run failed before serving", m)
 		}
-	case <-time.After(10 * time.Second):
-		t.Error("no READY=1")
+	case <-time.After(500 * time.Millisecond):
 	}
 }
 

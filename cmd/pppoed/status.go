@@ -116,7 +116,8 @@ func runningLinks(dir string) ([]string, error) {
 	}
 	var names []string
 	for _, e := range entries {
-		if n, ok := strings.CutSuffix(e.Name(), ".sock"); ok && n != "" && e.Type() == fs.ModeSocket {
+		// server.sock is pppoed server's (server.DefaultControlSocket), not a link's.
+		if n, ok := strings.CutSuffix(e.Name(), ".sock"); ok && n != "" && n != "server" && e.Type() == fs.ModeSocket {
 			names = append(names, n)
 		}
 	}

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -379,5 +381,21 @@ func TestDiffFields(t *testing.T) {
 	}
 	if got := diffFields(b, b); got != "" {
 		t.Errorf("no change: %q", got)
+	}
+}
+
+// pppoed server's socket shares the directory; it is not a link.
+func TestRunningLinksSkipsTheServer(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"wan.sock", "server.sock", "dsl.sock"} {
+		l, err := net.Listen("unix", filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+	}
+	got, err := runningLinks(dir)
+	if err != nil || !slices.Equal(got, []string{"dsl", "wan"}) {
+		t.Errorf("runningLinks = %v, %v; want [dsl wan]", got, err)
 	}
 }
