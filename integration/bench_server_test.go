@@ -113,7 +113,10 @@ type acRun struct {
 	procsBefore, procsUp int
 	rssBefore, rssUp     int // KiB
 	pssBefore, pssUp     int // KiB
-	waitErr              error
+	// The benchmark's own RSS (the generator's, mostly) before and at
+	// the same moment: what an emulated client costs.
+	genBefore, genUp int // KiB
+	waitErr          error
 }
 
 func (r acRun) perSession(before, up int) float64 {
@@ -127,8 +130,9 @@ func (r acRun) rssPerSession() float64 { return r.perSession(r.rssBefore, r.rssU
 func (r acRun) pssPerSession() float64 { return r.perSession(r.pssBefore, r.pssUp) }
 
 func (r acRun) String() string {
-	return fmt.Sprintf("%s N=%d: %v; AC memory +%d KiB RSS = %.0f KiB/session (PSS %.0f KiB/session), processes %d -> %d; median phases: %s",
-		r.ac, r.n, r.res, r.rssUp-r.rssBefore, r.rssPerSession(), r.pssPerSession(), r.procsBefore, r.procsUp, phases(r.res))
+	return fmt.Sprintf("%s N=%d: %v; AC memory +%d KiB RSS = %.0f KiB/session (PSS %.0f KiB/session), processes %d -> %d; median phases: %s; load generator +%.1f KiB/client",
+		r.ac, r.n, r.res, r.rssUp-r.rssBefore, r.rssPerSession(), r.pssPerSession(), r.procsBefore, r.procsUp, phases(r.res),
+		float64(r.genUp-r.genBefore)/float64(r.n))
 }
 
 // phases are the median times of the clients that came up: first PADI
@@ -194,10 +198,14 @@ func pssKiB(pid int) int {
 // it, as it would fail a pppd.
 var clientTimers = loadgen.Timers{}
 
-// setupTimeout bounds the wait for the clients: with clientTimers each
-// one settles within about 135 s (35 s of PADIs, 35 s of PADRs, 30 s of
-// LCP, 30 s of authentication); past that something is stuck.
-const setupTimeout = 3 * time.Minute
+// setupTimeout bounds the wait for the clients. With clientTimers each
+// one settles within about 3 minutes (35 s of PADIs, 35 s of PADRs, 30 s
+// each of LCP, authentication and IPCP, and an LCP Terminate), and
+// within a few minutes more when the VM is starved (pppoe-server's 200
+// pppd forks under TCG on a busy host delayed some clients' timers by
+// over a minute). The clients still in set-up then are reported as
+// pending: the AC's failure, not the benchmark's.
+const setupTimeout = 5 * time.Minute
 
 // measureAC starts kind's AC in a new pair, runs n clients against it
 // with pace's Concurrency and Rate, and measures. It ends everything it
@@ -224,6 +232,7 @@ func measureAC(b *testing.B, kind acKind, n int, pace loadgen.Config) (acRun, er
 	cfg := pace
 	cfg.Interface, cfg.N, cfg.User, cfg.Password = p.ClientIf, n, benchUser, benchPassword
 	cfg.Timers = clientTimers
+	run.genBefore, _ = vmRSSKiB(os.Getpid())
 	var g *loadgen.Generator
 	err = p.Client.Do(func() error {
 		var err error
@@ -241,6 +250,7 @@ func measureAC(b *testing.B, kind acKind, n int, pace loadgen.Config) (acRun, er
 		return run, err
 	}
 	run.procsUp, run.rssUp, run.pssUp = acMemory(pids)
+	run.genUp, _ = vmRSSKiB(os.Getpid())
 	final, err := g.Stop()
 	run.res.Dropped = final.Dropped
 	if err != nil {
@@ -336,9 +346,6 @@ func BenchmarkACSetup(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					if run.waitErr != nil {
-						b.Error(run.waitErr)
-					}
 					acRuns.Lock()
 					acRuns.m[b.Name()] = run
 					acRuns.Unlock()
@@ -348,6 +355,7 @@ func BenchmarkACSetup(b *testing.B) {
 				b.ReportMetric(r.SetupTime().Seconds(), "setup-s")
 				b.ReportMetric(r.Rate(), "sessions/s")
 				b.ReportMetric(float64(r.Failed), "failed")
+				b.ReportMetric(float64(r.Pending), "pending")
 				b.ReportMetric(run.rssPerSession(), "RSS-KiB/session")
 				b.ReportMetric(run.pssPerSession(), "PSS-KiB/session")
 			})
@@ -367,7 +375,7 @@ func printACTable(bench string, ns []int, concurrency int) {
 		pace = fmt.Sprintf("at most %d in set-up at once", concurrency)
 	}
 	fmt.Fprintf(&t, "AC set-up: N clients (loadgen, one packet socket), %s (%s):\n", pace, kernel())
-	fmt.Fprintf(&t, "  %-14s %9s %9s %10s %7s %8s %13s %13s %6s\n", "AC", "up/N", "all up", "rate", "failed", "dropped", "RSS/session", "PSS/session", "procs")
+	fmt.Fprintf(&t, "  %-14s %9s %9s %10s %7s %8s %8s %13s %13s %6s\n", "AC", "up/N", "all up", "rate", "failed", "pending", "dropped", "RSS/session", "PSS/session", "procs")
 	rows := 0
 	for _, n := range ns {
 		var ref *acRun
@@ -386,8 +394,8 @@ func printACTable(bench string, ns []int, concurrency int) {
 				}
 				return fmt.Sprintf("%.0f KiB", v)
 			}
-			fmt.Fprintf(&t, "  %-14s %9s %8.2fs %8.1f/s %7d %8d %13s %13s %6d\n", run.ac, fmt.Sprintf("%d/%d", r.Up, n), r.SetupTime().Seconds(), r.Rate(),
-				r.Failed, r.Dropped, mem(run.rssPerSession()), mem(run.pssPerSession()), run.procsUp)
+			fmt.Fprintf(&t, "  %-14s %9s %8.2fs %8.1f/s %7d %8d %8d %13s %13s %6d\n", run.ac, fmt.Sprintf("%d/%d", r.Up, n), r.SetupTime().Seconds(), r.Rate(),
+				r.Failed, r.Pending, r.Dropped, mem(run.rssPerSession()), mem(run.pssPerSession()), run.procsUp)
 			if ref == nil {
 				ref = &run
 				continue

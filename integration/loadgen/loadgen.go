@@ -163,6 +163,7 @@ type Result struct {
 	Start, LastUp time.Time
 	Up            int // clients whose IPv4 came up
 	Failed        int // clients whose set-up failed
+	Pending       int // clients still setting up (or not started)
 	// Dropped are the sessions that went down before Stop after being
 	// up: the AC ended them.
 	Dropped  int
@@ -205,6 +206,9 @@ func (r *Result) Rate() float64 {
 
 func (r *Result) String() string {
 	s := fmt.Sprintf("%d/%d up in %v (%.1f/s), %d failed", r.Up, len(r.Clients), r.SetupTime().Round(time.Millisecond), r.Rate(), r.Failed)
+	if r.Pending > 0 {
+		s += fmt.Sprintf(", %d pending", r.Pending)
+	}
 	for _, f := range r.Failures {
 		s += fmt.Sprintf(", %d %s", f.N, f.Reason)
 	}
@@ -481,6 +485,9 @@ func (g *Generator) Result() *Result {
 			failures[c.Failure]++
 		}
 		if c.Up.IsZero() {
+			if c.Failure == "" {
+				r.Pending++
+			}
 			continue
 		}
 		r.Up++

@@ -633,7 +633,7 @@ func TestWaitContext(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		r, err := h.g.Wait(ctx)
-		if err == nil || r.Clients[0].Settled() || r.Clients[0].PADIs != 1 {
+		if err == nil || r.Clients[0].Settled() || r.Clients[0].PADIs != 1 || r.Pending != 1 || !strings.Contains(r.String(), "1 pending") {
 			t.Errorf("Wait: %v, %+v", err, r.Clients[0])
 		}
 		h.stop(t)
