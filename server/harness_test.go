@@ -150,6 +150,12 @@ func (k *fakeKernel) failure(op string) error {
 	return k.fail[op]
 }
 
+func (k *fakeKernel) setFail(op string, err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.fail[op] = err
+}
+
 func (k *fakeKernel) open(cfg pppox.Config) (kernelLink, error) {
 	k.mu.Lock()
 	if k.openErr != nil {
@@ -354,6 +360,13 @@ func (l *fakeLink) sentCode(proto ppp.Protocol, code ppp.Code) bool {
 	return slices.ContainsFunc(l.sentPackets(), func(p ppp.Packet) bool { return p.Protocol == proto && p.Code == code })
 }
 
+func (l *fakeLink) mode(proto ppp.Protocol) (pppox.NPMode, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, ok := l.modes[proto]
+	return m, ok
+}
+
 // clientEnd is the client's side of a fakeLink.
 type clientEnd struct{ l *fakeLink }
 
@@ -494,12 +507,25 @@ func startHarness(t *testing.T, cfg Config, opts ...harnessOpts) *harness {
 // stop ends Run and waits for it and for every client.
 func (h *harness) stop() {
 	h.cancel()
-	if err := <-h.runErr; err != nil {
+	if err := h.waitRun(); err != nil {
 		h.t.Errorf("Run: %v", err)
 	}
-	h.runErr <- nil // stop may be called again
 	for _, c := range h.clients {
 		c.stop()
+	}
+}
+
+// waitRun waits for Run to return (its ctx ended) and returns its error;
+// it may be called again.
+func (h *harness) waitRun() error {
+	h.t.Helper()
+	select {
+	case err := <-h.runErr:
+		h.runErr <- err
+		return err
+	case <-time.After(waitLimit):
+		h.t.Fatalf("Run has not returned %v after its ctx ended", waitLimit)
+		return nil
 	}
 }
 
@@ -566,7 +592,19 @@ func (h *harness) sent(ifname string) []sentFrame {
 // one is the one frame the AC sent on ifname.
 func (h *harness) one(ifname string, code discovery.Code) sentFrame {
 	h.t.Helper()
-	fs := h.sent(ifname)
+	return h.only(ifname, code, h.sent(ifname))
+}
+
+// answer is one for a PADO or PADS: PADTs for sessions that ended
+// meanwhile are passed over.
+func (h *harness) answer(ifname string, code discovery.Code) sentFrame {
+	h.t.Helper()
+	fs := slices.DeleteFunc(h.sent(ifname), func(f sentFrame) bool { return f.pkt.Code == discovery.CodePADT })
+	return h.only(ifname, code, fs)
+}
+
+func (h *harness) only(ifname string, code discovery.Code, fs []sentFrame) sentFrame {
+	h.t.Helper()
 	if len(fs) != 1 || fs[0].pkt.Code != code {
 		h.t.Fatalf("the AC sent %s, want one %v", describe(fs), code)
 	}
@@ -615,7 +653,7 @@ func (h *harness) offer(ifname string, mac net.HardwareAddr, tags ...discovery.T
 		tags = []discovery.Tag{discovery.ServiceName("")}
 	}
 	h.send(ifname, discovery.Broadcast, mac, padi(tags...))
-	f := h.one(ifname, discovery.CodePADO)
+	f := h.answer(ifname, discovery.CodePADO)
 	c, ok := discovery.Find[discovery.ACCookie](f.pkt)
 	if !ok {
 		h.t.Fatal("PADO without a cookie")
@@ -631,7 +669,7 @@ func (h *harness) request(ifname string, mac net.HardwareAddr, cookie discovery.
 	}
 	tags = append(tags, cookie)
 	h.send(ifname, h.ifis[ifname].HardwareAddr, mac, &discovery.Packet{Code: discovery.CodePADR, Tags: tags})
-	return h.one(ifname, discovery.CodePADS)
+	return h.answer(ifname, discovery.CodePADS)
 }
 
 // client is a PPPoE client of the AC: its session id, the fake link the
@@ -701,22 +739,42 @@ func (h *harness) connect(ifname string, mac net.HardwareAddr, user, password st
 	return c, up
 }
 
-// waitIPv4 waits for the client's IPv4Up (true) or its Down (false).
+// waitIPv4 waits for the client's IPv4Up (true) or its Down (false),
+// then for the AC to be done with what the client sent. A client still
+// negotiating after waitLimit fails the test.
 func (c *client) waitIPv4() (ppp.IPv4Up, bool) {
-	for ev := range c.events {
-		switch e := ev.(type) {
-		case ppp.IPv4Up:
-			return e, true
-		case ppp.Down:
-			return ppp.IPv4Up{}, false
+	c.h.t.Helper()
+	timeout := time.After(waitLimit)
+	for {
+		select {
+		case ev := <-c.events:
+			switch e := ev.(type) {
+			case ppp.IPv4Up:
+				synctest.Wait()
+				return e, true
+			case ppp.Down:
+				synctest.Wait()
+				return ppp.IPv4Up{}, false
+			}
+		case <-timeout:
+			c.h.t.Fatalf("%v: neither IPv4 up nor down after %v", c.mac, waitLimit)
 		}
 	}
-	return ppp.IPv4Up{}, false
 }
+
+// waitLimit bounds the waits on a client (in the bubble's time), so that
+// a session that never ends fails its test instead of hanging it.
+const waitLimit = 10 * time.Minute
 
 // waitDown waits for the client's session to end and returns its reason.
 func (c *client) waitDown() *ppp.DownError {
-	err := <-c.done
+	c.h.t.Helper()
+	var err error
+	select {
+	case err = <-c.done:
+	case <-time.After(waitLimit):
+		c.h.t.Fatalf("%v: the client's session still runs after %v", c.mac, waitLimit)
+	}
 	c.done <- err
 	var d *ppp.DownError
 	errors.As(err, &d)
@@ -728,7 +786,9 @@ func (c *client) stop() {
 		return
 	}
 	c.cancel()
-	c.waitDown()
+	if err := <-c.done; err != nil {
+		c.done <- err
+	}
 }
 
 // ended reports whether the AC's session of c is over: its link closed

@@ -717,9 +717,7 @@ func TestRunStopsEverySession(t *testing.T) {
 			t.Fatal("Run returned while bob's session was terminating")
 		default:
 		}
-		err := <-h.runErr
-		h.runErr <- err
-		if err != nil {
+		if err := h.waitRun(); err != nil {
 			t.Errorf("Run: %v", err)
 		}
 		// Bob's: two Terminate-Requests, 3 s apart, then 3 s for the Ack.
