@@ -755,3 +755,22 @@ func TestRunStopsEverySession(t *testing.T) {
 		}
 	})
 }
+
+// A session being started while Run's ctx ends (or while Kick runs) is
+// stopped like the others: what stop uses is set before the session is
+// published. Run with -race; the window is narrow, so it is tried often.
+func TestStopWhileStarting(t *testing.T) {
+	for range 200 {
+		synctest.Test(t, func(t *testing.T) {
+			h := startHarness(t, testConfig())
+			cookie := h.offer("eth0", macA)
+			h.conns["eth0"].in <- frameFrom(t, acMAC0, macA, &discovery.Packet{Code: discovery.CodePADR, Tags: []discovery.Tag{discovery.ServiceName(""), cookie}})
+			start := time.Now()
+			h.cancel()
+			h.waitRun()
+			if d := time.Since(start); d > 10*time.Second {
+				t.Fatalf("Run returned %v after its ctx ended: a session starting then was not stopped", d)
+			}
+		})
+	}
+}

@@ -133,11 +133,17 @@ func (s *Server) startSession(p *port, mac net.HardwareAddr, svc string, cookie 
 		return nil, err
 	}
 	ss.ifname = ss.link.ifname()
+	// Whole before it is published: Run's end and Kick stop the sessions
+	// they find (ss.ctl) from other goroutines.
+	ss.ctx, ss.cancel = context.WithCancelCause(context.Background())
+	ss.pool = &sessionPool{ss: ss}
+	ss.ctl = ppp.NewSession(ss.link, s.pppConfig(ss))
 	s.mu.Lock()
 	// Checked again: another interface's reader may have added one.
 	if s.stopping || (s.cfg.MaxSessions > 0 && len(s.sessions) >= s.cfg.MaxSessions) {
 		stopping := s.stopping
 		s.mu.Unlock()
+		ss.cancel(nil)
 		ss.link.Close()
 		p.ids.Release(id)
 		if stopping {
@@ -148,9 +154,6 @@ func (s *Server) startSession(p *port, mac net.HardwareAddr, svc string, cookie 
 	s.sessions[ss.key] = ss
 	s.counters.SessionsStarted++
 	s.mu.Unlock()
-	ss.ctx, ss.cancel = context.WithCancelCause(context.Background())
-	ss.pool = &sessionPool{ss: ss}
-	ss.ctl = ppp.NewSession(ss.link, s.pppConfig(ss))
 	return ss, nil
 }
 
