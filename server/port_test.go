@@ -774,3 +774,54 @@ func TestStopWhileStarting(t *testing.T) {
 		})
 	}
 }
+
+// Run fails at once when an interface cannot be served, and leaves
+// nothing open: the sockets of the interfaces opened before it, the kernel.
+func TestRunFailsOnBadInterface(t *testing.T) {
+	for _, failing := range []string{"lookup", "listen", "no MAC"} {
+		t.Run(failing, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := testConfig()
+				cfg.Interfaces = append(cfg.Interfaces, Interface{Name: "eth1"}, Interface{Name: "eth2"})
+				s, err := New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				k := newFakeKernel()
+				conns := map[string]*fakeConn{}
+				s.kernel = k
+				s.iface = func(name string) (*net.Interface, error) {
+					if name == "eth1" && failing == "lookup" {
+						return nil, errors.New("no such network interface")
+					}
+					mac := net.HardwareAddr{0x02, 0xac, 0, 0, 0, name[3]}
+					if name == "eth1" && failing == "no MAC" {
+						mac = nil
+					}
+					return &net.Interface{Index: int(name[3]), MTU: 1500, Name: name, HardwareAddr: mac}, nil
+				}
+				s.listen = func(ifi *net.Interface) (frameConn, error) {
+					if ifi.Name == "eth1" && failing == "listen" {
+						return nil, errors.New("operation not permitted")
+					}
+					c := newFakeConn()
+					conns[ifi.Name] = c
+					return c, nil
+				}
+				err = s.Run(t.Context())
+				if err == nil || !strings.Contains(err.Error(), "eth1") {
+					t.Fatalf("Run = %v, want an error naming eth1", err)
+				}
+				if _, ok := conns["eth2"]; ok {
+					t.Error("went on after eth1 failed")
+				}
+				if c := conns["eth0"]; c == nil || !c.isClosed() {
+					t.Error("eth0's socket left open")
+				}
+				if !k.closed {
+					t.Error("the kernel left open")
+				}
+			})
+		})
+	}
+}

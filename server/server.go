@@ -136,7 +136,10 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	for _, ic := range s.cfg.Interfaces {
 		p, err := s.openPort(ic)
 		if err != nil {
-			s.closePorts()
+			// Nothing reads them yet: closing is all they need.
+			for _, p := range s.ports {
+				p.conn.Close()
+			}
 			return err
 		}
 		s.ports = append(s.ports, p)
