@@ -1,13 +1,14 @@
-// Command demo builds a small PPPoE lab and shows a live session on it: an
-// access concentrator in one network namespace, `pppoed connect` in
-// another, a veth pair between them. It shows the control exchange, the
-// session (its PPPoE id, addresses, routes, name servers), pings across it,
-// shows `pppoed status`, has the AC hang up and pppoed redial, then stops
-// pppoed and shows that nothing was left behind.
+// Command demo builds a small PPPoE lab and shows a live session on it,
+// pppoed on both ends: `pppoed server` (the access concentrator) in one
+// network namespace, `pppoed connect` in another, a veth pair between
+// them. It shows the control exchange, the session (its PPPoE id,
+// addresses, routes, name servers) from both ends, pings across it, shows
+// `pppoed status` and `pppoed server status`, has the AC hang up (`pppoed
+// server kick`) and pppoed redial, then stops pppoed and the server and
+// shows that nothing was left behind on either side.
 //
 // Run it with `make demo`, which boots a VM with a PPP kernel when this
-// host's kernel has none. The access concentrator is Debian's pppoe-server
-// (pppd per session) until pppoed's own server exists.
+// host's kernel has none.
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/pppoed/pppoed/integration/lab"
+	"github.com/pppoed/pppoed/server"
 	"github.com/pppoed/pppoed/status"
 	"github.com/vishvananda/netlink"
 )
@@ -62,20 +64,25 @@ func run() error {
 		return err
 	}
 	fmt.Printf("  [access concentrator: netns %s] %s <== veth ==> %s [client: netns %s]\n\n", p.AC.Name, p.ACIf, p.ClientIf, p.Client.Name)
-	fmt.Println("access concentrator: Debian's pppoe-server (pppd per session), CHAP required,")
-	fmt.Println("                     service \"isp\", AC name \"demo-ac\", name server 10.64.0.53")
-	srv, err := lab.StartPPPoEServer(td, p.AC, lab.ServerConfig{
-		Interface: p.ACIf, Auth: lab.AuthCHAP, ServiceNames: []string{"isp"}, ACName: "demo-ac",
-		Local: acAddr, PoolStart: clientAddr,
-		Secrets: []lab.Secret{{User: "demo", Password: "demo-secret"}},
-		DNS:     []netip.Addr{netip.MustParseAddr("10.64.0.53")},
-	})
+	acCfg := lab.ACConfig{
+		ACName: "demo-ac", Auth: []string{"chap"},
+		Interfaces: []lab.ACInterface{{Name: p.ACIf, ServiceNames: []string{"isp"}}},
+		Pools:      []lab.ACPool{{Name: "clients", Ranges: []string{clientAddr.String() + "-10.64.0.254"}}},
+		Profiles: []lab.ACProfile{{Name: "default", LocalAddress: acAddr.String(), RemotePool: "clients",
+			DNS: []string{"10.64.0.53"}}},
+		Users: []lab.ACUser{{Name: "demo", Password: "demo-secret"}},
+	}
+	srv, err := lab.StartPppoedServer(td, p.AC, acCfg)
 	if err != nil {
+		return err
+	}
+	fmt.Printf("access concentrator: pppoed server --config %s\n", srv.ConfigPath)
+	if err := printConfig(srv.ConfigPath); err != nil {
 		return err
 	}
 	args := lab.ClientArgs(td, p.ClientIf, "demo", "demo-secret", "--service-name", "isp",
 		"--add-default-route", "--use-peer-dns", "--debug", "--persist", "--name", "demo")
-	fmt.Printf("client:              pppoed %s\n", strings.Join(redact(args), " "))
+	fmt.Printf("\nclient:              pppoed %s\n", strings.Join(redact(args), " "))
 	start := time.Now()
 	cli, err := lab.StartPppoed(td, p.Client, "ppp0", args...)
 	if err != nil {
@@ -85,7 +92,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("%w\naccess concentrator log:\n%s", err, srv.Log())
 	}
-	fmt.Printf("\nsession up in %.1fs (pppd takes about 3.5s against this AC: make bench)\n\n", time.Since(start).Seconds())
+	fmt.Printf("\nsession up in %.1fs\n\n", time.Since(start).Seconds())
 
 	fmt.Println("the exchange, from pppoed's debug log:")
 	for _, m := range messages(cli.Log()) {
@@ -114,14 +121,15 @@ func run() error {
 			fmt.Printf("  client ppp0: %s peer %s (IPv6CP)\n", a.Local.Addr(), a.Peer.Addr())
 		}
 	}
-	_ = lab.Poll(ctx, 20*time.Millisecond, func() (bool, error) {
-		as, err := p.AC.Addrs("", netlink.FAMILY_V4)
-		if i := slices.IndexFunc(as, func(a lab.Addr) bool { return strings.HasPrefix(a.Link, "ppp") }); i >= 0 {
-			fmt.Printf("  AC     %s: %s peer %s\n", as[i].Link, as[i].Local.Addr(), as[i].Peer.Addr())
-			return true, nil
-		}
-		return false, err
-	})
+	acSt, err := srv.WaitSessions(ctx, 1)
+	if err != nil {
+		return err
+	}
+	acIf := acSt.Sessions[0].Ifname
+	if as, err := p.AC.Addrs(acIf, netlink.FAMILY_V4); err == nil && len(as) > 0 {
+		l, _ := p.AC.Link(acIf)
+		fmt.Printf("  AC     %s: %s peer %s, MTU %d\n", acIf, as[0].Local.Addr(), as[0].Peer.Addr(), l.MTU)
+	}
 	if err := printRoutes(p.Client); err != nil {
 		return err
 	}
@@ -140,6 +148,15 @@ func run() error {
 
 	if err := showStatus(ctx, cli); err != nil {
 		return err
+	}
+	if err := showServerStatus(ctx, srv); err != nil {
+		return err
+	}
+	fmt.Println("\nthe access concentrator's log of the session:")
+	for _, m := range messages(srv.Log()) {
+		if strings.HasPrefix(m, "server: ") {
+			fmt.Println("  " + m)
+		}
 	}
 	if err := hangUp(ctx, srv, cli); err != nil {
 		return err
@@ -176,7 +193,51 @@ func run() error {
 	if err := printRoutes(p.Client); err != nil {
 		return err
 	}
+
+	fmt.Println("\nstopping pppoed server (SIGTERM):")
+	if st, err := srv.WaitStatus(ctx, "no session", func(st server.Status) bool { return len(st.Sessions) == 0 }); err == nil {
+		c := st.Counters
+		fmt.Printf("  before: no session; %d PADIs answered, %d sessions started, %d authentication failures\n",
+			c.PADIsAnswered, c.SessionsStarted, c.AuthFailures)
+	}
+	if err := srv.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	if err := srv.Wait(ctx); err != nil {
+		return fmt.Errorf("pppoed server: %w", err)
+	}
+	fmt.Printf("  exit status %d\n", srv.ExitCode())
+	acLinks, err := p.AC.PPPLinks()
+	if err != nil {
+		return err
+	}
+	left = "nothing"
+	if len(acLinks) > 0 {
+		left = fmt.Sprint(acLinks)
+	}
+	if _, err := os.Stat(srv.ControlSocket); err == nil {
+		left += ", its control socket"
+	}
+	fmt.Printf("  left behind in the AC's namespace: %s\n", left)
 	fmt.Println("\ntearing down the lab")
+	return nil
+}
+
+// printConfig prints the server's file, its passwords hidden.
+func printConfig(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		if k, _, ok := strings.Cut(strings.TrimSpace(l), " = "); ok && k == "password" {
+			l = strings.Replace(l, strings.TrimSpace(l), `password = "..."`, 1)
+		}
+		fmt.Println("  " + l)
+	}
 	return nil
 }
 
@@ -254,19 +315,16 @@ func showStatus(ctx context.Context, cli *lab.Pppoed) error {
 	return err
 }
 
-// hangUp has the AC end the session (its pppd stopped: an LCP
-// Terminate-Request, then the session goes) and times pppoed's redial.
-func hangUp(ctx context.Context, srv *lab.PPPoEServer, cli *lab.Pppoed) error {
-	pids, err := srv.Sessions()
-	if err != nil || len(pids) == 0 {
-		return fmt.Errorf("the AC's pppd: %v %v", pids, err)
-	}
-	fmt.Printf("\nthe access concentrator hangs up (SIGTERM to its pppd, pid %d):\n", pids[0])
+// hangUp has the AC end the session (`pppoed server kick demo`: an LCP
+// Terminate-Request, then a PADT) and times pppoed's redial.
+func hangUp(ctx context.Context, srv *lab.PppoedServer, cli *lab.Pppoed) error {
+	fmt.Printf("\nthe access concentrator hangs up (pppoed server kick demo --socket %s):\n", srv.ControlSocket)
 	start := time.Now()
-	if err := syscall.Kill(pids[0], syscall.SIGTERM); err != nil {
+	if err := srv.Kick(ctx, "demo"); err != nil {
 		return err
 	}
 	var st status.Status
+	var err error
 	err = lab.Poll(ctx, 20*time.Millisecond, func() (bool, error) {
 		st, err = status.Get(ctx, cli.ControlSocket)
 		return err == nil && st.Redials >= 1 && st.State == status.StateConnected && st.LocalIPv4.IsValid(), nil
@@ -282,4 +340,19 @@ func hangUp(ctx context.Context, srv *lab.PPPoEServer, cli *lab.Pppoed) error {
 	fmt.Printf("  pppoed redialled and is connected again after %.1fs: %s %s, session 0x%04x, redials %d\n",
 		time.Since(start).Seconds(), st.Ifname, st.LocalIPv4, st.SessionID, st.Redials)
 	return nil
+}
+
+// showServerStatus prints `pppoed server status`, as an operator would
+// run it.
+func showServerStatus(ctx context.Context, srv *lab.PppoedServer) error {
+	bin, err := lab.PppoedBinary()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\npppoed server status --socket %s:\n", srv.ControlSocket)
+	out, err := exec.CommandContext(ctx, bin, "server", "status", "--socket", srv.ControlSocket).CombinedOutput()
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		fmt.Println("  " + l)
+	}
+	return err
 }
