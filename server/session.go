@@ -253,9 +253,19 @@ func (ss *session) setupTimer() *time.Timer {
 //go:noinline
 func (ss *session) finish(err error) {
 	s := ss.srv
+	var down *ppp.DownError
+	reason, detail := "unknown", ""
+	if errors.As(err, &down) {
+		reason, detail = down.Reason.String(), down.Detail
+	}
 	s.mu.Lock()
 	padtSeen := ss.padtSeen
 	delete(s.sessions, ss.key)
+	// Counted as the session goes, under the same lock: a status never
+	// shows a failed session gone and its failure not counted.
+	if down != nil && down.Reason == ppp.ReasonPeerAuthFailed {
+		s.counters.AuthFailures++
+	}
 	if ss.counted {
 		if s.byUser[ss.user]--; s.byUser[ss.user] <= 0 {
 			delete(s.byUser, ss.user)
@@ -272,14 +282,6 @@ func (ss *session) finish(err error) {
 	}
 	ss.port.ids.Release(ss.key.id)
 	ss.cancel(nil)
-	var down *ppp.DownError
-	reason, detail := "unknown", ""
-	if errors.As(err, &down) {
-		reason, detail = down.Reason.String(), down.Detail
-		if down.Reason == ppp.ReasonPeerAuthFailed {
-			s.count(func(c *Counters) { c.AuthFailures++ })
-		}
-	}
 	ss.log.Info("server: session ended", "user", peerlog.Text(user), "reason", reason, "detail", peerlog.Printable(detail),
 		"duration", time.Since(ss.since).Round(time.Millisecond).String())
 }

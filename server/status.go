@@ -49,7 +49,7 @@ type Counters struct {
 	SessionsStarted  uint64 `json:"sessions_started"` // PADSs with a session id
 	SessionsUp       uint64 `json:"sessions_up"`      // that reached an NCP
 	AuthFailures     uint64 `json:"auth_failures"`
-	RefusedMax       uint64 `json:"refused_max_sessions"`
+	RefusedMax       uint64 `json:"refused_max_sessions"` // PADRs refused (a client resends its PADR: pppd 3 times)
 	RefusedNoService uint64 `json:"refused_no_service"`
 	RefusedOnlyOne   uint64 `json:"refused_only_one"`
 	NoAddress        uint64 `json:"no_address"` // pool exhausted
