@@ -436,8 +436,9 @@ func printACTable(bench string, ns []int, concurrency int) {
 				ref = &run
 				continue
 			}
+			// A ratio needs both ACs' N sessions up.
 			ratio := func(a, b float64) string {
-				if b == 0 {
+				if b == 0 || r.Up < n || ref.res.Up < n {
 					return "-"
 				}
 				return fmt.Sprintf("%.3f", a/b)
