@@ -125,6 +125,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	s.mu.Unlock()
 
 	if s.kernel == nil {
+		raiseFileLimit(s.log)
 		k, err := openSysKernel(s.log)
 		if err != nil {
 			return err

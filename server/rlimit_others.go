@@ -1,0 +1,7 @@
+//go:build !linux
+
+package server
+
+import "log/slog"
+
+func raiseFileLimit(*slog.Logger) {}
