@@ -77,6 +77,60 @@ func TestPADOGolden(t *testing.T) {
 	})
 }
 
+// A PADS confirming a session and one refusing a service, byte for
+// byte: Service-Name, AC-Name, PPP-Max-Payload when the interface carries
+// it (RFC 4638), or the error tag with SESSION_ID 0 (RFC 2516 §5.4); then
+// the PADR's Host-Uniq and Relay-Session-Id.
+func TestPADSGolden(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.Interfaces[0].ServiceNames = []string{"internet"}
+		cfg.MaxMTU, cfg.MaxMRU = 1500, 1500
+		h := startHarness(t, cfg, harnessOpts{mtu: map[string]int{"eth0": 1508}})
+		h.s.ports[0].ids = NewSessionIDs(bytes.NewReader([]byte{0x12, 0x34}))
+		cookie := h.offer("eth0", macA)
+		f := h.request("eth0", macA, cookie, discovery.ServiceName("internet"), discovery.PPPMaxPayload(1500),
+			discovery.HostUniq{0xde, 0xad}, discovery.RelaySessionID{0x01, 0x02, 0x03})
+		want := unhex(t, `
+			02 00 00 00 00 0a  // destination: the client
+			02 ac 00 00 00 01  // source: eth0
+			88 63              // EtherType: PPPoE Discovery
+			11                 // version 1, type 1
+			65                 // code: PADS
+			12 34              // the session's id
+			00 2a              // length 42
+			01 01 00 08  69 6e 74 65 72 6e 65 74  // Service-Name "internet"
+			01 02 00 07  74 65 73 74 2d 61 63     // AC-Name "test-ac"
+			01 20 00 02  05 dc                    // PPP-Max-Payload 1500, echoed
+			01 03 00 02  de ad                    // Host-Uniq, echoed
+			01 10 00 03  01 02 03                 // Relay-Session-Id, echoed
+		`)
+		if !bytes.Equal(f.raw, want) {
+			t.Errorf("PADS\n got % x\nwant % x", f.raw, want)
+		}
+		<-h.k.opened
+
+		cookie = h.offer("eth0", macB)
+		f = h.request("eth0", macB, cookie, discovery.ServiceName("tv"), discovery.HostUniq{0xbe, 0xef})
+		want = unhex(t, `
+			02 00 00 00 00 0b  // destination: the client
+			02 ac 00 00 00 01  // source: eth0
+			88 63              // EtherType: PPPoE Discovery
+			11 65              // version 1, type 1, PADS
+			00 00              // session id 0: refused
+			00 31              // length 49
+			01 01 00 02  74 76                    // Service-Name "tv", as asked
+			01 02 00 07  74 65 73 74 2d 61 63     // AC-Name "test-ac"
+			02 01 00 16  73 65 72 76 69 63 65 20 6e 6f 74 20 73 65 72 76 65 64 3a 20 74 76
+			                                      // Service-Name-Error "service not served: tv"
+			01 03 00 02  be ef                    // Host-Uniq, echoed
+		`)
+		if !bytes.Equal(f.raw, want) {
+			t.Errorf("refusing PADS\n got % x\nwant % x", f.raw, want)
+		}
+	})
+}
+
 func serviceNames(p *discovery.Packet) []string {
 	var out []string
 	for _, s := range discovery.FindAll[discovery.ServiceName](p) {
