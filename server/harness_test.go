@@ -162,6 +162,7 @@ func (k *fakeKernel) open(cfg pppox.Config) (kernelLink, error) {
 		k.mu.Unlock()
 		return nil, k.openErr
 	}
+	cfg.AC = slices.Clone(cfg.AC) // the caller's may be its read buffer
 	l := &fakeLink{
 		k: k, cfg: cfg, name: fmt.Sprintf("pppt%d", k.n),
 		toServer: make(chan lframe, 256), toClient: make(chan lframe, 256),

@@ -476,6 +476,29 @@ func TestMaxSessions(t *testing.T) {
 	})
 }
 
+// A session the kernel cannot make is refused with AC-System-Error
+// (RFC 2516 §5.4), its id given back; the next PADR is served.
+func TestKernelRefuses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, testConfig())
+		h.k.mu.Lock()
+		h.k.openErr = errors.New("pppox: /dev/ppp: no such device")
+		h.k.mu.Unlock()
+		cookie := h.offer("eth0", macA)
+		f := h.request("eth0", macA, cookie)
+		if _, ok := refusal(t, f).(discovery.ACSystemError); !ok {
+			t.Errorf("error tag %v, want AC-System-Error", f.pkt.Error())
+		}
+		if n := h.s.ports[0].ids.Len(); n != 0 || h.nsessions() != 0 {
+			t.Errorf("%d ids live, %d sessions", n, h.nsessions())
+		}
+		h.k.mu.Lock()
+		h.k.openErr = nil
+		h.k.mu.Unlock()
+		h.connect("eth0", macA, "alice", "alice-pw")
+	})
+}
+
 // A PADR repeated with the same cookie (our PADS was lost) gets the same
 // PADS while LCP is not up, and no second session.
 func TestPADRRepeated(t *testing.T) {
