@@ -288,6 +288,11 @@ type Session struct {
 	// first has (see peerAuthDeadline).
 	peerAuthBy  time.Time
 	ncpFailures []string
+
+	// Start's: the events, what to call at the end, ctx's watch.
+	mb      *mailbox
+	doneFn  func(error)
+	stopCtx func() bool
 }
 
 type inFrame struct {
@@ -326,6 +331,7 @@ func NewSession(link Link, cfg Config) *Session {
 		closeReq:   make(chan string, 1),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
+		mb:         &mailbox{},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -413,6 +419,10 @@ func (s *Session) Run(ctx context.Context) error {
 // blocks): LCP terminates the link (a Terminate-Request, at most
 // Max-Terminate times) and Run returns. reason goes to the log.
 func (s *Session) Close(reason string) {
+	if s.mb.eventDriven() {
+		s.deliver(func() { s.close(ReasonLocalClose, reason) })
+		return
+	}
 	select {
 	case s.closeReq <- reason:
 	default: // a close is already pending
@@ -421,6 +431,10 @@ func (s *Session) Close(reason string) {
 
 // post runs fn on the session's goroutine, unless Run has returned.
 func (s *Session) post(fn func()) {
+	if s.mb.eventDriven() {
+		s.deliver(fn)
+		return
+	}
 	select {
 	case s.calls <- fn:
 	case <-s.done:

@@ -222,6 +222,10 @@ func (p *Poller) readEntry(e *pollEntry, buf []byte) {
 			continue // no protocol field: not a frame
 		}
 		fr := ppp.Frame{Proto: ppp.Protocol(binary.BigEndian.Uint16(buf)), Data: append([]byte(nil), buf[2:n]...)}
+		if l.onFrame != nil {
+			l.onFrame(fr) // never blocks: ppp's Start queues it
+			continue
+		}
 		select {
 		case l.pframes <- fr:
 		default:

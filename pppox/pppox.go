@@ -145,14 +145,18 @@ type Link struct {
 	shared *Unit
 	// poller, when set, reads the link's descriptors (ConnectPolled):
 	// polled are its entries, pollMu guards them against Close.
-	poller  *Poller
-	pollMu  sync.Mutex
-	polled  []*pollEntry
-	pframes chan ppp.Frame // the poller's frames (ppp.FrameChannel)
-	log     *slog.Logger
-	early   []frame // read from the socket before the channel took over
-	frames  chan frame
-	readers sync.WaitGroup
+	poller   *Poller
+	pollMu   sync.Mutex
+	polled   []*pollEntry
+	pframes  chan ppp.Frame  // the poller's frames (ppp.FrameChannel)
+	onFrame  func(ppp.Frame) // HandleFrames's; guarded by pollMu
+	sinkMu   sync.Mutex      // guards onDown and downSent
+	onDown   func()
+	downSent bool
+	log      *slog.Logger
+	early    []frame // read from the socket before the channel took over
+	frames   chan frame
+	readers  sync.WaitGroup
 
 	hup     chan struct{} // closed by HangUp
 	hupErr  error
@@ -328,6 +332,57 @@ func (l *Link) Frames() (<-chan ppp.Frame, <-chan struct{}) {
 	return l.pframes, l.hup
 }
 
+// HandleFrames implements ppp.FrameSink: the poller calls onFrame with
+// each frame (those queued before first) and onDown when the link is
+// down, so that a session run by ppp's Start has no goroutine waiting on
+// it. A link not made by ConnectPolled gets a goroutine that reads it.
+func (l *Link) HandleFrames(onFrame func(ppp.Frame), onDown func()) {
+	l.sinkMu.Lock()
+	l.onDown = onDown
+	l.sinkMu.Unlock()
+	if l.pframes == nil {
+		l.readers.Add(1)
+		go func() {
+			defer l.readers.Done()
+			for {
+				proto, b, err := l.ReadFrame()
+				if err != nil {
+					l.HangUp(err) // ReadFrame says it from now on
+					return
+				}
+				onFrame(ppp.Frame{Proto: proto, Data: b})
+			}
+		}()
+		return
+	}
+	l.pollMu.Lock()
+	for queued := true; queued; {
+		select {
+		case f := <-l.pframes:
+			onFrame(f)
+		default:
+			queued = false
+		}
+	}
+	l.onFrame = onFrame
+	l.pollMu.Unlock()
+	select {
+	case <-l.hup:
+		l.downNow()
+	default:
+	}
+}
+
+// downNow calls HandleFrames's onDown, once.
+func (l *Link) downNow() {
+	l.sinkMu.Lock()
+	defer l.sinkMu.Unlock()
+	if l.onDown != nil && !l.downSent {
+		l.downSent = true
+		l.onDown()
+	}
+}
+
 // WriteFrame implements ppp.Link: LCP and authentication go to the
 // channel, the NCPs to the unit (as ppp_generic routes them on receipt).
 func (l *Link) WriteFrame(proto ppp.Protocol, b []byte) error {
@@ -363,6 +418,7 @@ func (l *Link) HangUp(err error) {
 		l.hupErr = err
 		close(l.hup)
 	})
+	l.downNow()
 }
 
 // Close takes the session out of the kernel: the channel disconnected and
