@@ -53,6 +53,7 @@ type session struct {
 	profile *Profile
 	acct    account
 	pool    *sessionPool
+	setup   *time.Timer // SetupTimeout's
 
 	// (mu)
 	user     string
@@ -204,26 +205,21 @@ func (s *Server) profile(name string) *Profile {
 	return &Profile{Name: name}
 }
 
-// start runs the session on its own goroutine.
+// start runs the session: ppp's Start, so that it has no goroutine of its
+// own while it waits (the poller hands it its frames; timers and Close
+// wake it). A goroutine each, parked, cost 4 to 8 KiB of stack a session
+// in the VM, most of what a session cost.
 func (ss *session) start() {
 	s := ss.srv
 	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		ss.run()
-	}()
-}
-
-func (ss *session) run() {
-	// Kept small: this frame, ppp's Run and selectgo are what stays on
-	// the goroutine's stack while the session is up, and the GC halves a
-	// stack only when under a quarter of it is in use. A large frame
-	// here kept every session's stack at 8 KiB; with the work in
-	// setupTimer and finish it shrinks to 4 KiB.
-	setup := ss.setupTimer()
-	err := ss.ctl.Run(ss.ctx) // closes the link: pppN is gone with its addresses and routes
-	setup.Stop()
-	ss.finish(err)
+	ss.setup = ss.setupTimer()
+	ss.ctl.Start(ss.ctx, func(err error) {
+		// On the session's last event: the link is closed, pppN is gone
+		// with its addresses and routes.
+		ss.setup.Stop()
+		ss.finish(err)
+		s.wg.Done()
+	})
 }
 
 // setupTimer starts the bound on the session's set-up: a client that
@@ -231,8 +227,6 @@ func (ss *session) run() {
 // hold its pppN and session id for good: LCP's own bounds (Max-Configure,
 // the authentication timeout) do not cover a peer that keeps answering
 // without ever agreeing.
-//
-//go:noinline
 func (ss *session) setupTimer() *time.Timer {
 	s := ss.srv
 	ss.log.Info("server: session started", "interface", ss.port.ifi.Name, "ifname", ss.ifname, "service", peerlog.Text(ss.service))
@@ -249,8 +243,6 @@ func (ss *session) setupTimer() *time.Timer {
 
 // finish forgets the session once ppp's Run has returned: PADT (unless
 // the client sent one), session id released, why it ended logged.
-//
-//go:noinline
 func (ss *session) finish(err error) {
 	s := ss.srv
 	var down *ppp.DownError
