@@ -327,7 +327,6 @@ func NewSession(link Link, cfg Config) *Session {
 		link:       link,
 		log:        cfg.Logger,
 		rand:       cfg.Rand,
-		calls:      make(chan func(), 16),
 		closeReq:   make(chan string, 1),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
@@ -373,6 +372,9 @@ func (s *Session) Run(ctx context.Context) error {
 	if fc, ok := s.link.(FrameChannel); ok {
 		linkFrames, linkDown = fc.Frames()
 	}
+	// Run's own: a session run by Start has none of these (it is what
+	// an AC's thousands of sessions save).
+	s.calls = make(chan func(), 16)
 	if linkFrames == nil {
 		s.frames = make(chan inFrame, 16)
 		go s.reader()

@@ -125,12 +125,12 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	s.mu.Unlock()
 
 	if s.kernel == nil {
-		raiseFileLimit(s.log)
 		k, err := openSysKernel(s.log)
 		if err != nil {
 			return err
 		}
 		s.kernel = k
+		raiseFileLimit(s.log) // once the kernel can serve at all
 	}
 	defer s.kernel.close()
 

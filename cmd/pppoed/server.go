@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	runtimedebug "runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,6 +59,9 @@ func socketFlag() cli.Flag {
 	return &cli.StringFlag{Name: "socket", Usage: "the server's control socket `PATH`", Value: server.DefaultControlSocket}
 }
 
+// serverGCPercent is pppoed server's GOGC unless the environment sets one.
+const serverGCPercent = 50
+
 // loadServerConfig reads the file; a bad one is a bad option (exit 2).
 func loadServerConfig(path string, log *slog.Logger) (*server.Config, error) {
 	cfg, err := config.LoadServer(path, log)
@@ -77,6 +81,14 @@ func runServer(ctx context.Context, path string, debug bool, stderr io.Writer) e
 		return err
 	}
 	cfg.Debug, cfg.Logger = debug, log
+	if os.Getenv("GOGC") == "" {
+		// The AC's heap is its sessions' state, long-lived, with little
+		// garbage (a few echoes a session a minute): collecting at half
+		// the live heap instead of all of it keeps the resident set near
+		// what the sessions need, for little CPU. Measured in the VM at
+		// N=1000: 19.9 KiB of RSS a session with the default (100).
+		runtimedebug.SetGCPercent(serverGCPercent)
+	}
 	n := systemd.New()
 	if n != nil {
 		// Ready once every interface is served (Run calls it), after the
