@@ -74,8 +74,8 @@ func (p *port) serve(ctx context.Context) {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			p.s.log.Error("server: reading discovery", "interface", p.ifi.Name, "err", err)
-			time.Sleep(100 * time.Millisecond) // an interface going away: no spin
+			p.s.plog.Warn("server: reading discovery", "interface", p.ifi.Name, "err", err) // bounded: an interface gone repeats it
+			time.Sleep(100 * time.Millisecond)                                              // an interface going away: no spin
 			continue
 		}
 		p.handle(buf[:n], time.Now())
@@ -143,6 +143,14 @@ func (p *port) maxPayload(pkt *discovery.Packet) (int, bool) {
 		return discovery.DefaultMTU, false
 	}
 	if int(t)+discovery.Overhead > p.ifi.MTU || int(t) > maxPPPoEMTU {
+		return discovery.DefaultMTU, false
+	}
+	// Echoing says we carry it: not when max-mtu and max-mru keep the
+	// session at 1492 anyway (the client would ask LCP for what we then
+	// Nak down, for nothing).
+	if lim := min(p.s.cfg.MaxMTU, p.s.cfg.MaxMRU); lim <= discovery.DefaultMTU {
+		return discovery.DefaultMTU, false
+	} else if int(t) > lim {
 		return discovery.DefaultMTU, false
 	}
 	return int(t), true
@@ -255,7 +263,7 @@ func (p *port) padr(src net.HardwareAddr, pkt *discovery.Packet) {
 			p.refuse(src, pkt, discovery.ACSystemError("too many sessions"))
 			return
 		}
-		s.log.Error("server: "+err.Error(), "interface", p.ifi.Name, "client", src.String())
+		s.plog.Warn("server: no session for a PADR", "interface", p.ifi.Name, "client", src.String(), "err", err)
 		p.refuse(src, pkt, discovery.ACSystemError("cannot start a session"))
 		return
 	}

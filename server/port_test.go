@@ -277,22 +277,28 @@ func TestMaxPayload(t *testing.T) {
 		asked   int // 0: no tag
 		echo    bool
 		wantMTU int
+		maxMTU  int // max-mtu and max-mru; 0: 1500
 	}{
-		{"1500 over 1508", 1508, 1500, true, 1500},
-		{"1496 over 1504", 1504, 1496, true, 1496},
-		{"1500 over 9000", 9000, 1500, true, 1500},
-		{"1500 over 1500: no room", 1500, 1500, false, 1492},
-		{"1500 over 1507: no room", 1507, 1500, false, 1492},
-		{"above 1500", 9000, 1501, false, 1492},
-		{"1492 asked", 1508, 1492, false, 1492},
-		{"below 1492", 1508, 1400, false, 1492},
-		{"no tag", 1508, 0, false, 1492},
+		{name: "1500 over 1508, max-mtu/max-mru 1492 (the defaults)", ifMTU: 1508, asked: 1500, echo: false, wantMTU: 1492, maxMTU: 1492},
+		{name: "1500 over 1508, max-mtu/max-mru 1496", ifMTU: 1508, asked: 1500, echo: false, wantMTU: 1492, maxMTU: 1496},
+		{"1500 over 1508", 1508, 1500, true, 1500, 0},
+		{"1496 over 1504", 1504, 1496, true, 1496, 0},
+		{"1500 over 9000", 9000, 1500, true, 1500, 0},
+		{"1500 over 1500: no room", 1500, 1500, false, 1492, 0},
+		{"1500 over 1507: no room", 1507, 1500, false, 1492, 0},
+		{"above 1500", 9000, 1501, false, 1492, 0},
+		{"1492 asked", 1508, 1492, false, 1492, 0},
+		{"below 1492", 1508, 1400, false, 1492, 0},
+		{"no tag", 1508, 0, false, 1492, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				cfg := testConfig()
 				cfg.MaxMTU, cfg.MaxMRU = 1500, 1500
+				if tt.maxMTU != 0 {
+					cfg.MaxMTU, cfg.MaxMRU = tt.maxMTU, tt.maxMTU
+				}
 				h := startHarness(t, cfg, harnessOpts{mtu: map[string]int{"eth0": tt.ifMTU}})
 				tags := []discovery.Tag{discovery.ServiceName("")}
 				if tt.asked != 0 {

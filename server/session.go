@@ -384,9 +384,12 @@ func (ss *session) setMTU(mtu int) error {
 // authenticated takes the user's profile and static interface name.
 func (ss *session) authenticated(peer string) {
 	s := ss.srv
-	acct, _ := s.directory().lookup(peer)
-	ss.acct = acct
-	ss.profile = s.profile(acct.profileName(ss.port.profile))
+	acct := ss.acct // authorize's
+	if acct.name != peer {
+		acct, _ = s.directory().lookup(peer)
+		ss.acct = acct
+		ss.profile = s.profile(acct.profileName(ss.port.profile))
+	}
 	s.mu.Lock()
 	ss.user = peer
 	s.mu.Unlock()
@@ -455,6 +458,9 @@ func (ss *session) authorize(peer string) (*ppp.Authorization, error) {
 		return nil, fmt.Errorf("server: %q is no longer a user", peer)
 	}
 	prof := s.profile(acct.profileName(ss.port.profile))
+	// Looked up once: the address and the interface name follow from
+	// this account, even if a reload changes the user meanwhile.
+	ss.acct, ss.profile = acct, prof
 	s.mu.Lock()
 	if prof.OnlyOne && s.byUser[peer] > 0 {
 		s.counters.RefusedOnlyOne++
@@ -480,7 +486,10 @@ type sessionPool struct {
 func (sp *sessionPool) Allocate(peer string) (netip.Addr, error) {
 	ss := sp.ss
 	s := ss.srv
-	acct, ok := s.directory().lookup(peer)
+	acct, ok := ss.acct, ss.acct.name == peer // authorize's, on this goroutine
+	if !ok {
+		acct, ok = s.directory().lookup(peer)
+	}
 	if !ok {
 		return netip.Addr{}, fmt.Errorf("server: %q is not a user", peer)
 	}
