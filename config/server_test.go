@@ -292,7 +292,7 @@ func TestLoadServerErrors(t *testing.T) {
 		{"password unquoted", minimal + "[[user]]\nname = \"a\"\npassword = hunter2\n", 0o600, `:8: not valid TOML (the decoder's message is withheld: the line holds a secret)`},
 		{"password unterminated", minimal + "[[user]]\nname = \"a\"\npassword = \"hunter2\n", 0o600, `:8: not valid TOML (the decoder's message is withheld: the line holds a secret)`},
 		{"password with a bad escape on its second line", minimal + "[[user]]\nname = \"a\"\npassword = \"\"\"\nhunter2\\q\"\"\"\n", 0o600, `:9: not valid TOML (the decoder's message is withheld: the line holds a secret)`},
-		{"secrets file missing", "secrets-files = [\"/nonexistent/chap-secrets\"]\n" + minimal, 0o644, `:1: key "secrets-files": secrets: open /nonexistent/chap-secrets: no such file or directory`},
+		{"secrets file missing", "secrets-files = [\"/nonexistent/chap-secrets\"]\n" + minimal, 0o644, `:1: key "secrets-files": secrets: stat /nonexistent/chap-secrets: no such file or directory`},
 
 		// Syntax.
 		{"not TOML", "interface: eth0\n", 0o644, `:1: not valid TOML: expected '.' or '=', but got ':' instead`},
