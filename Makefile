@@ -110,9 +110,10 @@ PREFIX  ?= /usr/local
 UNITDIR ?= /etc/systemd/system
 CONFDIR ?= /etc/pppoed
 
-## install: bin/pppoed to PREFIX/sbin, the unit pppoed@.service (running
-## that binary) to UNITDIR, and an example link config to CONFDIR, which
-## never replaces one already there; all under DESTDIR
+## install: bin/pppoed to PREFIX/sbin, the units pppoed@.service and
+## pppoed-server.service (running that binary) to UNITDIR, and the example
+## link and server configs to CONFDIR, which never replace one already
+## there; all under DESTDIR
 install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(UNITDIR)
 	@# install -d would also chmod a CONFDIR the admin made private
