@@ -24,15 +24,46 @@ import (
 //	make bench
 func BenchmarkConnect(b *testing.B) {
 	lab.Require(b)
-	p, err := lab.NewPair(b, lab.PairConfig{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := lab.StartPPPoEServer(b, p.AC, lab.ServerConfig{Interface: p.ACIf, PoolSize: 64,
-		Secrets: []lab.Secret{{User: "bench", Password: "bench"}}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	b.Run("pppoe-server", func(b *testing.B) {
+		p, err := lab.NewPair(b, lab.PairConfig{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv, err := lab.StartPPPoEServer(b, p.AC, lab.ServerConfig{Interface: p.ACIf, PoolSize: 64,
+			Secrets: []lab.Secret{{User: "bench", Password: "bench"}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchConnect(b, p, "pppoe-server", srv.Log, func() (bool, error) {
+			s, err := srv.Sessions()
+			return len(s) == 0, err
+		})
+	})
+	// pppoed's own AC, the fast one: what each client costs itself.
+	b.Run("pppoed-server", func(b *testing.B) {
+		p, err := lab.NewPair(b, lab.PairConfig{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv, err := lab.StartPppoedServer(b, p.AC, lab.ACConfig{
+			Interfaces: []lab.ACInterface{{Name: p.ACIf}},
+			Pools:      []lab.ACPool{{Name: "bench", Ranges: []string{"10.77.0.2-10.77.0.200"}}},
+			Profiles:   []lab.ACProfile{{Name: "default", LocalAddress: "10.77.0.1", RemotePool: "bench"}},
+			Users:      []lab.ACUser{{Name: "bench", Password: "bench"}},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchConnect(b, p, "pppoed server", srv.Log, func() (bool, error) {
+			st, err := srv.Status(context.Background())
+			return len(st.Sessions) == 0, err
+		})
+	})
+}
+
+// benchConnect has pppd and pppoed's client take turns against one AC,
+// b.N times each; idle reports whether the AC has no session left.
+func benchConnect(b *testing.B, p *lab.Pair, ac string, acLog func() string, idle func() (bool, error)) {
 	type sample struct {
 		took time.Duration
 		rss  int
@@ -41,10 +72,7 @@ func BenchmarkConnect(b *testing.B) {
 	waitIdle := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		lab.Poll(ctx, 20*time.Millisecond, func() (bool, error) {
-			s, err := srv.Sessions()
-			return len(s) == 0, err
-		})
+		lab.Poll(ctx, 20*time.Millisecond, idle)
 	}
 	b.ResetTimer()
 	for range b.N {
@@ -56,7 +84,7 @@ func BenchmarkConnect(b *testing.B) {
 			b.Fatal(err)
 		}
 		if _, err := ref.WaitUp(ctx); err != nil {
-			b.Fatalf("%v\n%s", err, srv.Log())
+			b.Fatalf("%v\n%s", err, acLog())
 		}
 		s := sample{took: time.Since(start)}
 		s.rss, _ = vmRSSKiB(ref.Pid())
@@ -71,7 +99,7 @@ func BenchmarkConnect(b *testing.B) {
 			b.Fatal(err)
 		}
 		if _, err := cli.WaitUp(ctx); err != nil {
-			b.Fatalf("%v\n%s", err, srv.Log())
+			b.Fatalf("%v\n%s", err, acLog())
 		}
 		s = sample{took: time.Since(start)}
 		s.rss, _ = vmRSSKiB(cli.Pid())
@@ -95,7 +123,7 @@ func BenchmarkConnect(b *testing.B) {
 	pm, plo, phi, prss := stat(pppd)
 	om, olo, ohi, orss := stat(ours)
 	var t strings.Builder
-	fmt.Fprintf(&t, "connect time and memory, %d runs each, taking turns, against one pppoe-server (%s):\n", b.N, kernel())
+	fmt.Fprintf(&t, "connect time and memory, %d runs each, taking turns, against one %s (%s):\n", b.N, ac, kernel())
 	fmt.Fprintf(&t, "  %-22s %10s %10s %10s %12s\n", "", "median", "min", "max", "RSS median")
 	fmt.Fprintf(&t, "  %-22s %8dms %8dms %8dms %9d KiB\n", "pppd 2.4.9 + rp-pppoe", pm.Milliseconds(), plo.Milliseconds(), phi.Milliseconds(), prss)
 	fmt.Fprintf(&t, "  %-22s %8dms %8dms %8dms %9d KiB\n", "pppoed", om.Milliseconds(), olo.Milliseconds(), ohi.Milliseconds(), orss)
