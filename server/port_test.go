@@ -908,3 +908,40 @@ func TestRunFailsOnBadInterface(t *testing.T) {
 		})
 	}
 }
+
+// Sessions not up yet are bounded (MaxPending): a PADR past it gets
+// AC-System-Error and makes no link, where a station that sends PADRs and
+// then nothing would hold a pppN each until SetupTimeout; once one of
+// them ends, the next PADR is served.
+func TestMaxPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, testConfig(), harnessOpts{setup: func(s *Server) { s.maxPending = 2 }})
+		var ids []uint16
+		for _, mac := range []net.HardwareAddr{macA, macB} {
+			f := h.request("eth0", mac, h.offer("eth0", mac))
+			if f.pkt.SessionID == 0 {
+				t.Fatalf("PADR from %v refused: %v", mac, f.pkt.Error())
+			}
+			ids = append(ids, f.pkt.SessionID)
+		}
+		macC := net.HardwareAddr{0x02, 0, 0, 0, 0, 0x0c}
+		f := h.request("eth0", macC, h.offer("eth0", macC))
+		if _, ok := refusal(t, f).(discovery.ACSystemError); !ok {
+			t.Errorf("error tag %v, want AC-System-Error", f.pkt.Error())
+		}
+		if n := h.nsessions(); n != 2 {
+			t.Errorf("%d sessions, want 2", n)
+		}
+		if _, err := h.s.Kick("", ids[0]); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		time.Sleep(time.Minute) // a silent client: no Terminate-Ack
+		synctest.Wait()
+		h.sent("eth0")
+		f = h.request("eth0", macC, h.offer("eth0", macC))
+		if f.pkt.SessionID == 0 {
+			t.Errorf("PADR refused once a pending session ended: %v", f.pkt.Error())
+		}
+	})
+}

@@ -35,14 +35,16 @@ type Server struct {
 	padi  *PADILimiter
 	pools map[string]*Pool
 
-	mu       sync.Mutex
-	started  time.Time
-	dir      *directory
-	sessions map[sessionKey]*session
-	byUser   map[string]int // sessions per authenticated user (only-one)
-	counters Counters
-	stopping bool
-	wg       sync.WaitGroup // the sessions' goroutines
+	mu         sync.Mutex
+	started    time.Time
+	dir        *directory
+	sessions   map[sessionKey]*session
+	pending    int            // sessions not up yet
+	maxPending int            // MaxPending; tests lower it
+	byUser     map[string]int // sessions per authenticated user (only-one)
+	counters   Counters
+	stopping   bool
+	wg         sync.WaitGroup // the sessions' goroutines
 
 	// kernel makes the sessions' links and configures their pppN;
 	// listen opens an interface's Discovery socket; iface finds an
@@ -84,13 +86,14 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg = cfg.withDefaults(host)
 	s := &Server{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		jar:      NewCookieJar(nil, 0, nil),
-		pools:    map[string]*Pool{},
-		sessions: map[sessionKey]*session{},
-		byUser:   map[string]int{},
-		dir:      newDirectory(cfg.Users, cfg.Secrets, cfg.ACName),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		jar:        NewCookieJar(nil, 0, nil),
+		pools:      map[string]*Pool{},
+		sessions:   map[sessionKey]*session{},
+		maxPending: MaxPending,
+		byUser:     map[string]int{},
+		dir:        newDirectory(cfg.Users, cfg.Secrets, cfg.ACName),
 	}
 	s.plog = peerlog.New(s.log, peerlog.DefaultBurst, peerlog.DefaultEvery)
 	if s.padi, err = NewPADILimiter(cfg.PADI); err != nil {

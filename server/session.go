@@ -22,8 +22,17 @@ import (
 // up: LCP, authentication and an NCP.
 const SetupTimeout = 60 * time.Second
 
-// errFull: max-sessions reached.
+// errFull: max-sessions reached, or MaxPending sessions not up yet.
 var errFull = errors.New("server: max-sessions reached")
+
+// MaxPending bounds the sessions between PADS and their first network
+// protocol: each holds a pppN and three descriptors, and a station that
+// sends PADRs (each after a PADO, which the PADI limits bound) and then
+// nothing keeps one for SetupTimeout. A PADR past it gets AC-System-Error
+// as at max-sessions; the clients' own retries find room as sessions come
+// up. At the default PADI limit, 200 a second over 60 s could otherwise
+// have made 12000.
+const MaxPending = 1024
 
 // session is one client's session: from the PADS to the PADT.
 //
@@ -112,7 +121,7 @@ func (s *Server) startSession(p *port, mac net.HardwareAddr, svc string, cookie 
 		s.mu.Unlock()
 		return nil, errors.New("server: stopping")
 	}
-	if s.cfg.MaxSessions > 0 && len(s.sessions) >= s.cfg.MaxSessions {
+	if s.full() {
 		s.mu.Unlock()
 		return nil, errFull
 	}
@@ -141,7 +150,7 @@ func (s *Server) startSession(p *port, mac net.HardwareAddr, svc string, cookie 
 	ss.ctl = ppp.NewSession(ss.link, s.pppConfig(ss))
 	s.mu.Lock()
 	// Checked again: another interface's reader may have added one.
-	if s.stopping || (s.cfg.MaxSessions > 0 && len(s.sessions) >= s.cfg.MaxSessions) {
+	if s.stopping || s.full() {
 		stopping := s.stopping
 		s.mu.Unlock()
 		ss.cancel(nil)
@@ -153,9 +162,15 @@ func (s *Server) startSession(p *port, mac net.HardwareAddr, svc string, cookie 
 		return nil, errFull
 	}
 	s.sessions[ss.key] = ss
+	s.pending++
 	s.counters.SessionsStarted++
 	s.mu.Unlock()
 	return ss, nil
+}
+
+// full reports whether a new session must be refused; s.mu is held.
+func (s *Server) full() bool {
+	return (s.cfg.MaxSessions > 0 && len(s.sessions) >= s.cfg.MaxSessions) || s.pending >= s.maxPending
 }
 
 // pppConfig is the PPP side of a session: the authenticator, IPCP with the
@@ -253,6 +268,9 @@ func (ss *session) finish(err error) {
 	s.mu.Lock()
 	padtSeen := ss.padtSeen
 	delete(s.sessions, ss.key)
+	if ss.upSince.IsZero() {
+		s.pending--
+	}
 	// Counted as the session goes, under the same lock: a status never
 	// shows a failed session gone and its failure not counted.
 	if down != nil && down.Reason == ppp.ReasonPeerAuthFailed {
@@ -365,6 +383,7 @@ func (ss *session) up(set func()) {
 	if ss.upSince.IsZero() {
 		ss.upSince = time.Now()
 		s.counters.SessionsUp++
+		s.pending--
 	}
 }
 
