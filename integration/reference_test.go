@@ -78,7 +78,9 @@ func TestReferenceClientServerCHAP(t *testing.T) {
 			return false, nil
 		}
 		acSide = as[i]
-		return true, nil
+		// The session pppd may be caught between its two steps (the
+		// address, then the peer): CI saw "peer invalid Prefix" once.
+		return acSide.Peer.IsValid(), nil
 	})
 	if err != nil {
 		t.Fatalf("no ppp address on the AC side: %v\n%s", err, srv.Log())
