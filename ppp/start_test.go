@@ -172,6 +172,10 @@ func TestStart(t *testing.T) {
 					if d.Reason != want {
 						t.Errorf("down %v, want %v", d, want)
 					}
+					// A sink's onDown: the link says why (ReadFrame).
+					if end == "link down" && sink && d.Detail != "PADT" {
+						t.Errorf("down detail %q, want the link's error, PADT", d.Detail)
+					}
 					a.Close()
 					cli.wait(t)
 					synctest.Wait()
