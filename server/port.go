@@ -148,9 +148,7 @@ func (p *port) maxPayload(pkt *discovery.Packet) (int, bool) {
 	// Echoing says we carry it: not when max-mtu and max-mru keep the
 	// session at 1492 anyway (the client would ask LCP for what we then
 	// Nak down, for nothing).
-	if lim := min(p.s.cfg.MaxMTU, p.s.cfg.MaxMRU); lim <= discovery.DefaultMTU {
-		return discovery.DefaultMTU, false
-	} else if int(t) > lim {
+	if int(t) > min(p.s.cfg.MaxMTU, p.s.cfg.MaxMRU) {
 		return discovery.DefaultMTU, false
 	}
 	return int(t), true

@@ -945,3 +945,16 @@ func TestMaxPending(t *testing.T) {
 		}
 	})
 }
+
+// A session that comes up is no longer pending: with room for one
+// pending session, clients that log in one after the other all get in.
+func TestMaxPendingCountsUpSessions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startHarness(t, testConfig(), harnessOpts{setup: func(s *Server) { s.maxPending = 1 }})
+		h.connect("eth0", macA, "alice", "alice-pw")
+		h.connect("eth0", macB, "bob", "bob-pw")
+		if n := h.nsessions(); n != 2 {
+			t.Errorf("%d sessions, want 2", n)
+		}
+	})
+}
