@@ -27,7 +27,7 @@
 package secrets
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,15 +35,13 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/pppoed/pppoed/internal/pppword"
 )
 
 // Wildcard, as client or server, matches any name (pppd's ISWILD: the word
 // is exactly "*").
 const Wildcard = "*"
-
-// maxWordLen is pppd's MAXWORDLEN: getword keeps at most MAXWORDLEN-1 bytes
-// of a word and drops the rest with only a warning; we refuse such a word.
-const maxWordLen = 1024
 
 // maxFileSize bounds what Parse reads, so a wrong path (a device, a huge log)
 // cannot exhaust memory.
@@ -179,9 +177,9 @@ func Parse(r io.Reader, name string) ([]Entry, error) {
 	if len(data) > maxFileSize {
 		return nil, fmt.Errorf("secrets: %s: larger than %d bytes", name, maxFileSize)
 	}
-	lx := lexer{data: data, line: 1}
+	lx := pppword.NewScanner(data)
 	var entries []Entry
-	var cur []word
+	var cur []pppword.Word
 	flush := func() error {
 		if len(cur) == 0 {
 			return nil
@@ -195,16 +193,20 @@ func Parse(r io.Reader, name string) ([]Entry, error) {
 		return nil
 	}
 	for {
-		w, ok, err := lx.next()
+		w, ok, err := lx.Next()
 		if err != nil {
-			return nil, fmt.Errorf("secrets: %s:%d: %s", name, err.line, err.msg)
+			var we *pppword.Error
+			if errors.As(err, &we) {
+				return nil, fmt.Errorf("secrets: %s:%d: %s", name, we.Line, we.Msg)
+			}
+			return nil, fmt.Errorf("secrets: %s: %w", name, err)
 		}
 		if !ok {
 			break
 		}
 		// scan_authfile: a word at the start of a line starts an entry
 		// (and the file's first word is taken to start one).
-		if w.newline {
+		if w.Newline {
 			if err := flush(); err != nil {
 				return nil, err
 			}
@@ -219,11 +221,11 @@ func Parse(r io.Reader, name string) ([]Entry, error) {
 
 // entry builds an Entry from one line's words. Its errors name fields by
 // position and never quote a word.
-func entry(ws []word, name string) (Entry, error) {
+func entry(ws []pppword.Word, name string) (Entry, error) {
 	fail := func(line int, format string, a ...any) (Entry, error) {
 		return Entry{}, fmt.Errorf("secrets: %s:%d: "+format, append([]any{name, line}, a...)...)
 	}
-	line := ws[0].line
+	line := ws[0].Line
 	// pppd skips a line without a server or a secret silently (scan_authfile
 	// "if (newline) continue"); a line the admin wrote is never meant to be
 	// ignored, so it is an error here.
@@ -233,35 +235,35 @@ func entry(ws []word, name string) (Entry, error) {
 	case len(ws) < 3:
 		return fail(line, "missing secret (an entry is: client server secret [addresses])")
 	}
-	e := Entry{Client: ws[0].text, Server: ws[1].text, Secret: ws[2].text, Line: line}
+	e := Entry{Client: ws[0].Text, Server: ws[1].Text, Secret: ws[2].Text, Line: line}
 	if e.Client == "" {
 		return fail(line, "empty client name (use \"*\" for any client)")
 	}
 	if e.Server == "" {
-		return fail(ws[1].line, "empty server name (use \"*\" for any server)")
+		return fail(ws[1].Line, "empty server name (use \"*\" for any server)")
 	}
 	if strings.HasPrefix(e.Secret, "@/") {
 		// pppd reads the secret from the first word of that file. Not
 		// supported yet: the file needs its own permission check and reload
 		// on SIGHUP; refusing beats using "@/..." as the password.
-		return fail(ws[2].line, "secret read from a file (@/path) is not supported")
+		return fail(ws[2].Line, "secret read from a file (@/path) is not supported")
 	}
 	addrs := ws[3:]
 	for i, w := range addrs {
 		n := i + 1 // the address's position, for errors
-		switch w.text {
+		switch w.Text {
 		case "--":
-			return fail(w.line, "extra options after \"--\" are not supported")
+			return fail(w.Line, "extra options after \"--\" are not supported")
 		case "-", Wildcard:
 			if i+1 < len(addrs) {
-				return fail(addrs[i+1].line, "address %d follows %q, which ends the list (pppd ignores it)", n+1, w.text)
+				return fail(addrs[i+1].Line, "address %d follows %q, which ends the list (pppd ignores it)", n+1, w.Text)
 			}
-			e.AnyAddress = w.text == Wildcard
+			e.AnyAddress = w.Text == Wildcard
 			continue
 		}
-		a, err := parseAddress(w.text)
+		a, err := parseAddress(w.Text)
 		if err != nil {
-			return fail(w.line, "address %d: %v", n, err)
+			return fail(w.Line, "address %d: %v", n, err)
 		}
 		e.Addresses = append(e.Addresses, a)
 	}
@@ -296,199 +298,4 @@ func parseAddress(s string) (Address, error) {
 	// set_allowed_addrs keeps base = a & mask.
 	a.Prefix = netip.PrefixFrom(addr, bits).Masked()
 	return a, nil
-}
-
-// lineError is a lexer error on the line a word starts on.
-type lineError struct {
-	line int
-	msg  string
-}
-
-// word is one word of the file.
-type word struct {
-	text    string
-	line    int  // the line the word starts on
-	newline bool // a newline came between the previous word and this one
-}
-
-// lexer is pppd's getword over a byte slice.
-type lexer struct {
-	data  []byte
-	pos   int
-	line  int
-	first bool // the first word has been read
-}
-
-const eof = -1
-
-func (l *lexer) peek() int {
-	if l.pos >= len(l.data) {
-		return eof
-	}
-	return int(l.data[l.pos])
-}
-
-// isSpace is C's isspace in the C locale.
-func isSpace(c int) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
-}
-
-func isOctal(c int) bool { return c >= '0' && c <= '7' }
-
-func hexVal(c int) (int, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-// next returns the next word, false at the end of the data. Its errors do
-// not quote the word.
-func (l *lexer) next() (word, bool, *lineError) {
-	w := word{newline: !l.first}
-	escape, comment := false, false
-	c := eof
-	// Skip white space, comments and backslash-newlines.
-	for {
-		c = l.peek()
-		if c == eof {
-			return word{}, false, nil // a trailing lone backslash is dropped, as by getword
-		}
-		l.pos++
-		if c == '\n' {
-			l.line++
-			if escape {
-				escape = false
-			} else {
-				w.newline, comment = true, false
-			}
-			continue
-		}
-		if comment {
-			continue
-		}
-		if escape {
-			break
-		}
-		if c == '\\' {
-			escape = true
-			continue
-		}
-		if c == '#' {
-			comment = true
-			continue
-		}
-		if !isSpace(c) {
-			break
-		}
-	}
-	// From here on c is the character at l.pos, not yet consumed; the
-	// word starts with it (escaped if escape is set).
-	l.pos--
-	l.first = true
-	w.line = l.line
-	quote := 0
-	if !escape && (c == '"' || c == '\'') {
-		quote = c
-		c = l.advance()
-	}
-	var b bytes.Buffer
-	closed := false
-	for c != eof {
-		if escape {
-			escape = false
-			if c == '\n' { // backslash-newline is ignored
-				l.line++
-				c = l.advance()
-				continue
-			}
-			value, consumed := c, false
-			switch c {
-			case 'a':
-				value = '\a'
-			case 'b':
-				value = '\b'
-			case 'f':
-				value = '\f'
-			case 'n':
-				value = '\n'
-			case 'r':
-				value = '\r'
-			case 's':
-				value = ' '
-			case 't':
-				value = '\t'
-			case 'x':
-				// \x and up to two hex digits (none gives 0, as in getword).
-				value, consumed = 0, true
-				c = l.advance()
-				for n := 0; n < 2; n++ {
-					d, ok := hexVal(c)
-					if !ok {
-						break
-					}
-					value = value<<4 + d
-					c = l.advance()
-				}
-			default:
-				if isOctal(c) { // \ooo: up to three octal digits
-					value, consumed = 0, true
-					for n := 0; n < 3 && isOctal(c); n++ {
-						value = value<<3 + (c - '0')
-						c = l.advance()
-					}
-				}
-			}
-			b.WriteByte(byte(value))
-			if !consumed {
-				c = l.advance()
-			}
-			continue
-		}
-		if quote != 0 {
-			if c == quote {
-				l.advance()
-				closed = true
-				break
-			}
-		} else if isSpace(c) || c == '#' {
-			break // left for the next call, like getword's ungetc
-		}
-		if c == '\\' {
-			escape = true
-			c = l.advance()
-			continue
-		}
-		if c == '\n' { // only inside quotes
-			l.line++
-		}
-		b.WriteByte(byte(c))
-		c = l.advance()
-	}
-	if quote != 0 && !closed {
-		// getword takes everything up to the end of the file as the word.
-		return word{}, false, &lineError{w.line, fmt.Sprintf("unterminated %c quote", quote)}
-	}
-	if b.Len() >= maxWordLen {
-		return word{}, false, &lineError{w.line, fmt.Sprintf("word longer than %d bytes (pppd would truncate it)", maxWordLen-1)}
-	}
-	if bytes.IndexByte(b.Bytes(), 0) >= 0 {
-		// pppd's C strings would end the word at the NUL.
-		return word{}, false, &lineError{w.line, "NUL byte in a word"}
-	}
-	w.text = b.String()
-	return w, true, nil
-}
-
-// advance consumes the current character and returns the one after it.
-func (l *lexer) advance() int {
-	if l.pos < len(l.data) {
-		l.pos++
-	}
-	return l.peek()
 }
