@@ -37,6 +37,9 @@ type Config struct {
 	ACMAC       net.HardwareAddr
 	HostUniq    []byte
 	Ifname      string // the unit's interface name; "" for pppN
+	// Unit asks for pppN with N = Unit-1 (pppd's unit option); 0 takes
+	// any free number, and so does a number in use (pppox.Config.Unit).
+	Unit int
 	// ifnameKept: Ifname is the first session's pppN, kept for the
 	// redials (the user did not choose it).
 	ifnameKept bool
@@ -111,6 +114,16 @@ type Config struct {
 	Logger *slog.Logger
 	// OnEvent receives the PPP session's events after pppoed acted on them.
 	OnEvent func(ppp.Event)
+	// OnMoment is told of the points in a session's life at which pppd
+	// runs its scripts (Moment), on the session's goroutine, which waits
+	// for it: MomentIPv4PreUp may block (pppd waits for ip-pre-up),
+	// the others must not for long.
+	OnMoment func(Moment)
+	// Hangup ends the session in progress when a value arrives on it
+	// (pppd's SIGHUP): with Persist it is redialled after Holdoff,
+	// without, Run returns an error with ExitHangup. A value while no
+	// session is up is kept until the next one is.
+	Hangup <-chan struct{}
 	// StopNow cuts a stop short: once ctx has ended, its closing (or a
 	// value on it) ends the wait for the peer's Terminate-Ack at once by
 	// hanging up the kernel link (RFC 1661 "Down"); the PADT is still sent
@@ -310,7 +323,7 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
 	r.sessionFound(pppoe)
-	pcfg := pppox.Config{Interface: cfg.Interface, SessionID: pppoe.ID, AC: pppoe.AC, Ifname: cfg.Ifname, Logger: log}
+	pcfg := pppox.Config{Interface: cfg.Interface, SessionID: pppoe.ID, AC: pppoe.AC, Ifname: cfg.Ifname, Unit: cfg.Unit, Logger: log}
 	var link *pppox.Link
 	if dm != nil {
 		link, err = sock.ConnectUnit(pcfg, dm.kernel)
@@ -336,6 +349,7 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
 	c := &connection{cfg: cfg, log: log, start: start, pppoe: pppoe, link: link, ifname: link.Ifname, openIface: openNetcfg, report: r, lost: lost, dm: dm}
+	c.known = Moment{Ifname: link.Ifname, Unit: link.Unit, Interface: cfg.Interface, AC: pppoe.AC, SessionID: pppoe.ID, Start: time.Now()}
 	r.linkUp(link.Ifname)
 	return c.run(ctx, dc, maxPayload)
 }
@@ -398,7 +412,7 @@ type connection struct {
 	control *ppp.Session
 
 	openIface func(name string, log *slog.Logger) (ifconfig, error)
-	up4       bool
+	up4, up6  bool  // IPv4, IPv6 configured: their down moments are due
 	fail      error // a local failure that ended the session
 
 	report *reporter       // status, sd_notify, the state file; nil in some tests
@@ -410,6 +424,11 @@ type connection struct {
 	dm       *onDemand
 	stopIdle func()      // ends the idle watch (watchIdle)
 	idled    atomic.Bool // the session was closed for lack of traffic
+	hungUp   atomic.Bool // the session was closed by Config.Hangup
+
+	// known is what the session knows for Config.OnMoment; the
+	// session's goroutine owns it once the session runs.
+	known Moment
 }
 
 // run runs the PPP session on the kernel link until it ends, then undoes
@@ -494,6 +513,7 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		}
 		c.report.sessionEnded(c.pppoe)
 	}()
+	defer c.moment(MomentLinkDown) // once the link, and pppN with it, is gone
 	defer c.link.Close()
 
 	if c.dm != nil {
@@ -538,8 +558,11 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		pcfg.IPv6 = &ppp.IPv6Config{}
 	}
 	c.control = ppp.NewSession(c.link, pcfg)
+	c.moment(MomentLinkUp)
 	stopHurry := c.hurry(ctx)
+	stopHangup := c.watchHangup()
 	runErr := c.control.Run(ctx)
+	stopHangup()
 	hurried := stopHurry()
 	if c.stopIdle != nil {
 		c.stopIdle()
@@ -549,6 +572,9 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 	}
 	if c.idled.Load() && ctx.Err() == nil {
 		return &ExitError{Code: ExitIdleTimeout, Err: errIdle}
+	}
+	if c.hungUp.Load() && ctx.Err() == nil {
+		return &ExitError{Code: ExitHangup, Err: errHangup}
 	}
 	if hurried {
 		// A stop asked for, whatever the session made of our hang-up
@@ -640,8 +666,10 @@ func (c *connection) onEvent(ev ppp.Event) {
 			fail(err)
 		}
 	case ppp.Authenticated:
+		c.known.PeerName = e.Peer
 		log.Info("client: authenticated", "peer", peerlog.Text(e.Peer)) // the peer's name is raw data
 	case ppp.IPv4Up:
+		c.known.Local, c.known.Peer, c.known.DNS = e.Local, e.Peer, e.DNS
 		if c.dm != nil {
 			// pppN has its default route since it began waiting.
 			if err := c.dm.ipv4Up(c.link, e); err != nil {
@@ -662,6 +690,7 @@ func (c *connection) onEvent(ev ppp.Event) {
 			}
 		}
 		c.up4 = true
+		c.moment(MomentIPv4Up)
 		c.watchIdle()
 		log.Info("client: IPv4 up", "interface", c.ifname, "local", e.Local.String(), "peer", e.Peer.String(),
 			"dns", fmt.Sprint(e.DNS), "connect-time", time.Since(c.start).Round(time.Millisecond).String())
@@ -679,16 +708,27 @@ func (c *connection) onEvent(ev ppp.Event) {
 			fail(err)
 			return
 		}
+		c.known.LLLocal, c.known.LLPeer = local, peer
+		c.up6 = true
+		c.moment(MomentIPv6Up)
 		c.watchIdle()
 		log.Info("client: IPv6 up", "interface", c.ifname, "local", local.String(), "peer", peer.String())
 	case ppp.IPv4Down:
 		if c.dm != nil {
 			c.dm.ipv4Down(c.link)
+			if c.up4 {
+				c.moment(MomentIPv4Down)
+			}
 		} else {
 			// Stopped before its configuration goes, so that nothing is
-			// sent from a half-removed one.
+			// sent from a half-removed one. pppd's ipcp_down runs
+			// ip-down with the address still on pppN (its Linux cifaddr
+			// leaves it): so does MomentIPv4Down.
 			_ = c.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModeDrop)
 			c.iface.RemoveRoutes()
+			if c.up4 {
+				c.moment(MomentIPv4Down)
+			}
 			c.iface.RemoveAddresses(unix.AF_INET)
 			c.iface.RemoveFiles()
 		}
@@ -698,6 +738,10 @@ func (c *connection) onEvent(ev ppp.Event) {
 		}
 	case ppp.IPv6Down:
 		_ = c.link.SetNPMode(ppp.ProtoIPv6, pppox.NPModeDrop)
+		if c.up6 {
+			c.moment(MomentIPv6Down)
+			c.up6 = false
+		}
 		c.iface.RemoveAddresses(unix.AF_INET6)
 		log.Info("client: IPv6 down")
 	case ppp.Down:
@@ -721,6 +765,9 @@ func (c *connection) ipv4Up(e ppp.IPv4Up, fail func(error)) bool {
 		fail(err)
 		return false
 	}
+	// pppd's ipcp_up runs ip-pre-up here, and waits for it: address
+	// set, interface not yet up for IPv4.
+	c.moment(MomentIPv4PreUp)
 	if err := c.iface.Up(); err != nil {
 		fail(err)
 		return false

@@ -105,6 +105,10 @@ type Config struct {
 	AC        net.HardwareAddr // the AC's MAC
 	// Ifname names the unit's interface; "" lets the kernel name it pppN.
 	Ifname string
+	// Unit asks for unit number Unit-1 (pppd's unit option), so that
+	// the interface is pppN before any rename; 0 takes any free number.
+	// A number in use falls back to any, as pppd does (make_ppp_unit).
+	Unit int
 	// MRU is what the unit accepts; 0 leaves the kernel's default (1500).
 	MRU    int
 	Logger *slog.Logger
@@ -499,6 +503,8 @@ var ErrUnitGone = errors.New("pppox: the ppp unit's interface was deleted")
 type UnitConfig struct {
 	// Ifname names the interface; "" lets the kernel name it pppN.
 	Ifname string
+	// Unit is Config.Unit: unit number Unit-1, 0 any.
+	Unit   int
 	Logger *slog.Logger
 }
 

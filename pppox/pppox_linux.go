@@ -66,7 +66,7 @@ func (s *Socket) connect(cfg Config) (_ *Link, err error) {
 		ch.Close()
 		return nil, err
 	}
-	unit, ifname, err := newUnit(unitfd, cfg.Ifname, cfg.Logger)
+	unit, ifname, err := newUnit(unitfd, cfg.Ifname, cfg.Unit-1, cfg.Logger)
 	if err != nil {
 		ch.Close()
 		unix.Close(unitfd)
@@ -194,7 +194,7 @@ func openUnit(cfg UnitConfig) (_ *Unit, err error) {
 	if err != nil {
 		return nil, err
 	}
-	number, ifname, err := newUnit(fd, cfg.Ifname, cfg.Logger)
+	number, ifname, err := newUnit(fd, cfg.Ifname, cfg.Unit-1, cfg.Logger)
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -253,9 +253,14 @@ func openPPPError(err error) error {
 func pollable(fd int) *os.File { return os.NewFile(uintptr(fd), devPPP) }
 
 // newUnit creates the unit on fd: RTM_NEWLINK names it atomically
-// (Linux 4.7+); older kernels get PPPIOCNEWUNIT and a rename.
-func newUnit(fd int, name string, log *slog.Logger) (unit int, ifname string, _ error) {
-	err := rtnlNewPPP(fd, name)
+// (Linux 4.7+); older kernels get PPPIOCNEWUNIT and a rename. A unit
+// number (want >= 0) can only be asked for through PPPIOCNEWUNIT: one in
+// use is logged and any other taken, as pppd's make_ppp_unit does.
+func newUnit(fd int, name string, want int, log *slog.Logger) (unit int, ifname string, _ error) {
+	var err error = unix.EOPNOTSUPP
+	if want < 0 {
+		err = rtnlNewPPP(fd, name)
+	}
 	if err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return 0, "", fmt.Errorf("pppox: interface %s already exists", name)
@@ -267,9 +272,17 @@ func newUnit(fd int, name string, log *slog.Logger) (unit int, ifname string, _ 
 		// ppp_nl_newlink answers EBUSY when another unit is being made at
 		// the same moment: either way PPPIOCNEWUNIT does it, as pppd falls
 		// back on any error.
-		log.Debug("pppox: RTM_NEWLINK refused; PPPIOCNEWUNIT", "err", err)
-		n := int32(-1)
-		if err := ioctl(fd, unix.PPPIOCNEWUNIT, unsafe.Pointer(&n)); err != nil {
+		if want < 0 {
+			log.Debug("pppox: RTM_NEWLINK refused; PPPIOCNEWUNIT", "err", err)
+		}
+		n := int32(max(want, -1))
+		err := ioctl(fd, unix.PPPIOCNEWUNIT, unsafe.Pointer(&n))
+		if err != nil && want >= 0 && errors.Is(err, unix.EEXIST) {
+			log.Warn(fmt.Sprintf("pppox: PPP unit %d is in use; taking another", want))
+			n = -1
+			err = ioctl(fd, unix.PPPIOCNEWUNIT, unsafe.Pointer(&n))
+		}
+		if err != nil {
 			return 0, "", fmt.Errorf("pppox: PPPIOCNEWUNIT: %w", kernelError(err))
 		}
 		if name != "" {

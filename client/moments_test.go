@@ -1,0 +1,142 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+
+	"net/netip"
+
+	"github.com/pppoed/pppoed/netcfg"
+	"github.com/pppoed/pppoed/ppp"
+)
+
+// The moments come where pppd runs its scripts: ip-pre-up with the
+// address set and the interface not yet up, ip-up once everything is
+// configured, ip-down once the protocol is stopped and the routes are
+// gone but before the address goes, link-down once the link is closed
+// and pppN's configuration undone.
+func TestConnectionMoments(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var h *harness
+		var got []Moment
+		cfg := Config{DefaultRoute: netcfg.RouteAdd, UsePeerDNS: true, ResolvConf: "/run/test/resolv.conf"}
+		cfg.OnMoment = func(m Moment) {
+			h.j.add("moment %s", m.Kind)
+			got = append(got, m)
+		}
+		h = start(t, setup{ctx: ctx, peer: ppp.Config{IPv6: &ppp.IPv6Config{}}, cfg: cfg})
+		waitEvent[ppp.IPv4Up](h)
+		waitEvent[ppp.IPv6Up](h)
+		synctest.Wait()
+		up := []string{
+			"moment link-up",
+			"link mru 1492",
+			"iface address 10.64.0.2 peer 10.64.0.1",
+			"moment ipv4-pre-up",
+			"iface up",
+			"link IP pass",
+			"iface default route metric 0",
+			"iface resolv.conf [10.64.0.53]",
+			"moment ipv4-up",
+		}
+		if all := h.j.all(); !isSubsequence(all, up) {
+			t.Errorf("coming up:\n%s\nwant in this order:\n%s", strings.Join(all, "\n"), strings.Join(up, "\n"))
+		}
+		h.j.add("stop")
+		cancel()
+		if err := h.wait(); err != nil {
+			t.Fatalf("a stop asked for: %v\n%s", err, h.log)
+		}
+		down := []string{
+			"link IP drop",
+			"iface routes removed",
+			"moment ipv4-down",
+			"iface IPv4 addresses removed",
+			"iface files removed",
+			"link IPV6 drop",
+			"moment ipv6-down",
+			"iface IPv6 addresses removed",
+			"link closed",
+			"iface closed",
+			"moment link-down",
+		}
+		if got := h.j.after("stop"); !isSubsequence(got, down) {
+			t.Errorf("going down:\n%s\nwant in this order:\n%s", strings.Join(got, "\n"), strings.Join(down, "\n"))
+		}
+		byKind := map[MomentKind]Moment{}
+		for _, m := range got {
+			byKind[m.Kind] = m
+		}
+		if m := byKind[MomentIPv4Up]; m.Local != clientAddr || m.Peer != acAddr || !slices.Equal(m.DNS, []netip.Addr{dnsAddr}) {
+			t.Errorf("ipv4-up moment: local %s peer %s dns %v", m.Local, m.Peer, m.DNS)
+		}
+		if m := byKind[MomentIPv6Up]; !m.LLLocal.IsLinkLocalUnicast() || !m.LLPeer.IsLinkLocalUnicast() || m.LLLocal == m.LLPeer {
+			t.Errorf("ipv6-up moment: local %s peer %s", m.LLLocal, m.LLPeer)
+		}
+	})
+}
+
+// A down moment comes only for a protocol whose up moment came: pppd runs
+// ip-down only after ip-up.
+func TestConnectionNoDownMomentWithoutUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var h *harness
+		cfg := Config{}
+		cfg.OnMoment = func(m Moment) { h.j.add("moment %s", m.Kind) }
+		// The AC's pppN fails to come up: IPCP opens, our Up fails.
+		h = start(t, setup{cfg: cfg, failing: "Up"})
+		err := h.wait()
+		if ExitCode(err) != ExitFatal {
+			t.Fatalf("exit %d (%v), want %d", ExitCode(err), err, ExitFatal)
+		}
+		for _, l := range h.j.all() {
+			if l == "moment ipv4-down" || l == "moment ipv4-up" {
+				t.Errorf("%q without IPv4 having been up:\n%s", l, strings.Join(h.j.all(), "\n"))
+			}
+		}
+	})
+}
+
+// Config.Hangup ends the session with pppd's EXIT_HANGUP, the peer told
+// with a Terminate-Request, and a hang-up that came while no session was
+// up waits for the next.
+func TestConnectionHangup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hup := make(chan struct{}, 1)
+		h := start(t, setup{cfg: Config{Hangup: hup}})
+		waitEvent[ppp.IPv4Up](h)
+		hup <- struct{}{}
+		err := h.wait()
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != ExitHangup || !errors.Is(err, errHangup) {
+			t.Fatalf("after a hang-up: %v, want exit %d", err, ExitHangup)
+		}
+		if h.termReqs.Load() == 0 {
+			t.Error("no Terminate-Request: the peer was not told")
+		}
+		if causeOf(err) != causeSessionLost {
+			t.Errorf("cause %s: a hang-up is redialled as a session lost", causeOf(err))
+		}
+		if fmt.Sprint(h.j.count(fmt.Sprintf("PADT 0x%x", sessionID))) != "1" {
+			t.Errorf("PADTs: %d", h.j.count(fmt.Sprintf("PADT 0x%x", sessionID)))
+		}
+	})
+}
+
+// isSubsequence reports whether want appears in all in order (other lines
+// between).
+func isSubsequence(all, want []string) bool {
+	i := 0
+	for _, l := range all {
+		if i < len(want) && l == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
