@@ -3,12 +3,13 @@
 // as pppd's auth.c (scan_authfile, set_allowed_addrs, auth_ip_addr) and
 // options.c (getword) read them.
 //
-// A file is a sequence of words. Words are separated by white space; a word
-// may be quoted with "..." or '...'; a backslash escapes the next character
-// (\a \b \f \n \r \s \t, \ooo octal, \xHH hex, anything else stands for
-// itself) and a backslash before a newline joins two lines; # starts a
-// comment that runs to the end of the line. An entry starts with the first
-// word of a line and runs until the next word that starts a line:
+// A file is a sequence of words, split as pppd's getword splits them
+// (internal/pppword): words are separated by white space; "..." or '...'
+// quotes a section of a word, anywhere in it; a backslash escapes the next
+// character (\a \b \f \n \r \s \t, \ooo octal, \xHH hex, anything else
+// stands for itself) and a backslash before a newline joins two lines; #
+// starts a comment that runs to the end of the line. An entry starts with
+// the first word of a line and runs until the next word that starts a line:
 //
 //	client server secret [address ...]
 //
@@ -19,7 +20,8 @@
 //
 // This package is stricter than pppd where pppd would silently do something
 // the author of the file did not mean: a line with fewer than three words, an
-// unterminated quote, a NUL byte or an over-long word, a host or network name,
+// unterminated quote, a NUL byte, an over-long word or an empty quoted word
+// ending the file without a newline, a host or network name,
 // pppd's "a.b.c.d/n+" unit-offset form, extra options after "--", words after
 // "*" or "-", and a secret read from a file ("@/path") are errors naming the
 // file and line. Errors never quote a word of the file: a misplaced word may

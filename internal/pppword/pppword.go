@@ -1,19 +1,33 @@
 // Package pppword splits text into words as pppd's getword (options.c)
 // does, for the files pppd reads: options files (/etc/ppp/options, the
 // peers files, ~/.ppprc) and the secrets files (chap-secrets,
-// pap-secrets).
+// pap-secrets, and the file an "@/path" secret names).
 //
-// Words are separated by white space; a word may be quoted with "..." or
-// '...'; a backslash escapes the next character (\a \b \f \n \r \s \t,
-// \ooo octal, \xHH hex, anything else stands for itself) and a backslash
-// before a newline joins two lines; # starts a comment that runs to the end
-// of the line. Each word knows its line and whether it starts one (pppd's
-// newline flag, which starts an entry in a secrets file).
+// Words are separated by white space (C's isspace: space, \t, \n, \v, \f,
+// \r). A quote, " or ', opens a quoted section anywhere in a word, and the
+// same quote closes it; inside it white space, # and the other quote are
+// ordinary characters. Quoted and unquoted pieces join into one word:
+// a"b c"d is the word "ab cd", and "x y"z is "x yz". A backslash escapes
+// the next character, inside quotes too: \a \b \f \n \r \t as in C, \s a
+// space, \ooo up to three octal digits, \x and up to two hex digits (none
+// gives 0), and any other character stands for itself. A backslash before
+// a newline joins the two lines, inside a word or between words. An
+// unquoted # starts a comment that runs to the end of the line, and ends
+// the word before it (pw#x is the word "pw").
 //
-// It is stricter than getword where getword would silently do something
-// the author did not mean: an unterminated quote, a NUL byte and an
-// over-long word are errors. Errors never quote a word: it may be (part
-// of) a secret.
+// Each word knows the line it starts on and whether it starts a line
+// (pppd's newline flag, which starts an entry in a secrets file; options
+// files ignore it).
+//
+// A Scanner is stricter than getword where getword would silently do
+// something the author did not mean; these are errors, on the line the
+// word starts on: a quote left open (getword takes the rest of the file as
+// the word, with a warning, or silently nothing if nothing follows the
+// quote), a NUL byte in a word, written or escaped
+// (getword's C string would end there), a word of MaxLen bytes or more
+// (getword keeps MaxLen-1, with a warning) and an empty quoted word ("")
+// that ends the file without a newline (getword drops it). Errors never
+// quote a word: it may be (part of) a secret.
 package pppword
 
 import (
@@ -48,6 +62,7 @@ type Scanner struct {
 	pos   int
 	line  int
 	first bool // the first word has been read
+	err   error
 }
 
 // NewScanner returns a Scanner over data, starting at line 1.
@@ -60,6 +75,14 @@ func (l *Scanner) peek() int {
 		return eof
 	}
 	return int(l.data[l.pos])
+}
+
+// advance consumes the current character and returns the one after it.
+func (l *Scanner) advance() int {
+	if l.pos < len(l.data) {
+		l.pos++
+	}
+	return l.peek()
 }
 
 // isSpace is C's isspace in the C locale.
@@ -82,12 +105,24 @@ func hexVal(c int) (int, bool) {
 }
 
 // Next returns the next word, false at the end of the data. Its errors
-// (*Error) do not quote the word.
+// (*Error) do not quote the word; after one, Next returns it again.
 func (l *Scanner) Next() (Word, bool, error) {
+	if l.err != nil {
+		return Word{}, false, l.err
+	}
+	w, ok, err := l.next()
+	if err != nil {
+		l.err = err
+	}
+	return w, ok, err
+}
+
+func (l *Scanner) next() (Word, bool, error) {
 	w := Word{Newline: !l.first}
 	escape, comment := false, false
 	c := eof
-	// Skip white space, comments and backslash-newlines.
+	// Skip white space, comments and backslash-newlines. In a comment a
+	// backslash is an ordinary character: the newline still ends it.
 	for {
 		c = l.peek()
 		if c == eof {
@@ -126,13 +161,9 @@ func (l *Scanner) Next() (Word, bool, error) {
 	l.pos--
 	l.first = true
 	w.Line = l.line
-	quote := 0
-	if !escape && (c == '"' || c == '\'') {
-		quote = c
-		c = l.advance()
-	}
 	var b bytes.Buffer
-	closed := false
+	quote := 0        // the quote of the open quoted section, or 0
+	hadQuote := false // the word has a quoted section, so it exists even if empty
 	for c != eof {
 		if escape {
 			escape = false
@@ -170,7 +201,7 @@ func (l *Scanner) Next() (Word, bool, error) {
 					c = l.advance()
 				}
 			default:
-				if isOctal(c) { // \ooo: up to three octal digits
+				if isOctal(c) { // \ooo: up to three octal digits; \4xx wraps as getword's char does
 					value, consumed = 0, true
 					for n := 0; n < 3 && isOctal(c); n++ {
 						value = value<<3 + (c - '0')
@@ -184,19 +215,23 @@ func (l *Scanner) Next() (Word, bool, error) {
 			}
 			continue
 		}
-		if quote != 0 {
-			if c == quote {
-				l.advance()
-				closed = true
-				break
-			}
-		} else if isSpace(c) || c == '#' {
-			break // left for the next call, like getword's ungetc
-		}
 		if c == '\\' {
 			escape = true
 			c = l.advance()
 			continue
+		}
+		if quote != 0 {
+			if c == quote {
+				quote = 0
+				c = l.advance()
+				continue
+			}
+		} else if c == '"' || c == '\'' {
+			quote, hadQuote = c, true
+			c = l.advance()
+			continue
+		} else if isSpace(c) || c == '#' {
+			break // left for the next call, like getword's ungetc
 		}
 		if c == '\n' { // only inside quotes
 			l.line++
@@ -204,9 +239,18 @@ func (l *Scanner) Next() (Word, bool, error) {
 		b.WriteByte(byte(c))
 		c = l.advance()
 	}
-	if quote != 0 && !closed {
+	if quote != 0 {
 		// getword takes everything up to the end of the file as the word.
 		return Word{}, false, &Error{w.Line, fmt.Sprintf("unterminated %c quote", quote)}
+	}
+	if c == eof && b.Len() == 0 {
+		if hadQuote {
+			// getword returns no word when it reaches the end of the
+			// file with nothing stored: a final `password ""` would
+			// lose its argument.
+			return Word{}, false, &Error{w.Line, "empty quoted word at the end of the file without a newline (pppd would drop it)"}
+		}
+		return Word{}, false, nil
 	}
 	if b.Len() >= MaxLen {
 		return Word{}, false, &Error{w.Line, fmt.Sprintf("word longer than %d bytes (pppd would truncate it)", MaxLen-1)}
@@ -217,12 +261,4 @@ func (l *Scanner) Next() (Word, bool, error) {
 	}
 	w.Text = b.String()
 	return w, true, nil
-}
-
-// advance consumes the current character and returns the one after it.
-func (l *Scanner) advance() int {
-	if l.pos < len(l.data) {
-		l.pos++
-	}
-	return l.peek()
 }
