@@ -13,7 +13,11 @@
 //
 //	client server secret [address ...]
 //
-// client and server are names or "*" (any name). The addresses, checked in
+// client and server are names or "*" (any name). A secret written
+// "@/path" is indirect, as in pppd's scan_authfile: the secret is the first
+// word of the file /path (read with getword's rules; the rest of that file
+// is ignored). Only an absolute path is indirect: "@name" is the secret
+// "@name", as in pppd. The addresses, checked in
 // order with the first match deciding, are IPv4 addresses, a.b.c.d/n
 // prefixes, either negated with a leading "!"; "*" allows any address not
 // refused before it, and "-" (or no address at all) allows none.
@@ -23,9 +27,13 @@
 // unterminated quote, a NUL byte, an over-long word or an empty quoted word
 // ending the file without a newline, a host or network name,
 // pppd's "a.b.c.d/n+" unit-offset form, extra options after "--", words after
-// "*" or "-", and a secret read from a file ("@/path") are errors naming the
-// file and line. Errors never quote a word of the file: a misplaced word may
-// be (part of) a secret.
+// "*" or "-", and the secret "@login" (pppd's check against the system's
+// password database, which would otherwise be taken as the password
+// "@login") are errors naming the file and line. An indirect secret whose
+// file cannot be read is an error too, where pppd skips the entry with a
+// warning and may use a less specific one. Errors never quote a word of the
+// file, or of an indirect secret's file: a misplaced word may be (part of)
+// a secret.
 package secrets
 
 import (
@@ -34,7 +42,6 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 
@@ -53,6 +60,11 @@ const maxFileSize = 16 << 20
 type Entry struct {
 	Client, Server string // a name or Wildcard; never empty
 	Secret         string // may be empty (pap-secrets with pppd's login option)
+	// SecretFile is set when the secret is indirect ("@/path" in the file)
+	// and has not been read: it is the path, and Secret is empty and not
+	// the secret. ResolveSecret reads it; ParseFile reads every one and
+	// clears SecretFile, so its entries never have it set.
+	SecretFile string
 	// Addresses are the address rules in the file's order: the first whose
 	// Prefix contains an address decides (pppd's ip_addr_check).
 	Addresses []Address
@@ -72,7 +84,12 @@ type Address struct {
 // accident does not leak it.
 func (e Entry) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "line %d: client=%q server=%q secret=<hidden>", e.Line, e.Client, e.Server)
+	fmt.Fprintf(&b, "line %d: client=%q server=%q", e.Line, e.Client, e.Server)
+	if e.SecretFile != "" {
+		fmt.Fprintf(&b, " secret=@%s", e.SecretFile) // the path is not the secret
+	} else {
+		b.WriteString(" secret=<hidden>")
+	}
 	for _, a := range e.Addresses {
 		if a.Deny {
 			b.WriteString(" !" + a.Prefix.String())
@@ -144,41 +161,58 @@ func Lookup(entries []Entry, client, server string) (Entry, bool) {
 	return found, best >= 0
 }
 
-// ParseFile reads the secrets file at path. Like pppd's check_access it only
-// warns (through log, which may be nil) when the file is accessible to its
-// group or others: refusing would break a pppd setup that works today.
+// ParseFile reads the secrets file at path, and the file of each indirect
+// secret in it (see ResolveSecret), so that every entry it returns holds
+// its secret. Like pppd's check_access it only warns (through log, which
+// may be nil) when a file is accessible to its group or others, once a
+// file: refusing would break a pppd setup that works today. A file that is
+// not a regular file is refused.
 func ParseFile(path string, log *slog.Logger) ([]Entry, error) {
-	// Only a regular file: opening a FIFO would block a (re)load until
-	// something writes to it.
-	if fi, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("secrets: %w", err)
-	} else if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("secrets: %s is not a regular file (%s)", path, fi.Mode().Type())
-	}
-	f, err := os.Open(path)
+	data, err := readFile(path, log)
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return nil, fmt.Errorf("secrets: %w", err)
-	} else if fi.Mode().Perm()&0o077 != 0 && log != nil {
-		log.Warn("secrets: file has group and/or world access", "file", path, "mode", fi.Mode().Perm().String())
+	entries, err := parse(data, path)
+	if err != nil {
+		return nil, err
 	}
-	return Parse(f, path)
+	// pppd reads an indirect secret's file each time it looks the entry
+	// up; here once a load (a reload reads it again). Each file once, for
+	// one warning.
+	read := map[string]string{}
+	for i := range entries {
+		e := &entries[i]
+		if e.SecretFile == "" {
+			continue
+		}
+		secret, ok := read[e.SecretFile]
+		if !ok {
+			if secret, err = e.ResolveSecret(path, log); err != nil {
+				return nil, err
+			}
+			read[e.SecretFile] = secret
+		}
+		e.Secret, e.SecretFile = secret, ""
+	}
+	return entries, nil
 }
 
 // Parse reads a secrets file from r; name is the file's name for errors.
 // It returns the entries in the file's order, or the first error, of the
 // form "secrets: NAME:LINE: what is wrong".
+//
+// Parse reads nothing else: an indirect secret ("@/path") is left in the
+// entry's SecretFile for ResolveSecret (or use ParseFile).
 func Parse(r io.Reader, name string) ([]Entry, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
+	data, err := readAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %s: %w", name, err)
 	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("secrets: %s: larger than %d bytes", name, maxFileSize)
-	}
+	return parse(data, name)
+}
+
+// parse is Parse on the file's bytes.
+func parse(data []byte, name string) ([]Entry, error) {
 	lx := pppword.NewScanner(data)
 	var entries []Entry
 	var cur []pppword.Word
@@ -244,11 +278,15 @@ func entry(ws []pppword.Word, name string) (Entry, error) {
 	if e.Server == "" {
 		return fail(ws[1].Line, "empty server name (use \"*\" for any server)")
 	}
-	if strings.HasPrefix(e.Secret, "@/") {
-		// pppd reads the secret from the first word of that file. Not
-		// supported yet: the file needs its own permission check and reload
-		// on SIGHUP; refusing beats using "@/..." as the password.
-		return fail(ws[2].Line, "secret read from a file (@/path) is not supported")
+	// scan_authfile: word[0] == '@' && word[1] == '/'.
+	if path, ok := strings.CutPrefix(e.Secret, "@"); ok && strings.HasPrefix(path, "/") {
+		e.Secret, e.SecretFile = "", path
+	}
+	if e.Secret == "@login" {
+		// pppd's check_passwd checks the PAP password against the system's
+		// password database; taken literally it would be a password anyone
+		// could guess.
+		return fail(ws[2].Line, "the secret @login (check the system's password database) is not supported")
 	}
 	addrs := ws[3:]
 	for i, w := range addrs {

@@ -48,6 +48,15 @@ func TestParse(t *testing.T) {
 			Addresses:  []Address{pfx("10.0.0.1/32", false), pfx("10.1.0.0/16", true), pfx("10.0.0.0/8", false)},
 			AnyAddress: true, Line: 1}}},
 		{"dash", "a * s -\n", []Entry{{Client: "a", Server: "*", Secret: "s", Line: 1}}},
+		// An indirect secret: only "@/...", as scan_authfile's word[0] ==
+		// '@' && word[1] == '/'; the word after quotes and escapes.
+		{"indirect secret", "a * @/etc/ppp/a-secret 10.0.0.1\n", []Entry{{Client: "a", Server: "*", SecretFile: "/etc/ppp/a-secret",
+			Addresses: []Address{pfx("10.0.0.1/32", false)}, Line: 1}}},
+		{"indirect secret quoted", `a * "@/x y"` + "\n", []Entry{{Client: "a", Server: "*", SecretFile: "/x y", Line: 1}}},
+		{"indirect secret escaped", `a * \@/x` + "\n", []Entry{{Client: "a", Server: "*", SecretFile: "/x", Line: 1}}},
+		{"@ and a relative path is literal", "a * @etc/x\n", []Entry{{Client: "a", Server: "*", Secret: "@etc/x", Line: 1}}},
+		{"@ alone is literal", "a * @\n", []Entry{{Client: "a", Server: "*", Secret: "@", Line: 1}}},
+		{"@/ in the middle is literal", "a * x@/y\n", []Entry{{Client: "a", Server: "*", Secret: "x@/y", Line: 1}}},
 		{"empty file", "", nil},
 		{"only comments", "# x\n  # y", nil},
 	}
@@ -73,7 +82,7 @@ func TestParseErrors(t *testing.T) {
 		{"unterminated single quote", "b * '" + secret, "secrets: f:1: unterminated ' quote"},
 		{"empty client", "\"\" * " + secret + "\n", "secrets: f:1: empty client"},
 		{"empty server", "a '' " + secret + "\n", "secrets: f:1: empty server"},
-		{"indirect secret", "a * @/etc/" + secret + "\n", "secrets: f:1: secret read from a file"},
+		{"@login", "a * @login\n", "secrets: f:1: the secret @login"},
 		{"host name", "a * s " + secret + "\n", "secrets: f:1: address 1: not an IPv4 address"},
 		{"split secret lands in addresses", "a * my " + secret + "\n", "secrets: f:1: address 1: not an IPv4"},
 		{"IPv6", "a * s ::1\n", "secrets: f:1: address 1: not an IPv4"},
@@ -292,6 +301,9 @@ func FuzzParse(f *testing.F) {
 			for _, e := range es {
 				if e.Client == "" || e.Server == "" || e.Line < 1 {
 					t.Fatalf("entry without client or server or line: %#v", e)
+				}
+				if e.SecretFile != "" && (e.Secret != "" || e.SecretFile[0] != '/') {
+					t.Fatalf("indirect secret with a secret or a relative path: %q %q", e.Secret, e.SecretFile)
 				}
 				for _, a := range e.Addresses {
 					if !a.Prefix.Addr().Is4() || a.Prefix != a.Prefix.Masked() || a.Prefix.Bits() < 1 {
