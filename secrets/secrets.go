@@ -1,7 +1,10 @@
 // Package secrets reads pppd's secrets files, /etc/ppp/chap-secrets and
 // /etc/ppp/pap-secrets, as pppd(8) describes them under "AUTHENTICATION" and
 // as pppd's auth.c (scan_authfile, set_allowed_addrs, auth_ip_addr) and
-// options.c (getword) read them.
+// options.c (getword) read them: for the server that authenticates its
+// peers (ParseFile, Lookup, Entry.Allows) and for the client that
+// authenticates itself, as the pppd drop-in does (LoadClient,
+// ClientSecret).
 //
 // A file is a sequence of words, split as pppd's getword splits them
 // (internal/pppword): words are separated by white space; "..." or '...'
@@ -13,23 +16,25 @@
 //
 //	client server secret [address ...]
 //
-// client and server are names or "*" (any name). A secret written
-// "@/path" is indirect, as in pppd's scan_authfile: the secret is the first
-// word of the file /path (read with getword's rules; the rest of that file
-// is ignored). Only an absolute path is indirect: "@name" is the secret
-// "@name", as in pppd. The addresses, checked in
-// order with the first match deciding, are IPv4 addresses, a.b.c.d/n
-// prefixes, either negated with a leading "!"; "*" allows any address not
-// refused before it, and "-" (or no address at all) allows none.
+// client and server are names or "*" (any name). A secret written "@/path"
+// is indirect, as in pppd's scan_authfile: the secret is the first word of
+// the file /path (read with getword's rules; the rest of that file is
+// ignored). Only an absolute path is indirect: "@name" is the secret
+// "@name", as in pppd. The addresses, checked in order with the first match
+// deciding, are IPv4 addresses, a.b.c.d/n prefixes, either negated with a
+// leading "!"; "*" allows any address not refused before it, and "-" (or no
+// address at all) allows none.
 //
 // This package is stricter than pppd where pppd would silently do something
-// the author of the file did not mean: a line with fewer than three words, an
-// unterminated quote, a NUL byte, an over-long word or an empty quoted word
-// ending the file without a newline, a host or network name,
-// pppd's "a.b.c.d/n+" unit-offset form, extra options after "--", words after
-// "*" or "-", and the secret "@login" (pppd's check against the system's
+// the author of the file did not mean: a line with fewer than three words,
+// an unterminated quote, a NUL byte, an over-long word or an empty quoted
+// word ending the file without a newline, a host or network name, pppd's
+// "a.b.c.d/n+" unit-offset form, extra options after "--", words after "*"
+// or "-", and the secret "@login" (pppd's check against the system's
 // password database, which would otherwise be taken as the password
-// "@login") are errors naming the file and line. An indirect secret whose
+// "@login") are errors naming the file and line (LoadClient, which reads
+// neither the addresses nor @login, refuses only the short lines and the
+// words). An indirect secret whose
 // file cannot be read is an error too, where pppd skips the entry with a
 // warning and may use a less specific one. Errors never quote a word of the
 // file, or of an indirect secret's file: a misplaced word may be (part of)
@@ -58,7 +63,7 @@ const maxFileSize = 16 << 20
 
 // Entry is one line of a secrets file.
 type Entry struct {
-	Client, Server string // a name or Wildcard; never empty
+	Client, Server string // a name or Wildcard; never empty from Parse (LoadClient keeps pppd's empty ones)
 	Secret         string // may be empty (pap-secrets with pppd's login option)
 	// SecretFile is set when the secret is indirect ("@/path" in the file)
 	// and has not been read: it is the path, and Secret is empty and not
@@ -137,28 +142,12 @@ func badAddr(a netip.Addr) bool {
 // (NONWILD_CLIENT = 2) outranks a non-wildcard server (NONWILD_SERVER = 1),
 // both outrank either alone, and among equals the first entry wins (a later
 // one must have a strictly higher rank to replace it). Names compare exactly.
+//
+// It is the server's lookup (check_passwd, get_secret with am_server) and
+// the client's once it knows the peer's name (CHAPSecret); ClientSecret is
+// the client's before.
 func Lookup(entries []Entry, client, server string) (Entry, bool) {
-	const nonwildServer, nonwildClient = 1, 2
-	best, found := -1, Entry{}
-	for _, e := range entries {
-		rank := 0
-		if e.Client != Wildcard {
-			if e.Client != client {
-				continue
-			}
-			rank |= nonwildClient
-		}
-		if e.Server != Wildcard {
-			if e.Server != server {
-				continue
-			}
-			rank |= nonwildServer
-		}
-		if rank > best {
-			best, found = rank, e
-		}
-	}
-	return found, best >= 0
+	return lookup(entries, client, server, false)
 }
 
 // ParseFile reads the secrets file at path, and the file of each indirect
@@ -172,7 +161,7 @@ func ParseFile(path string, log *slog.Logger) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
-	entries, err := parse(data, path)
+	entries, err := parseFor(data, path, false)
 	if err != nil {
 		return nil, err
 	}
@@ -208,11 +197,12 @@ func Parse(r io.Reader, name string) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %s: %w", name, err)
 	}
-	return parse(data, name)
+	return parseFor(data, name, false)
 }
 
-// parse is Parse on the file's bytes.
-func parse(data []byte, name string) ([]Entry, error) {
+// parseFor is Parse on the file's bytes; forClient reads it as the client
+// does (see Client).
+func parseFor(data []byte, name string, forClient bool) ([]Entry, error) {
 	lx := pppword.NewScanner(data)
 	var entries []Entry
 	var cur []pppword.Word
@@ -220,7 +210,7 @@ func parse(data []byte, name string) ([]Entry, error) {
 		if len(cur) == 0 {
 			return nil
 		}
-		e, err := entry(cur, name)
+		e, err := entry(cur, name, forClient)
 		if err != nil {
 			return err
 		}
@@ -255,9 +245,10 @@ func parse(data []byte, name string) ([]Entry, error) {
 	return entries, nil
 }
 
-// entry builds an Entry from one line's words. Its errors name fields by
-// position and never quote a word.
-func entry(ws []pppword.Word, name string) (Entry, error) {
+// entry builds an Entry from one line's words; forClient skips what pppd
+// does not read for the client. Its errors name fields by position and
+// never quote a word.
+func entry(ws []pppword.Word, name string, forClient bool) (Entry, error) {
 	fail := func(line int, format string, a ...any) (Entry, error) {
 		return Entry{}, fmt.Errorf("secrets: %s:%d: "+format, append([]any{name, line}, a...)...)
 	}
@@ -272,15 +263,21 @@ func entry(ws []pppword.Word, name string) (Entry, error) {
 		return fail(line, "missing secret (an entry is: client server secret [addresses])")
 	}
 	e := Entry{Client: ws[0].Text, Server: ws[1].Text, Secret: ws[2].Text, Line: line}
+	// scan_authfile: word[0] == '@' && word[1] == '/'.
+	if path, ok := strings.CutPrefix(e.Secret, "@"); ok && strings.HasPrefix(path, "/") {
+		e.Secret, e.SecretFile = "", path
+	}
+	if forClient {
+		// get_pap_passwd and get_secret (not am_server) read neither the
+		// addresses nor anything of @login; an empty name is pppd's own
+		// syntax (null_login's `"" * ""`) and only matches an empty one.
+		return e, nil
+	}
 	if e.Client == "" {
 		return fail(line, "empty client name (use \"*\" for any client)")
 	}
 	if e.Server == "" {
 		return fail(ws[1].Line, "empty server name (use \"*\" for any server)")
-	}
-	// scan_authfile: word[0] == '@' && word[1] == '/'.
-	if path, ok := strings.CutPrefix(e.Secret, "@"); ok && strings.HasPrefix(path, "/") {
-		e.Secret, e.SecretFile = "", path
 	}
 	if e.Secret == "@login" {
 		// pppd's check_passwd checks the PAP password against the system's

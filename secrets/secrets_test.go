@@ -291,6 +291,11 @@ func FuzzParse(f *testing.F) {
 	const marker = "ZQ7xMarkerSecret"
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, in := range []string{s, "c s " + marker + " " + s, s + "\nc s " + marker + " " + s} {
+			// The client's reading of the file: no panic, nothing quoted.
+			if _, err := parseFor([]byte(in), "f", true); err != nil &&
+				(strings.Contains(err.Error(), marker) || strings.Contains(err.Error(), "\n")) {
+				t.Fatalf("client: error quotes the secret or spans lines: %q", err)
+			}
 			es, err := Parse(strings.NewReader(in), "f")
 			if err != nil {
 				if strings.Contains(err.Error(), marker) || strings.Contains(err.Error(), "\n") {
