@@ -162,6 +162,7 @@ type authPeer struct {
 	lastChallenge []byte
 	nudged        bool
 	peerName      string
+	pass          string // the password our last CHAP Response used
 	// MS-CHAPv2, to check the authenticator's response.
 	authChallenge, peerChallenge [16]byte
 	ntResponse                   [24]byte
@@ -270,7 +271,7 @@ func (a *authPeer) input(p Packet) {
 			// RFC 2759 §5: the peer MUST check the authenticator knows the
 			// password too, and hang up if not.
 			ok, err := mschap.ParseSuccess(p.Data)
-			if err != nil || !mschap.CheckAuthenticatorResponse(ok.AuthResponse, a.s.cfg.Password, a.ntResponse, a.peerChallenge, a.authChallenge, a.s.cfg.User) {
+			if err != nil || !mschap.CheckAuthenticatorResponse(ok.AuthResponse, a.pass, a.ntResponse, a.peerChallenge, a.authChallenge, a.s.cfg.User) {
 				a.fail("the authenticator's response is wrong: it does not know our password (" + wireText(p.Data) + ")")
 				return
 			}
@@ -308,8 +309,15 @@ func (a *authPeer) challenge(p Packet) {
 		}
 		return
 	}
-	a.lastChallenge = append([]byte(nil), c.Value...)
 	user, pass := a.s.cfg.User, a.s.cfg.Password
+	if a.s.cfg.CHAPPassword != nil {
+		var err error
+		if pass, err = a.s.cfg.CHAPPassword(c.Name); err != nil {
+			a.fail(err.Error())
+			return
+		}
+	}
+	a.lastChallenge = append([]byte(nil), c.Value...)
 	var value []byte
 	switch a.method {
 	case AuthCHAPMD5:
@@ -340,7 +348,7 @@ func (a *authPeer) challenge(p Packet) {
 	if err != nil {
 		return
 	}
-	a.peerName = string(c.Name)
+	a.peerName, a.pass = string(c.Name), pass
 	a.respID, a.answered, a.response = p.ID, true, data
 	a.tries = 1
 	a.nudged = false

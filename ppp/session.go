@@ -172,6 +172,12 @@ type Config struct {
 	User     string
 	Password string
 	Allow    []AuthMethod
+	// CHAPPassword, when set, is the password for answering a CHAP (or
+	// MS-CHAP) Challenge, picked by the name in it, as pppd's
+	// chap_respond looks up chap-secrets with the challenger's name;
+	// Password then only serves PAP. An error fails the authentication
+	// locally (never sent); its text must not hold the secret.
+	CHAPPassword func(challengerName []byte) (string, error)
 
 	// Server authentication: the methods to require, most preferred
 	// first (empty: none), the users' secrets and our name in challenges.

@@ -2,6 +2,7 @@ package ppp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"reflect"
@@ -659,4 +660,54 @@ func TestRunWaitsForReader(t *testing.T) {
 			t.Error("Run returned before ReadFrame did")
 		}
 	})
+}
+
+// CHAPPassword picks the password by the challenger's name (pppd's
+// chap_respond over chap-secrets): Password then does not serve CHAP, the
+// MS-CHAPv2 authenticator's response is checked against the password
+// used, and a lookup error fails the authentication locally, its text in
+// the Down detail.
+func TestCHAPPasswordByChallengerName(t *testing.T) {
+	for _, m := range []ppp.AuthMethod{ppp.AuthCHAPMD5, ppp.AuthMSCHAPv1, ppp.AuthMSCHAPv2} {
+		t.Run(m.String(), func(t *testing.T) {
+			for _, lookupFails := range []bool{false, true} {
+				synctest.Test(t, func(t *testing.T) {
+					a, b := ppptest.Pipe(ppptest.Config{})
+					srv := start(serverConfig(m, true, false, ppptest.NewPool(clientAddr, 1)), b)
+					ccfg := clientConfig(true, false)
+					ccfg.Password = "not this one"
+					var names []string
+					ccfg.CHAPPassword = func(name []byte) (string, error) {
+						names = append(names, string(name))
+						if lookupFails {
+							return "", errors.New("no CHAP secret for user1 to lab-ac")
+						}
+						if string(name) == "lab-ac" {
+							return "pass1", nil
+						}
+						return "other", nil
+					}
+					cli := start(ccfg, a)
+					synctest.Wait()
+					if len(names) == 0 || names[0] != "lab-ac" {
+						t.Fatalf("looked up %q, want the challenger's name lab-ac", names)
+					}
+					if lookupFails {
+						cd := cli.wait(t)
+						if cd.Reason != ppp.ReasonAuthFailed || !strings.Contains(cd.Detail, "no CHAP secret") {
+							t.Fatalf("client down %v", cd)
+						}
+						srv.wait(t)
+						return
+					}
+					if _, ok := find[ppp.IPv4Up](cli.rec); !ok {
+						t.Fatalf("not up: %s", kinds(cli.rec))
+					}
+					cli.s.Close("")
+					cli.wait(t)
+					srv.wait(t)
+				})
+			}
+		})
+	}
 }
