@@ -53,9 +53,13 @@ type Config struct {
 	// kernel).
 	RaiseParentMTU bool
 
-	Auth   []ppp.AuthMethod // accepted methods, preferred first; nil: all
-	NoIPv4 bool
-	NoIPv6 bool
+	Auth []ppp.AuthMethod // accepted methods, preferred first; nil: all
+	// CHAPPassword, when set, answers CHAP and MS-CHAP challenges with the
+	// password it picks by the challenger's name (ppp.Config.CHAPPassword);
+	// Password then serves PAP only.
+	CHAPPassword func(challengerName []byte) (string, error)
+	NoIPv4       bool
+	NoIPv6       bool
 
 	DefaultRoute       netcfg.RouteMode
 	DefaultRouteMetric int
@@ -548,6 +552,7 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		EchoTimeout:  cfg.KeepaliveTimeout,
 		User:         cfg.User,
 		Password:     cfg.Password,
+		CHAPPassword: cfg.CHAPPassword,
 		Allow:        cfg.Auth,
 		OnEvent:      c.onEvent,
 	}
