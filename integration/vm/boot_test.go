@@ -51,6 +51,11 @@ func guestHelper() int {
 	check("hostname", expectEq(host, "pppoed-vm"))
 	check("writable /etc/ppp", os.WriteFile("/etc/ppp/probe", []byte("x"), 0o600))
 	check("write to the shared directory", os.WriteFile("from-guest", []byte("written in the VM\n"), 0o644))
+	// The host's /etc/ppp stays readable, read-only, under HostCopies;
+	// the probe just written went to the fresh tmpfs, not there.
+	hostEtc := filepath.Join(HostCopies, "etc/ppp")
+	check("host's /etc/ppp kept at "+hostEtc, expectEq(dirNames(hostEtc), os.Getenv("VMRUN_TEST_HOST_ETC_PPP")))
+	check("host's /etc/ppp kept read-only", expectErr(os.WriteFile(filepath.Join(hostEtc, "probe"), []byte("x"), 0o600), unix.EROFS))
 
 	// An orphan is reaped by init rather than left a zombie.
 	out, err := exec.Command("sh", "-c", "sleep 0.2 & echo $!").Output()
@@ -74,6 +79,12 @@ func guestHelper() int {
 	check("direct run has an empty private /etc/ppp", expectNot(strings.Contains(string(out), "probe")))
 	_, err = os.Stat("/etc/ppp/direct-marker")
 	check("direct run's /etc/ppp stays private", expectNot(err == nil))
+	// Its /run goes first, so the /etc/ppp it hides (the guest's, with
+	// the probe) is kept under HostCopies, read-only.
+	out, err = exec.Command(vmrun, "-host-if-ppp", "--", "sh", "-c",
+		"ls -A "+hostEtc+"; touch "+hostEtc+"/w 2>/dev/null || echo read-only").CombinedOutput()
+	check("direct run", err)
+	check("direct run keeps the /etc/ppp it hides", expectEq(string(out), "probe\nread-only\n"))
 	// Its own PID namespace: a daemon that escapes with setsid is still
 	// killed when the command ends.
 	out, err = exec.Command(vmrun, "-host-if-ppp", "--", "sh", "-c", "setsid sleep 600 >/dev/null 2>&1 & echo init:$(cat /proc/1/comm); exit 3").CombinedOutput()
@@ -88,6 +99,27 @@ func guestHelper() int {
 		return 1
 	}
 	return 7
+}
+
+// dirNames lists a directory's entries, sorted, joined by "/" (which no
+// name holds); "" when it cannot be read.
+func dirNames(dir string) string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, "/")
+}
+
+func expectErr(err, want error) error {
+	if !errors.Is(err, want) {
+		return fmt.Errorf("got %v, want %v", err, want)
+	}
+	return nil
 }
 
 func pidsWithCmdline(cmdline string) []string {
@@ -187,7 +219,7 @@ func TestBootRunsCommand(t *testing.T) {
 	status, err := Run(context.Background(), Config{
 		Args:    []string{helper},
 		Dir:     dir,
-		Env:     []string{helperEnv + "=1", "VMRUN_TEST_BIN=" + runner},
+		Env:     []string{helperEnv + "=1", "VMRUN_TEST_BIN=" + runner, "VMRUN_TEST_HOST_ETC_PPP=" + dirNames("/etc/ppp")},
 		Init:    runner,
 		Stdout:  &out,
 		Timeout: 3 * time.Minute,

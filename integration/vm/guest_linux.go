@@ -136,15 +136,42 @@ func guestSetup(sp *spec) error {
 	return modprobe(sp.Modules)
 }
 
+// HostCopies is where the original content of each directory hidden under
+// a fresh tmpfs stays visible, read-only, at its own path below it: the
+// host's /etc/ppp (Debian's ip-up, options, peers) is
+// /run/vmrun/host/etc/ppp. /run itself, which holds it, has none.
+const HostCopies = "/run/vmrun/host"
+
+// mountTmpfs gives each directory a fresh tmpfs. /run comes first, whatever
+// its place in the list, so that the original content of every other one
+// can be kept under HostCopies before it is hidden: tests copy Debian's own
+// files from there. Without /run in the list nothing is kept.
 func mountTmpfs(dirs []string) error {
+	ordered := make([]string, 0, len(dirs))
+	keep := false
 	for _, d := range dirs {
+		if filepath.Clean(d) == "/run" {
+			ordered = append([]string{d}, ordered...)
+			keep = true
+		} else {
+			ordered = append(ordered, d)
+		}
+	}
+	for _, d := range ordered {
 		// A symlink (Debian's /var/run -> /run) is followed by mount; the
 		// target is mounted anyway if listed, so skip the link.
-		if fi, err := os.Lstat(d); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		fi, err := os.Lstat(d)
+		if err == nil && fi.Mode()&os.ModeSymlink != 0 {
 			continue
 		}
+		existed := err == nil && fi.IsDir()
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("tmpfs %s: %w", d, err)
+		}
+		if keep && existed && filepath.Clean(d) != "/run" {
+			if err := keepOriginal(d); err != nil {
+				return err
+			}
 		}
 		mode := "755"
 		if d == "/tmp" || d == "/var/tmp" {
@@ -153,6 +180,24 @@ func mountTmpfs(dirs []string) error {
 		if err := mount("tmpfs", d, "tmpfs", 0, "mode="+mode); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// keepOriginal bind-mounts directory d read-only at HostCopies/d, before d
+// is hidden: the bind holds d's own directory, not what is mounted on it
+// later.
+func keepOriginal(d string) error {
+	target := filepath.Join(HostCopies, filepath.Clean(d))
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return fmt.Errorf("keeping %s: %w", d, err)
+	}
+	if err := unix.Mount(d, target, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("keeping %s: bind on %s: %w", d, target, err)
+	}
+	// A bind mount takes the flags of its source until remounted.
+	if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		return fmt.Errorf("keeping %s: read-only %s: %w", d, target, err)
 	}
 	return nil
 }

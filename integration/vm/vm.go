@@ -6,7 +6,10 @@
 // asked for), shares the host's root file system read-only over 9p, mounts
 // tmpfs where the guest must write (/tmp, /run, /etc/ppp, ...), shares the
 // working directory read-write at the same path, loads the PPP modules and
-// runs the command. Its output streams to the caller live and its exit status
+// runs the command. What a tmpfs hides stays readable under HostCopies:
+// /run gets its tmpfs first, then each other directory is bind-mounted
+// read-only at /run/vmrun/host/DIR before it is hidden, so the host's
+// Debian /etc/ppp (ip-up, options, peers) is /run/vmrun/host/etc/ppp. Its output streams to the caller live and its exit status
 // becomes Run's result; qemu's own status says nothing about it.
 //
 // The guest's init is the runner binary itself: the initramfs holds a copy of
@@ -14,8 +17,8 @@
 // be statically linked (build it with CGO_ENABLED=0).
 //
 // RunDirect runs the command on the host instead, for hosts whose kernel has
-// PPP, in a private mount namespace with the same tmpfs mounts so that no test
-// can touch the host's /etc/ppp.
+// PPP, in a private mount namespace with the same tmpfs mounts (and the same
+// HostCopies) so that no test can touch the host's /etc/ppp.
 package vm
 
 import (
