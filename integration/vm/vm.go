@@ -6,11 +6,13 @@
 // asked for), shares the host's root file system read-only over 9p, mounts
 // tmpfs where the guest must write (/tmp, /run, /etc/ppp, ...), shares the
 // working directory read-write at the same path, loads the PPP modules and
-// runs the command. What a tmpfs hides stays readable under HostCopies:
-// /run gets its tmpfs first, then each other directory is bind-mounted
-// read-only at /run/vmrun/host/DIR before it is hidden, so the host's
-// Debian /etc/ppp (ip-up, options, peers) is /run/vmrun/host/etc/ppp. Its output streams to the caller live and its exit status
+// runs the command. Its output streams to the caller live and its exit status
 // becomes Run's result; qemu's own status says nothing about it.
+//
+// What a tmpfs hides stays readable under HostCopies: /run gets its tmpfs
+// first, then each other directory is bind-mounted read-only at
+// /run/vmrun/host/DIR before it is hidden, so the host's Debian /etc/ppp
+// (ip-up, options, peers) is /run/vmrun/host/etc/ppp.
 //
 // The guest's init is the runner binary itself: the initramfs holds a copy of
 // it, and when it starts as PID 1 its main calls GuestMain. It must therefore
