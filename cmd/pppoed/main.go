@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -28,6 +29,7 @@ import (
 	"github.com/pppoed/pppoed/internal/peerlog"
 	"github.com/pppoed/pppoed/netcfg"
 	"github.com/pppoed/pppoed/ppp"
+	"github.com/pppoed/pppoed/pppdcompat"
 	"github.com/pppoed/pppoed/systemd"
 	"github.com/urfave/cli/v3"
 	"golang.org/x/sys/unix"
@@ -72,6 +74,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			statusCommand(stdout, stderr),
 			killCommand(),
 			serverCommand(stdout, stderr),
+			pppdCommand(stderr),
 		},
 	}
 }
@@ -436,9 +439,35 @@ func signalName(sig os.Signal) string {
 	return sig.String()
 }
 
+// pppdCommand is `pppoed pppd ARGS...`: pppd's command line, as when
+// pppoed is started under pppd's name.
+func pppdCommand(stderr io.Writer) *cli.Command {
+	return &cli.Command{
+		Name:            "pppd",
+		Usage:           "run as pppd would with these arguments (pppd's options, files, secrets, scripts and exit statuses)",
+		SkipFlagParsing: true,
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			args := append([]string{"pppd"}, cmd.Args().Slice()...)
+			if code := pppdcompat.Main(args, stderr, version()); code != 0 {
+				return &client.ExitError{Code: code, Err: errPPPD}
+			}
+			return nil
+		},
+	}
+}
+
+// errPPPD carries pppd mode's status out of urfave/cli; pppd mode has
+// said what went wrong already.
+var errPPPD = errors.New("pppd mode failed")
+
 func main() {
+	// Installed as pppd (a link or a copy named pppd), pppoed is pppd:
+	// its whole command line is pppd's.
+	if filepath.Base(os.Args[0]) == "pppd" {
+		os.Exit(pppdcompat.Main(os.Args, os.Stderr, version()))
+	}
 	err := newApp(os.Stdout, os.Stderr).Run(context.Background(), os.Args)
-	if err != nil {
+	if err != nil && !errors.Is(err, errPPPD) {
 		fmt.Fprintf(os.Stderr, "pppoed: %s\n", peerlog.Escape(err.Error())) // the last line of defence: packages escape what they quote
 	}
 	os.Exit(client.ExitCode(err))

@@ -1,0 +1,134 @@
+package pppdcompat
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pppoed/pppoed/client"
+	"github.com/pppoed/pppoed/netcfg"
+	"github.com/pppoed/pppoed/ppp"
+)
+
+// clientConfig turns pppd's options into the client's configuration,
+// with the credentials found (Options.credentials); log hears of what
+// pppd would only have done differently.
+func (o *Options) clientConfig(cr credentials, log *slog.Logger) (client.Config, error) {
+	cfg := client.Config{
+		Interface:    o.Interface,
+		User:         o.User,
+		Password:     cr.password,
+		CHAPPassword: cr.chap,
+		Auth:         cr.allow,
+		ServiceName:  o.ServiceName,
+		ACName:       o.ACName,
+		ACMAC:        o.ACMAC,
+		HostUniq:     o.HostUniq,
+		Ifname:       o.Ifname,
+		MTU:          o.MTU,
+		MRU:          o.MRU,
+		NoIPv4:       o.NoIP,
+		NoIPv6:       !o.IPv6,
+		UsePeerDNS:   o.UsePeerDNS,
+		PADITimeout:  o.PADITimeout,
+		PADIAttempts: o.PADIAttempts,
+		Timers: ppp.Timers{
+			Restart:      o.LCPRestart,
+			MaxConfigure: o.LCPMaxConfigure,
+			MaxTerminate: o.LCPMaxTerminate,
+			MaxFailure:   o.LCPMaxFailure,
+		},
+		Persist:      o.Persist || o.Demand, // pppd(8): demand implies persist
+		Holdoff:      o.Holdoff,
+		MaxFail:      o.MaxFail,
+		DialOnDemand: o.Demand,
+		Idle:         o.Idle,
+		// pppd waits holdoff after every failure, whatever the cause;
+		// so do we in pppd's place (no doubling beyond it).
+		BackoffMax:     max(o.Holdoff, time.Second),
+		AuthHoldoff:    max(o.Holdoff, time.Second),
+		AuthHoldoffMax: max(o.Holdoff, time.Second),
+		Logger:         log,
+	}
+	if o.Unit >= 0 {
+		cfg.Unit = o.Unit + 1
+	}
+	if cfg.PADITimeout == 0 {
+		cfg.PADITimeout = 5 * time.Second
+	}
+	if cfg.PADIAttempts == 0 {
+		cfg.PADIAttempts = 3
+	}
+	// pppd's keepalive is off unless lcp-echo-interval is given; a
+	// failure count without an interval does nothing (lcp.c
+	// lcp_echo_lowerup starts the timer only for a nonzero interval).
+	cfg.KeepaliveInterval = -1
+	if o.EchoInterval > 0 {
+		cfg.KeepaliveInterval = o.EchoInterval
+		cfg.KeepaliveFailures = o.EchoFailure
+		cfg.KeepaliveAdaptive = o.EchoAdaptive
+		if o.EchoFailure == 0 {
+			// lcp.c: with lcp-echo-failure 0 pppd sends echoes and
+			// never declares the peer dead.
+			cfg.KeepaliveFailures = 1 << 30
+		}
+	}
+	switch {
+	case o.ReplaceDefaultRoute && o.DefaultRoute:
+		cfg.DefaultRoute = netcfg.RouteReplace
+	case o.DefaultRoute:
+		cfg.DefaultRoute = netcfg.RouteAdd
+	}
+	cfg.DefaultRouteMetric = o.DefaultRouteMetric
+	if o.ReplaceDefaultRoute && !o.DefaultRoute {
+		log.Warn("pppd: replacedefaultroute without defaultroute does nothing (as with pppd)")
+	}
+	for _, name := range o.Refuse {
+		if err := refuse(&cfg, name); err != nil {
+			return cfg, err
+		}
+	}
+	if o.Refuse != nil && len(cfg.Auth) == 0 {
+		return cfg, fmt.Errorf("every authentication method is refused (%v)", o.Refuse)
+	}
+	if o.Linkname != "" {
+		cfg.Name = o.Linkname
+	} else if o.Ifname != "" {
+		cfg.Name = o.Ifname
+	}
+	// pppd keeps no state file and no status socket; pppoed's are
+	// harmless and useful (pppoed status), but a second pppd on the
+	// same interface is legal, so they are named after the link.
+	return cfg, nil
+}
+
+// refuse removes one of pppd's refuse-* methods from cfg.Auth, which
+// starts as every method in pppd's order of preference.
+func refuse(cfg *client.Config, name string) error {
+	if cfg.Auth == nil {
+		cfg.Auth = []ppp.AuthMethod{ppp.AuthMSCHAPv2, ppp.AuthMSCHAPv1, ppp.AuthCHAPMD5, ppp.AuthPAP}
+	}
+	var m ppp.AuthMethod
+	switch name {
+	case "pap":
+		m = ppp.AuthPAP
+	case "chap":
+		m = ppp.AuthCHAPMD5
+	case "mschap":
+		m = ppp.AuthMSCHAPv1
+	case "mschap-v2":
+		m = ppp.AuthMSCHAPv2
+	case "eap":
+		return nil // pppoed does not speak EAP: refused already
+	default:
+		return fmt.Errorf("refuse-%s: no such authentication method", name)
+	}
+	out := cfg.Auth[:0]
+	for _, a := range cfg.Auth {
+		if a != m {
+			out = append(out, a)
+		}
+	}
+	cfg.Auth = out
+	return nil
+}

@@ -1,0 +1,403 @@
+package pppdcompat
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pppoed/pppoed/client"
+	"github.com/pppoed/pppoed/status"
+)
+
+// scriptEnv is pppd's script_env: the whole environment of every script
+// (pppd does not pass its own), built up as the session goes: names set
+// once keep their place, as in pppd's array.
+type scriptEnv struct {
+	mu    sync.Mutex
+	names []string
+	vals  map[string]string
+}
+
+func (e *scriptEnv) set(name, val string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.vals == nil {
+		e.vals = map[string]string{}
+	}
+	if _, ok := e.vals[name]; !ok {
+		e.names = append(e.names, name)
+	}
+	e.vals[name] = val
+}
+
+func (e *scriptEnv) unset(name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.vals[name]; !ok {
+		return
+	}
+	delete(e.vals, name)
+	for i, n := range e.names {
+		if n == name {
+			e.names = append(e.names[:i], e.names[i+1:]...)
+			break
+		}
+	}
+}
+
+func (e *scriptEnv) list() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]string, 0, len(e.names))
+	for _, n := range e.names {
+		out = append(out, n+"="+e.vals[n])
+	}
+	return out
+}
+
+// scriptState is pppd's ipcp_script_state (and ipv6cp's): which of the
+// up and down scripts ran last, so that down never overtakes up.
+type scriptState uint8
+
+const (
+	scriptDown scriptState = iota // nothing ran, or the down script
+	scriptUp                      // the up script ran (or runs)
+)
+
+// family is the scripts of one network protocol: IPv4's ip-up/ip-down or
+// IPv6's ipv6-up/ipv6-down, run as pppd's ipcp_script and
+// ipcp_script_done do: the up script is not waited for; the down script
+// runs once the up script has finished (never both at once), and only if
+// the up script ran.
+type family struct {
+	up, down string
+	state    scriptState
+	running  bool // a script of this family runs
+	// isUp is whether the protocol is up now: when the up script ends
+	// after the protocol went down, the down script follows.
+	isUp bool
+	args []string
+}
+
+// scripts runs pppd's scripts at the client's moments, with pppd's
+// arguments and environment, and writes pppd's pid files.
+type scripts struct {
+	o   *Options
+	log *slog.Logger
+	env scriptEnv
+	pid int
+
+	pidDir string // /run, where pppd's _PATH_VARRUN points on Debian
+
+	mu       sync.Mutex
+	children sync.WaitGroup
+	n        int // scripts running
+	ip, ip6  family
+	pidfile  string // /run/pppN.pid while the unit exists
+	// readCounters reads pppN's counters (status.ReadCounters); tests
+	// replace it.
+	readCounters func(ifname string) (*status.Counters, error)
+	// run starts a script; tests replace it. It returns once the
+	// script has ended when wait is set.
+	start func(path string, args, env []string) (wait func() error, err error)
+}
+
+func newScripts(o *Options, log *slog.Logger) *scripts {
+	s := &scripts{
+		o: o, log: log, pid: os.Getpid(), pidDir: "/run",
+		ip:           family{up: o.IPUpScript, down: o.IPDownScript},
+		ip6:          family{up: o.IPv6UpScript, down: o.IPv6DownScript},
+		readCounters: status.ReadCounters,
+		start:        startScript,
+	}
+	return s
+}
+
+// initEnv sets what pppd's main puts in script_env before dialling.
+func (s *scripts) initEnv(login string, uid int) {
+	s.env.set("PPPLOGNAME", login)
+	s.env.set("DEVICE", s.o.Interface)
+	s.env.set("PPPD_PID", strconv.Itoa(s.pid))
+	s.env.set("ORIG_UID", strconv.Itoa(uid))
+	if s.o.Linkname != "" {
+		s.env.set("LINKNAME", s.o.Linkname)
+	}
+	if s.o.CallFile != "" {
+		s.env.set("CALL_FILE", s.o.CallFile)
+	}
+	for _, kv := range s.o.Env {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			s.env.unset(name)
+			continue
+		}
+		s.env.set(name, val)
+	}
+}
+
+// onMoment is client.Config.OnMoment.
+func (s *scripts) onMoment(m client.Moment) {
+	switch m.Kind {
+	case client.MomentLinkUp:
+		s.env.set("IFNAME", m.Ifname)
+		s.env.set("UNIT", strconv.Itoa(m.Unit))
+		s.env.set("MACREMOTE", macString(m.AC))
+		s.writePidFiles(m)
+	case client.MomentIPv4PreUp:
+		s.setIPv4(m)
+		s.runWait(s.o.IPPreUpScript, s.ipArgs(m))
+	case client.MomentIPv4Up:
+		s.setIPv4(m)
+		s.up(&s.ip, s.ipArgs(m))
+	case client.MomentIPv4Down:
+		s.linkStats(m)
+		s.down(&s.ip)
+	case client.MomentIPv6Up:
+		s.env.set("LLLOCAL", m.LLLocal.String())
+		s.env.set("LLREMOTE", m.LLPeer.String())
+		s.up(&s.ip6, s.ip6Args(m))
+	case client.MomentIPv6Down:
+		s.linkStats(m)
+		s.down(&s.ip6)
+	case client.MomentLinkDown:
+		s.removeUnitPidFile()
+	}
+}
+
+func (s *scripts) setIPv4(m client.Moment) {
+	s.env.set("IPLOCAL", m.Local.String())
+	s.env.set("IPREMOTE", m.Peer.String())
+	if s.o.UsePeerDNS && len(m.DNS) > 0 {
+		s.env.set("USEPEERDNS", "1")
+		for i, d := range m.DNS[:min(len(m.DNS), 2)] {
+			s.env.set("DNS"+strconv.Itoa(i+1), d.String())
+		}
+	}
+}
+
+// linkStats sets what pppd's update_link_stats does as a protocol goes
+// down: the time connected and pppN's byte counts.
+func (s *scripts) linkStats(m client.Moment) {
+	if !m.Start.IsZero() {
+		s.env.set("CONNECT_TIME", strconv.Itoa(int(time.Since(m.Start).Seconds())))
+	}
+	if c, err := s.readCounters(m.Ifname); err == nil {
+		s.env.set("BYTES_SENT", strconv.FormatUint(c.TxBytes, 10))
+		s.env.set("BYTES_RCVD", strconv.FormatUint(c.RxBytes, 10))
+	}
+}
+
+// ipArgs are ipcp_script's arguments: interface, device, speed, local
+// and remote address, ipparam.
+func (s *scripts) ipArgs(m client.Moment) []string {
+	return []string{m.Ifname, s.o.Interface, "0", m.Local.String(), m.Peer.String(), s.o.IPParam}
+}
+
+// ip6Args are ipv6cp_script's: the link-local addresses instead.
+func (s *scripts) ip6Args(m client.Moment) []string {
+	return []string{m.Ifname, s.o.Interface, "0", m.LLLocal.String(), m.LLPeer.String(), s.o.IPParam}
+}
+
+func (s *scripts) up(f *family, args []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f.isUp, f.args = true, args
+	if f.state == scriptDown && !f.running {
+		f.state = scriptUp
+		s.runFamily(f, f.up)
+	}
+}
+
+func (s *scripts) down(f *family) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f.isUp = false
+	if f.state == scriptUp && !f.running {
+		f.state = scriptDown
+		s.runFamily(f, f.down)
+	}
+}
+
+// runFamily starts one of f's scripts without waiting; when it ends, the
+// other follows if the protocol changed state meanwhile (pppd's
+// ipcp_script_done). s.mu is held.
+func (s *scripts) runFamily(f *family, path string) {
+	env := s.env.list()
+	wait, ok := s.spawn(path, f.args, env)
+	if !ok {
+		return
+	}
+	f.running = true
+	go func() {
+		_ = wait()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		f.running = false
+		switch {
+		case f.state == scriptUp && !f.isUp:
+			f.state = scriptDown
+			s.runFamily(f, f.down)
+		case f.state == scriptDown && f.isUp:
+			f.state = scriptUp
+			s.runFamily(f, f.up)
+		}
+		s.finished()
+	}()
+}
+
+// runWait runs a script and waits for it (pppd's ip-pre-up).
+func (s *scripts) runWait(path string, args []string) {
+	s.mu.Lock()
+	wait, ok := s.spawn(path, args, s.env.list())
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	_ = wait()
+	s.mu.Lock()
+	s.finished()
+	s.mu.Unlock()
+}
+
+// spawn starts path if it is an executable regular file (pppd's
+// run_program skips anything else without a word); s.mu is held.
+func (s *scripts) spawn(path string, args, env []string) (wait func() error, ok bool) {
+	if path == "" {
+		return nil, false
+	}
+	fi, err := os.Stat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return nil, false
+	}
+	end, err := s.start(path, args, env)
+	if err != nil {
+		s.log.Warn("pppd: could not run script", "script", path, "err", err)
+		return nil, false
+	}
+	s.log.Debug("pppd: script started", "script", path, "args", strings.Join(args, " "))
+	s.n++
+	s.children.Add(1)
+	return func() error {
+		err := end()
+		if err != nil {
+			s.log.Warn("pppd: script finished", "script", path, "err", err)
+		} else {
+			s.log.Debug("pppd: script finished", "script", path)
+		}
+		return err
+	}, true
+}
+
+func (s *scripts) finished() {
+	s.n--
+	s.children.Done()
+}
+
+// waitChildren waits up to timeout for the scripts still running, as pppd
+// does at exit (child-timeout); it reports whether they all ended.
+func (s *scripts) waitChildren(timeout time.Duration) bool {
+	s.mu.Lock()
+	n := s.n
+	s.mu.Unlock()
+	if n == 0 {
+		return true
+	}
+	s.log.Info(fmt.Sprintf("pppd: waiting for %d child processes...", n))
+	done := make(chan struct{})
+	go func() { s.children.Wait(); close(done) }()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		s.log.Warn("pppd: scripts still running at exit", "timeout", timeout.String())
+		return false
+	}
+}
+
+// startScript runs a script as pppd's run_program does: its own session
+// (setsid), stdin, stdout and stderr on /dev/null, the environment only
+// script_env, argv[0] the script's path.
+func startScript(path string, args, env []string) (func() error, error) {
+	cmd := exec.Command(path, args...)
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return cmd.Wait, nil
+}
+
+// writePidFiles writes /run/pppN.pid ("PID\n") and, with linkname,
+// /run/ppp-LINKNAME.pid ("PID\nIFNAME\n"), as pppd's create_pidfile and
+// create_linkpidfile.
+func (s *scripts) writePidFiles(m client.Moment) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pidfile = fmt.Sprintf("%s/%s.pid", s.pidDir, m.Ifname)
+	if err := writeFileAtomic(s.pidfile, fmt.Sprintf("%d\n", s.pid)); err != nil {
+		s.log.Warn("pppd: " + err.Error())
+		s.pidfile = ""
+	}
+	if s.o.Linkname != "" {
+		if err := writeFileAtomic(s.linkPidfile(), fmt.Sprintf("%d\n%s\n", s.pid, m.Ifname)); err != nil {
+			s.log.Warn("pppd: " + err.Error())
+		}
+	}
+}
+
+func (s *scripts) linkPidfile() string {
+	return fmt.Sprintf("%s/ppp-%s.pid", s.pidDir, s.o.Linkname)
+}
+
+// writeLinkPidfile writes the link's pid file before any unit exists, as
+// pppd does once it has detached ("PID\n" and no interface yet).
+func (s *scripts) writeLinkPidfile() {
+	if s.o.Linkname == "" {
+		return
+	}
+	if err := writeFileAtomic(s.linkPidfile(), fmt.Sprintf("%d\n", s.pid)); err != nil {
+		s.log.Warn("pppd: " + err.Error())
+	}
+}
+
+func (s *scripts) removeUnitPidFile() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pidfile != "" {
+		_ = os.Remove(s.pidfile)
+		s.pidfile = ""
+	}
+}
+
+// removePidFiles removes both at exit.
+func (s *scripts) removePidFiles() {
+	s.removeUnitPidFile()
+	if s.o.Linkname != "" {
+		_ = os.Remove(s.linkPidfile())
+	}
+}
+
+func writeFileAtomic(path, content string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// macString is the AC's MAC as pppd's rp-pppoe plugin writes MACREMOTE.
+func macString(mac net.HardwareAddr) string { return strings.ToUpper(mac.String()) }

@@ -1,0 +1,246 @@
+package pppdcompat
+
+import (
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pppoed/pppoed/client"
+	"github.com/pppoed/pppoed/status"
+)
+
+// fakeRunner stands for the scripts: it records each start and lets the
+// test end each one.
+type fakeRunner struct {
+	mu      sync.Mutex
+	started []started
+}
+
+type started struct {
+	path string
+	args []string
+	env  []string
+	end  chan struct{}
+}
+
+func (f *fakeRunner) start(path string, args, env []string) (func() error, error) {
+	st := started{path: path, args: args, env: env, end: make(chan struct{})}
+	f.mu.Lock()
+	f.started = append(f.started, st)
+	f.mu.Unlock()
+	return func() error { <-st.end; return nil }, nil
+}
+
+func (f *fakeRunner) get(i int) started {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.started[i]
+}
+
+func (f *fakeRunner) paths() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var p []string
+	for _, s := range f.started {
+		p = append(p, filepath.Base(s.path))
+	}
+	return p
+}
+
+// waitStarted waits (briefly, in real time: the scripts' goroutines are
+// real) until n scripts have started.
+func (f *fakeRunner) waitStarted(t *testing.T, n int) {
+	t.Helper()
+	for range 2000 {
+		f.mu.Lock()
+		got := len(f.started)
+		f.mu.Unlock()
+		if got >= n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("%d scripts started, want %d: %v", len(f.started), n, f.paths())
+}
+
+// scriptDir makes executable scripts named as pppd's, and options
+// pointing at them.
+func scriptDir(t *testing.T) *Options {
+	t.Helper()
+	dir := t.TempDir()
+	o := Defaults()
+	o.Interface = "eth1"
+	o.IPParam = "wan"
+	for _, p := range []*string{&o.IPPreUpScript, &o.IPUpScript, &o.IPDownScript, &o.IPv6UpScript, &o.IPv6DownScript} {
+		*p = filepath.Join(dir, filepath.Base(*p))
+		if err := os.WriteFile(*p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &o
+}
+
+func newTestScripts(t *testing.T, o *Options) (*scripts, *fakeRunner) {
+	f := &fakeRunner{}
+	s := newScripts(o, slog.New(slog.DiscardHandler))
+	s.start = f.start
+	s.pid = 4242
+	s.pidDir = t.TempDir()
+	s.readCounters = func(string) (*status.Counters, error) { return &status.Counters{TxBytes: 100, RxBytes: 200}, nil }
+	return s, f
+}
+
+var (
+	mac     = net.HardwareAddr{0x02, 0, 0, 0, 0, 0xab}
+	local4  = netip.MustParseAddr("10.0.0.2")
+	remote4 = netip.MustParseAddr("10.0.0.1")
+)
+
+func moment(kind client.MomentKind) client.Moment {
+	return client.Moment{Kind: kind, Ifname: "ppp3", Unit: 3, Interface: "eth1", AC: mac, SessionID: 7,
+		Start: time.Now().Add(-90 * time.Second), Local: local4, Peer: remote4,
+		DNS:     []netip.Addr{netip.MustParseAddr("10.0.0.53"), netip.MustParseAddr("10.0.0.54"), netip.MustParseAddr("10.0.0.55")},
+		LLLocal: netip.MustParseAddr("fe80::1"), LLPeer: netip.MustParseAddr("fe80::2")}
+}
+
+// The arguments are pppd's ipcp_script's: interface, device, speed,
+// local, remote, ipparam; the environment is script_env, built up.
+func TestScriptsArgsAndEnv(t *testing.T) {
+	o := scriptDir(t)
+	o.UsePeerDNS = true
+	o.Linkname = "dsl"
+	o.CallFile = "dsl-provider"
+	o.Env = []string{"AUTOIPV6=1", "GONE=x", "GONE"}
+	s, f := newTestScripts(t, o)
+	s.initEnv("root", 0)
+	s.onMoment(moment(client.MomentLinkUp))
+	// ip-pre-up is waited for: end it from another goroutine.
+	go func() { f.waitStarted(t, 1); close(f.get(0).end) }()
+	s.onMoment(moment(client.MomentIPv4PreUp))
+	s.onMoment(moment(client.MomentIPv4Up))
+	f.waitStarted(t, 2)
+	up := f.get(1)
+	if filepath.Base(up.path) != "ip-up" {
+		t.Fatalf("started %v", f.paths())
+	}
+	if want := []string{"ppp3", "eth1", "0", "10.0.0.2", "10.0.0.1", "wan"}; !slices.Equal(up.args, want) {
+		t.Errorf("ip-up args %q, want %q", up.args, want)
+	}
+	want := []string{"PPPLOGNAME=root", "DEVICE=eth1", "PPPD_PID=4242", "ORIG_UID=0", "LINKNAME=dsl", "CALL_FILE=dsl-provider",
+		"AUTOIPV6=1", "IFNAME=ppp3", "UNIT=3", "MACREMOTE=02:00:00:00:00:AB", "IPLOCAL=10.0.0.2", "IPREMOTE=10.0.0.1",
+		"USEPEERDNS=1", "DNS1=10.0.0.53", "DNS2=10.0.0.54"}
+	if !slices.Equal(up.env, want) {
+		t.Errorf("ip-up env:\n%q\nwant\n%q", up.env, want)
+	}
+	close(up.end)
+	s.onMoment(moment(client.MomentIPv4Down))
+	f.waitStarted(t, 3)
+	down := f.get(2)
+	close(down.end)
+	for _, kv := range []string{"CONNECT_TIME=90", "BYTES_SENT=100", "BYTES_RCVD=200"} {
+		if !slices.Contains(down.env, kv) {
+			t.Errorf("ip-down env lacks %s: %q", kv, down.env)
+		}
+	}
+	if !s.waitChildren(time.Second) {
+		t.Error("scripts left running")
+	}
+}
+
+// pppd's ipcp_script_done: ip-down never runs while ip-up does; it
+// follows once ip-up has ended. And a protocol that was never up gets no
+// down script.
+func TestScriptsDownWaitsForUp(t *testing.T) {
+	o := scriptDir(t)
+	s, f := newTestScripts(t, o)
+	s.onMoment(moment(client.MomentIPv4Down)) // never up: nothing
+	s.onMoment(moment(client.MomentIPv4Up))
+	f.waitStarted(t, 1)
+	s.onMoment(moment(client.MomentIPv4Down))
+	time.Sleep(20 * time.Millisecond)
+	if got := f.paths(); !slices.Equal(got, []string{"ip-up"}) {
+		t.Fatalf("while ip-up runs: %v", got)
+	}
+	close(f.get(0).end)
+	f.waitStarted(t, 2)
+	if got := f.paths(); !slices.Equal(got, []string{"ip-up", "ip-down"}) {
+		t.Fatalf("after ip-up ended: %v", got)
+	}
+	close(f.get(1).end)
+	if !s.waitChildren(time.Second) {
+		t.Error("scripts left running")
+	}
+}
+
+// IPv6's scripts get the link-local addresses.
+func TestScriptsIPv6(t *testing.T) {
+	o := scriptDir(t)
+	s, f := newTestScripts(t, o)
+	s.onMoment(moment(client.MomentIPv6Up))
+	f.waitStarted(t, 1)
+	st := f.get(0)
+	close(st.end)
+	if filepath.Base(st.path) != "ipv6-up" || !slices.Equal(st.args, []string{"ppp3", "eth1", "0", "fe80::1", "fe80::2", "wan"}) {
+		t.Errorf("%s %q", st.path, st.args)
+	}
+	if !slices.Contains(st.env, "LLLOCAL=fe80::1") || !slices.Contains(st.env, "LLREMOTE=fe80::2") {
+		t.Errorf("env %q", st.env)
+	}
+	s.waitChildren(time.Second)
+}
+
+// A script that is missing or not executable is skipped without a word,
+// as pppd's run_program does.
+func TestScriptsSkipsNonExecutable(t *testing.T) {
+	o := scriptDir(t)
+	os.Chmod(o.IPUpScript, 0o644)
+	os.Remove(o.IPv6UpScript)
+	s, f := newTestScripts(t, o)
+	s.onMoment(moment(client.MomentIPv4Up))
+	s.onMoment(moment(client.MomentIPv6Up))
+	time.Sleep(10 * time.Millisecond)
+	if got := f.paths(); len(got) != 0 {
+		t.Errorf("started %v", got)
+	}
+}
+
+// The pid files are pppd's: /run/pppN.pid "PID\n" while the unit
+// exists; /run/ppp-LINKNAME.pid "PID\n" then "PID\nIFNAME\n".
+func TestPidFiles(t *testing.T) {
+	o := scriptDir(t)
+	o.Linkname = "dsl"
+	s, _ := newTestScripts(t, o)
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(s.pidDir, name))
+		if err != nil {
+			return "<" + strings.TrimPrefix(err.Error(), "open "+s.pidDir+"/") + ">"
+		}
+		return string(b)
+	}
+	s.writeLinkPidfile()
+	if got := read("ppp-dsl.pid"); got != "4242\n" {
+		t.Errorf("before the unit: %q", got)
+	}
+	s.onMoment(moment(client.MomentLinkUp))
+	if got := read("ppp3.pid"); got != "4242\n" {
+		t.Errorf("ppp3.pid %q", got)
+	}
+	if got := read("ppp-dsl.pid"); got != "4242\nppp3\n" {
+		t.Errorf("ppp-dsl.pid %q", got)
+	}
+	s.onMoment(moment(client.MomentLinkDown))
+	if got := read("ppp3.pid"); !strings.Contains(got, "no such file") {
+		t.Errorf("ppp3.pid after the link: %q", got)
+	}
+	s.removePidFiles()
+	if got := read("ppp-dsl.pid"); !strings.Contains(got, "no such file") {
+		t.Errorf("ppp-dsl.pid at exit: %q", got)
+	}
+}
