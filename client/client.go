@@ -727,14 +727,15 @@ func (c *connection) onEvent(ev ppp.Event) {
 		} else {
 			// Stopped before its configuration goes, so that nothing is
 			// sent from a half-removed one. pppd's ipcp_down runs
-			// ip-down with the address still on pppN (its Linux cifaddr
-			// leaves it): so does MomentIPv4Down.
+			// ip-down once the addresses are gone (ipcp_clear_addrs,
+			// then the script; /etc/ppp/resolv.conf is still there):
+			// so does MomentIPv4Down.
 			_ = c.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModeDrop)
 			c.iface.RemoveRoutes()
+			c.iface.RemoveAddresses(unix.AF_INET)
 			if c.up4 {
 				c.moment(MomentIPv4Down)
 			}
-			c.iface.RemoveAddresses(unix.AF_INET)
 			c.iface.RemoveFiles()
 		}
 		if c.up4 {
@@ -743,11 +744,11 @@ func (c *connection) onEvent(ev ppp.Event) {
 		}
 	case ppp.IPv6Down:
 		_ = c.link.SetNPMode(ppp.ProtoIPv6, pppox.NPModeDrop)
-		if c.up6 {
+		c.iface.RemoveAddresses(unix.AF_INET6)
+		if c.up6 { // after the addresses, as pppd's ipv6cp_down
 			c.moment(MomentIPv6Down)
 			c.up6 = false
 		}
-		c.iface.RemoveAddresses(unix.AF_INET6)
 		log.Info("client: IPv6 down")
 	case ppp.Down:
 		lvl := slog.LevelInfo

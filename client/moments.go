@@ -22,14 +22,14 @@ const (
 	MomentIPv4PreUp
 	// MomentIPv4Up: IPv4 is configured and passing (ip-up).
 	MomentIPv4Up
-	// MomentIPv4Down: IPCP went down. IPv4 no longer passes and the
-	// routes are gone; the address is still there, and goes right after
-	// (ip-down).
+	// MomentIPv4Down: IPCP went down. IPv4 no longer passes, the routes
+	// and the address are gone; the name servers file is still there
+	// (ip-down: pppd 2.4.9 runs it after ipcp_clear_addrs).
 	MomentIPv4Down
 	// MomentIPv6Up: IPv6 is configured and passing (ipv6-up).
 	MomentIPv6Up
-	// MomentIPv6Down: IPv6CP went down; IPv6 no longer passes, the
-	// link-local addresses are still there (ipv6-down).
+	// MomentIPv6Down: IPv6CP went down; IPv6 no longer passes and the
+	// link-local addresses are gone (ipv6-down).
 	MomentIPv6Down
 	// MomentLinkDown: the session is over and pppN's unit gone (unless
 	// dial on demand keeps it).

@@ -17,8 +17,9 @@ import (
 
 // The moments come where pppd runs its scripts: ip-pre-up with the
 // address set and the interface not yet up, ip-up once everything is
-// configured, ip-down once the protocol is stopped and the routes are
-// gone but before the address goes, link-down once the link is closed
+// configured, ip-down once the protocol is stopped and the routes and
+// the address are gone but the name servers file is still there (as
+// pppd 2.4.9 was seen to do), link-down once the link is closed
 // and pppN's configuration undone.
 func TestConnectionMoments(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -56,12 +57,12 @@ func TestConnectionMoments(t *testing.T) {
 		down := []string{
 			"link IP drop",
 			"iface routes removed",
-			"moment ipv4-down",
 			"iface IPv4 addresses removed",
+			"moment ipv4-down",
 			"iface files removed",
 			"link IPV6 drop",
-			"moment ipv6-down",
 			"iface IPv6 addresses removed",
+			"moment ipv6-down",
 			"link closed",
 			"iface closed",
 			"moment link-down",
