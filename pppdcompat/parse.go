@@ -123,7 +123,6 @@ type parser struct {
 	plugin      bool // a PPPoE plugin is loaded: its options exist
 	pppoe       bool // the channel is the plugin's (pppd's the_channel)
 	devnamFixed bool // after the command line (main.c)
-	ifaceWhere  where
 
 	nodetach, updetach              bool
 	allowAnyIP                      bool // noauth
@@ -954,7 +953,6 @@ func (p *parser) matchInterface(word string) bool {
 func (p *parser) setInterface(c *call) error {
 	p.o.Interface = ifaceName(c.name)
 	p.pppoe = true
-	p.ifaceWhere = c.at()
 	return nil
 }
 

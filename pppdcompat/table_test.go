@@ -613,10 +613,12 @@ set "A=one two"
 linkname long\
 name
 plugin rp-pppoe.so nic-eth0#the interface
+pppoe-service a"b c"d
 `
 	o := mustLoad(t, []string{"call", "isp"}, sys.env(true))
 	if o.User != "alice smith" || o.Password != `p#w"d` || o.RemoteName != "a b\tcAA" || o.IPParam != "wan" ||
-		!slices.Equal(o.Env, []string{"A=one two"}) || o.Linkname != "longname" || o.Interface != "eth0" {
+		!slices.Equal(o.Env, []string{"A=one two"}) || o.Linkname != "longname" || o.Interface != "eth0" ||
+		o.ServiceName != "ab cd" {
 		t.Errorf("got %+v", *o)
 	}
 	// The command line's words are taken as they are.
