@@ -28,7 +28,9 @@ type Options struct {
 	// accepted, and nothing is loaded.
 	Plugins []string
 	// Interface is the Ethernet interface, given as "nic-IF" or as a
-	// bare interface name once a PPPoE plugin is named.
+	// bare interface name once a PPPoE plugin is named (pppd takes
+	// either only if the interface exists), or as pppoe's -I in
+	// pty "pppoe -I IF".
 	Interface string
 
 	// Discovery (the PPPoE plugin's options).
@@ -141,7 +143,8 @@ type Options struct {
 	// setlogfile does.
 	LogfileAsUser bool
 	// LogFD is pppd's log_to_fd: 1 (stdout) by default, logfd N, -1 for
-	// nolog/nologfd.
+	// nolog/nologfd and after logfile, whose lines go to Logfile (the
+	// last of logfile, logfd, nolog wins).
 	LogFD        int
 	ChildTimeout time.Duration // child-timeout: the wait for scripts at exit (pppd's default 5 s)
 	// Env are the "set NAME=VALUE" settings, in pppd's order (a name's
