@@ -79,7 +79,7 @@ func (o *Options) clientConfig(cr credentials, log *slog.Logger) (client.Config,
 	case o.DefaultRoute:
 		cfg.DefaultRoute = netcfg.RouteAdd
 	}
-	cfg.DefaultRouteMetric = o.DefaultRouteMetric
+	cfg.DefaultRouteMetric = max(o.DefaultRouteMetric, 0) // -1: not given
 	if o.ReplaceDefaultRoute && !o.DefaultRoute {
 		log.Warn("pppd: replacedefaultroute without defaultroute does nothing (as with pppd)")
 	}

@@ -36,9 +36,12 @@ const childEnv = "PPPOED_PPPD_DAEMON"
 // stderr as pppd's does, prefixed "pppd: ".
 func Main(args []string, stderr io.Writer, pppoedVersion string) int {
 	env := SystemEnv()
+	// pppd's messages start with its name as it was run (progname):
+	// "/usr/sbin/pppd: In file ...".
+	prog := args[0]
 	o, err := Load(args[1:], env)
 	if err != nil {
-		fmt.Fprintf(stderr, "pppd: %s\n", peerlog.Escape(err.Error()))
+		fmt.Fprintf(stderr, "%s: %s\n", prog, peerlog.Escape(err.Error()))
 		return client.ExitOptionError
 	}
 	if o.ShowVersion {
@@ -50,7 +53,7 @@ func Main(args []string, stderr io.Writer, pppoedVersion string) int {
 		return client.ExitOptionError
 	}
 	if err := o.Check(); err != nil {
-		fmt.Fprintf(stderr, "pppd: %s\n", peerlog.Escape(err.Error()))
+		fmt.Fprintf(stderr, "%s: %s\n", prog, peerlog.Escape(err.Error()))
 		return client.ExitOptionError
 	}
 	daemon := os.Getenv(childEnv) != ""
@@ -59,7 +62,7 @@ func Main(args []string, stderr io.Writer, pppoedVersion string) int {
 		// (sys_check_options, ppp_available): their statuses reach the
 		// caller.
 		if code, err := preflight(); err != nil {
-			fmt.Fprintf(stderr, "pppd: %s\n", peerlog.Escape(err.Error()))
+			fmt.Fprintf(stderr, "%s: %s\n", prog, peerlog.Escape(err.Error()))
 			return code
 		}
 		return detach(os.Args, o.Detach, stderr)
@@ -197,8 +200,7 @@ func run(o *Options, env Env, stderr io.Writer, daemon bool, report *os.File) in
 	}
 	sc := newScripts(o, log)
 	login, uid := loginName()
-	sc.initEnv(login, uid)
-	sc.writeLinkPidfile()
+	sc.initEnv(login, uid, daemon)
 	defer sc.removePidFiles()
 	cfg.OnMoment = func(m client.Moment) {
 		sc.onMoment(m)
@@ -207,7 +209,7 @@ func run(o *Options, env Env, stderr io.Writer, daemon bool, report *os.File) in
 		}
 	}
 
-	ctx, stopped, now, hangup, stopSignals := signals(level, log)
+	ctx, sig, now, hangup, stopSignals := signals(level, log)
 	defer stopSignals()
 	cfg.StopNow, cfg.Hangup = now, hangup
 	log.Info("pppd: pppoed in pppd's place", "version", Version, "interface", o.Interface, "user", o.User)
@@ -216,23 +218,55 @@ func run(o *Options, env Env, stderr io.Writer, daemon bool, report *os.File) in
 	if err != nil {
 		log.Error("pppd: " + err.Error())
 	}
-	if stopped() {
-		// pppd 2.4.9 exits with EXIT_USER_REQUEST when a signal
-		// stopped it (die on SIGTERM/SIGINT after status was set in
-		// term()).
-		code = client.ExitUserRequest
-	}
+	code = pppdStatus(code, sig.terminated(), sig.hungUp())
+
 	sc.waitChildren(o.ChildTimeout)
 	tell("exit " + strconv.Itoa(code))
 	log.Info("pppd: exit", "status", code)
 	return code
 }
 
+// pppdStatus turns the client's exit status into the one pppd 2.4.9 gives
+// in the same case (seen in the VM against pppoe-server):
+//   - stopped by SIGTERM or SIGINT: EXIT_USER_REQUEST (5), whatever the
+//     session made of it (pppd's term() sets it);
+//   - hung up by SIGHUP without persist: 5 as well, not EXIT_HANGUP
+//     (main.c: "if (status != EXIT_HANGUP) status = EXIT_USER_REQUEST");
+//   - the peer dead (lcp-echo-failure): EXIT_HANGUP (16), not
+//     EXIT_PEER_DEAD: once the link is terminated the PPPoE channel reads
+//     end of file ("Modem hangup"), which sets it over 15.
+func pppdStatus(code int, terminated, hungUp bool) int {
+	switch {
+	case terminated:
+		return client.ExitUserRequest
+	case hungUp && code == client.ExitHangup:
+		return client.ExitUserRequest
+	case code == client.ExitPeerDead:
+		return client.ExitHangup
+	}
+	return code
+}
+
+// received reports the signals that change pppd's exit status.
+type received struct{ term, hup chan struct{} }
+
+func (r received) terminated() bool { return closed(r.term) }
+func (r received) hungUp() bool     { return closed(r.hup) }
+
+func closed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
 // signals are pppd's: SIGTERM and SIGINT stop (a second stops without
 // waiting for the peer), SIGHUP hangs up (and, with persist, redials),
 // SIGUSR1 toggles debug logging, SIGUSR2 (renegotiate compression) has
 // nothing to do. SIGPIPE is ignored.
-func signals(level *slog.LevelVar, log *slog.Logger) (ctx context.Context, stopped func() bool, now <-chan struct{}, hangup <-chan struct{}, stop func()) {
+func signals(level *slog.LevelVar, log *slog.Logger) (ctx context.Context, got received, now <-chan struct{}, hangup <-chan struct{}, stop func()) {
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 4)
@@ -241,7 +275,7 @@ func signals(level *slog.LevelVar, log *slog.Logger) (ctx context.Context, stopp
 	hup := make(chan struct{}, 1)
 	done, ended := make(chan struct{}), make(chan struct{})
 	var terms int
-	var gotTerm = make(chan struct{})
+	got = received{term: make(chan struct{}), hup: make(chan struct{})}
 	go func() {
 		defer close(ended)
 		for {
@@ -253,13 +287,16 @@ func signals(level *slog.LevelVar, log *slog.Logger) (ctx context.Context, stopp
 					switch terms {
 					case 1:
 						log.Info("pppd: terminating on signal", "signal", sig.String())
-						close(gotTerm)
+						close(got.term)
 						cancel()
 					case 2:
 						close(nowc)
 					}
 				case syscall.SIGHUP:
 					log.Info("pppd: hangup (SIGHUP)")
+					if !closed(got.hup) {
+						close(got.hup)
+					}
 					select {
 					case hup <- struct{}{}:
 					default:
@@ -280,15 +317,7 @@ func signals(level *slog.LevelVar, log *slog.Logger) (ctx context.Context, stopp
 			}
 		}
 	}()
-	stopped = func() bool {
-		select {
-		case <-gotTerm:
-			return true
-		default:
-			return false
-		}
-	}
-	return ctx, stopped, nowc, hup, func() {
+	return ctx, got, nowc, hup, func() {
 		signal.Stop(sigs)
 		close(done)
 		<-ended

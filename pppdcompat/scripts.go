@@ -3,10 +3,13 @@ package pppdcompat
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,9 +108,9 @@ type scripts struct {
 	// readCounters reads pppN's counters (status.ReadCounters); tests
 	// replace it.
 	readCounters func(ifname string) (*status.Counters, error)
-	// run starts a script; tests replace it. It returns once the
-	// script has ended when wait is set.
-	start func(path string, args, env []string) (wait func() error, err error)
+	// start starts a script (startScript); tests replace it.
+	start func(path string, args, env []string) (proc, error)
+	procs map[proc]string // the scripts running, and their paths
 }
 
 func newScripts(o *Options, log *slog.Logger) *scripts {
@@ -121,35 +124,55 @@ func newScripts(o *Options, log *slog.Logger) *scripts {
 	return s
 }
 
-// initEnv sets what pppd's main puts in script_env before dialling.
-func (s *scripts) initEnv(login string, uid int) {
-	s.env.set("PPPLOGNAME", login)
-	s.env.set("DEVICE", s.o.Interface)
-	s.env.set("PPPD_PID", strconv.Itoa(s.pid))
+// initEnv sets what pppd puts in script_env before dialling, in its
+// order (seen with pppd 2.4.9): ORIG_UID as it starts, CALL_FILE as it
+// reads the options, PPPD_PID as it detaches, then PPPLOGNAME, DEVICE
+// and PPPD_PID again (in place), LINKNAME.
+func (s *scripts) initEnv(login string, uid int, detached bool) {
 	s.env.set("ORIG_UID", strconv.Itoa(uid))
-	if s.o.Linkname != "" {
-		s.env.set("LINKNAME", s.o.Linkname)
-	}
 	if s.o.CallFile != "" {
 		s.env.set("CALL_FILE", s.o.CallFile)
 	}
+	if detached {
+		s.env.set("PPPD_PID", strconv.Itoa(s.pid))
+	}
+	s.env.set("PPPLOGNAME", login)
+	s.env.set("DEVICE", s.o.Interface)
+	s.env.set("PPPD_PID", strconv.Itoa(s.pid))
+	if s.o.Linkname != "" {
+		s.env.set("LINKNAME", s.o.Linkname)
+	}
+}
+
+// environ is a script's whole environment: script_env, then the
+// variables of the set and unset options, which pppd keeps apart and
+// puts last (update_script_environment).
+func (s *scripts) environ() []string {
+	env := s.env.list()
+	var user scriptEnv
 	for _, kv := range s.o.Env {
 		name, val, ok := strings.Cut(kv, "=")
 		if !ok {
-			s.env.unset(name)
+			user.unset(name)
 			continue
 		}
-		s.env.set(name, val)
+		user.set(name, val)
 	}
+	for _, kv := range user.list() {
+		name, _, _ := strings.Cut(kv, "=")
+		env = slices.DeleteFunc(env, func(e string) bool { return strings.HasPrefix(e, name+"=") })
+		env = append(env, kv)
+	}
+	return env
 }
 
 // onMoment is client.Config.OnMoment.
 func (s *scripts) onMoment(m client.Moment) {
 	switch m.Kind {
 	case client.MomentLinkUp:
+		s.env.set("MACREMOTE", macString(m.AC)) // the plugin's, at the PADS
 		s.env.set("IFNAME", m.Ifname)
 		s.env.set("UNIT", strconv.Itoa(m.Unit))
-		s.env.set("MACREMOTE", macString(m.AC))
 		s.writePidFiles(m)
 	case client.MomentIPv4PreUp:
 		s.setIPv4(m)
@@ -161,14 +184,18 @@ func (s *scripts) onMoment(m client.Moment) {
 		s.linkStats(m)
 		s.down(&s.ip)
 	case client.MomentIPv6Up:
-		s.env.set("LLLOCAL", m.LLLocal.String())
-		s.env.set("LLREMOTE", m.LLPeer.String())
+		s.env.set("LLLOCAL", llv6(m.LLLocal))
+		s.env.set("LLREMOTE", llv6(m.LLPeer))
 		s.up(&s.ip6, s.ip6Args(m))
 	case client.MomentIPv6Down:
 		s.linkStats(m)
 		s.down(&s.ip6)
 	case client.MomentLinkDown:
-		s.removeUnitPidFile()
+		// link_terminated: "Delete pid files before disestablishing
+		// ppp", unless the unit stays (demand).
+		if !s.o.Demand {
+			s.removePidFiles()
+		}
 	}
 }
 
@@ -176,10 +203,10 @@ func (s *scripts) setIPv4(m client.Moment) {
 	s.env.set("IPLOCAL", m.Local.String())
 	s.env.set("IPREMOTE", m.Peer.String())
 	if s.o.UsePeerDNS && len(m.DNS) > 0 {
-		s.env.set("USEPEERDNS", "1")
 		for i, d := range m.DNS[:min(len(m.DNS), 2)] {
 			s.env.set("DNS"+strconv.Itoa(i+1), d.String())
 		}
+		s.env.set("USEPEERDNS", "1")
 	}
 }
 
@@ -195,15 +222,30 @@ func (s *scripts) linkStats(m client.Moment) {
 	}
 }
 
-// ipArgs are ipcp_script's arguments: interface, device, speed, local
-// and remote address, ipparam.
+// ipArgs are ipcp_script's arguments: interface, device, speed (0 on
+// PPPoE), local and remote address, and ipparam only when it is set.
 func (s *scripts) ipArgs(m client.Moment) []string {
-	return []string{m.Ifname, s.o.Interface, "0", m.Local.String(), m.Peer.String(), s.o.IPParam}
+	return s.withParam(m.Ifname, s.o.Interface, "0", m.Local.String(), m.Peer.String())
 }
 
 // ip6Args are ipv6cp_script's: the link-local addresses instead.
 func (s *scripts) ip6Args(m client.Moment) []string {
-	return []string{m.Ifname, s.o.Interface, "0", m.LLLocal.String(), m.LLPeer.String(), s.o.IPParam}
+	return s.withParam(m.Ifname, s.o.Interface, "0", llv6(m.LLLocal), llv6(m.LLPeer))
+}
+
+func (s *scripts) withParam(args ...string) []string {
+	if s.o.IPParam != "" {
+		args = append(args, s.o.IPParam)
+	}
+	return args
+}
+
+// llv6 writes a link-local address as pppd's llv6_ntoa does: fe80:: and
+// the interface identifier in four zero-padded groups
+// (fe80::7545:2e85:0342:14bf), which netip would shorten.
+func llv6(a netip.Addr) string {
+	b := a.As16()
+	return fmt.Sprintf("fe80::%02x%02x:%02x%02x:%02x%02x:%02x%02x", b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15])
 }
 
 func (s *scripts) up(f *family, args []string) {
@@ -230,8 +272,7 @@ func (s *scripts) down(f *family) {
 // other follows if the protocol changed state meanwhile (pppd's
 // ipcp_script_done). s.mu is held.
 func (s *scripts) runFamily(f *family, path string) {
-	env := s.env.list()
-	wait, ok := s.spawn(path, f.args, env)
+	wait, ok := s.spawn(path, f.args, s.environ())
 	if !ok {
 		return
 	}
@@ -256,7 +297,7 @@ func (s *scripts) runFamily(f *family, path string) {
 // runWait runs a script and waits for it (pppd's ip-pre-up).
 func (s *scripts) runWait(path string, args []string) {
 	s.mu.Lock()
-	wait, ok := s.spawn(path, args, s.env.list())
+	wait, ok := s.spawn(path, args, s.environ())
 	s.mu.Unlock()
 	if !ok {
 		return
@@ -265,6 +306,12 @@ func (s *scripts) runWait(path string, args []string) {
 	s.mu.Lock()
 	s.finished()
 	s.mu.Unlock()
+}
+
+// proc is a script started (*exec.Cmd's Wait, and a signal at exit).
+type proc interface {
+	Wait() error
+	Terminate()
 }
 
 // spawn starts path if it is an executable regular file (pppd's
@@ -277,21 +324,28 @@ func (s *scripts) spawn(path string, args, env []string) (wait func() error, ok 
 	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
 		return nil, false
 	}
-	end, err := s.start(path, args, env)
+	p, err := s.start(path, args, env)
 	if err != nil {
 		s.log.Warn("pppd: could not run script", "script", path, "err", err)
 		return nil, false
 	}
-	s.log.Debug("pppd: script started", "script", path, "args", strings.Join(args, " "))
+	s.log.Info("pppd: script started", "script", path)
+	if s.procs == nil {
+		s.procs = map[proc]string{}
+	}
+	s.procs[p] = path
 	s.n++
 	s.children.Add(1)
 	return func() error {
-		err := end()
+		err := p.Wait()
 		if err != nil {
 			s.log.Warn("pppd: script finished", "script", path, "err", err)
 		} else {
-			s.log.Debug("pppd: script finished", "script", path)
+			s.log.Info("pppd: script finished", "script", path)
 		}
+		s.mu.Lock()
+		delete(s.procs, p)
+		s.mu.Unlock()
 		return err
 	}, true
 }
@@ -319,27 +373,61 @@ func (s *scripts) waitChildren(timeout time.Duration) bool {
 	case <-done:
 		return true
 	case <-ctx.Done():
-		s.log.Warn("pppd: scripts still running at exit", "timeout", timeout.String())
+		// As pppd once child-timeout has passed: SIGTERM to each.
+		s.mu.Lock()
+		for p, path := range s.procs {
+			s.log.Warn("pppd: script still running at exit: sending SIGTERM", "script", path, "timeout", timeout.String())
+			p.Terminate()
+		}
+		s.mu.Unlock()
 		return false
 	}
 }
 
 // startScript runs a script as pppd's run_program does: its own session
-// (setsid), stdin, stdout and stderr on /dev/null, the environment only
-// script_env, argv[0] the script's path.
-func startScript(path string, args, env []string) (func() error, error) {
-	cmd := exec.Command(path, args...)
-	cmd.Env = env
+// (setsid), in /, stdin, stdout and stderr on /dev/null, umask 077, the
+// environment only script_env, argv[0] the script's path. Go cannot set
+// a child's umask between fork and exec, so the child is this program
+// again (ScriptExecArg), which sets it and execs the script.
+func startScript(path string, args, env []string) (proc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, append([]string{ScriptExecArg, path}, args...)...)
+	cmd.Env, cmd.Dir = env, "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	return cmd.Wait, nil
+	return cmdProc{cmd}, nil
 }
 
-// writePidFiles writes /run/pppN.pid ("PID\n") and, with linkname,
+type cmdProc struct{ *exec.Cmd }
+
+func (c cmdProc) Terminate() { _ = c.Process.Signal(syscall.SIGTERM) }
+
+// ScriptExecArg, as the first argument, makes the program set umask 077
+// and exec the script named by the second (ExecScript): the main
+// function of every program that runs Main must call ExecScript first.
+const ScriptExecArg = "--pppoed-exec-script"
+
+// ExecScript is the child startScript starts: args are its arguments
+// after ScriptExecArg, the script's path first. It returns only if the
+// exec failed, with the exit status to use (127, as a shell).
+func ExecScript(args []string, stderr io.Writer) int {
+	if len(args) == 0 {
+		return 127
+	}
+	syscall.Umask(0o077)
+	err := syscall.Exec(args[0], args, os.Environ())
+	fmt.Fprintf(stderr, "pppd: %s: %v\n", args[0], err)
+	return 127
+}
+
+// writePidFiles writes /run/IFNAME.pid ("PID\n") and, with linkname,
 // /run/ppp-LINKNAME.pid ("PID\nIFNAME\n"), as pppd's create_pidfile and
-// create_linkpidfile.
+// create_linkpidfile do once the unit exists.
 func (s *scripts) writePidFiles(m client.Moment) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -359,29 +447,15 @@ func (s *scripts) linkPidfile() string {
 	return fmt.Sprintf("%s/ppp-%s.pid", s.pidDir, s.o.Linkname)
 }
 
-// writeLinkPidfile writes the link's pid file before any unit exists, as
-// pppd does once it has detached ("PID\n" and no interface yet).
-func (s *scripts) writeLinkPidfile() {
-	if s.o.Linkname == "" {
-		return
-	}
-	if err := writeFileAtomic(s.linkPidfile(), fmt.Sprintf("%d\n", s.pid)); err != nil {
-		s.log.Warn("pppd: " + err.Error())
-	}
-}
-
-func (s *scripts) removeUnitPidFile() {
+// removePidFiles removes both: when the link ends, and at exit.
+func (s *scripts) removePidFiles() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pidfile != "" {
-		_ = os.Remove(s.pidfile)
-		s.pidfile = ""
+	if s.pidfile == "" {
+		return
 	}
-}
-
-// removePidFiles removes both at exit.
-func (s *scripts) removePidFiles() {
-	s.removeUnitPidFile()
+	_ = os.Remove(s.pidfile)
+	s.pidfile = ""
 	if s.o.Linkname != "" {
 		_ = os.Remove(s.linkPidfile())
 	}
@@ -399,5 +473,6 @@ func writeFileAtomic(path, content string) error {
 	return nil
 }
 
-// macString is the AC's MAC as pppd's rp-pppoe plugin writes MACREMOTE.
+// macString is the AC's MAC as pppd's rp-pppoe plugin writes MACREMOTE:
+// upper case.
 func macString(mac net.HardwareAddr) string { return strings.ToUpper(mac.String()) }

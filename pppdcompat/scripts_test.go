@@ -1,13 +1,13 @@
 package pppdcompat
 
 import (
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,16 +27,28 @@ type started struct {
 	path string
 	args []string
 	env  []string
-	end  chan struct{}
+	end  chan struct{} // the test ends the script
+	term chan struct{} // closed by Terminate
 }
 
-func (f *fakeRunner) start(path string, args, env []string) (func() error, error) {
-	st := started{path: path, args: args, env: env, end: make(chan struct{})}
+func (f *fakeRunner) start(path string, args, env []string) (proc, error) {
+	st := started{path: path, args: args, env: env, end: make(chan struct{}), term: make(chan struct{})}
 	f.mu.Lock()
 	f.started = append(f.started, st)
 	f.mu.Unlock()
-	return func() error { <-st.end; return nil }, nil
+	return &st, nil
 }
+
+func (st *started) Wait() error {
+	select {
+	case <-st.end:
+		return nil
+	case <-st.term:
+		return errors.New("signal: terminated")
+	}
+}
+
+func (st *started) Terminate() { close(st.term) }
 
 func (f *fakeRunner) get(i int) started {
 	f.mu.Lock()
@@ -117,9 +129,9 @@ func TestScriptsArgsAndEnv(t *testing.T) {
 	o.UsePeerDNS = true
 	o.Linkname = "dsl"
 	o.CallFile = "dsl-provider"
-	o.Env = []string{"AUTOIPV6=1", "GONE=x", "GONE"}
+	o.Env = []string{"AUTOIPV6=1", "GONE=x", "GONE", "DEVICE=set-by-user"}
 	s, f := newTestScripts(t, o)
-	s.initEnv("root", 0)
+	s.initEnv("root", 0, true)
 	s.onMoment(moment(client.MomentLinkUp))
 	// ip-pre-up is waited for: end it from another goroutine.
 	go func() { f.waitStarted(t, 1); close(f.get(0).end) }()
@@ -133,9 +145,14 @@ func TestScriptsArgsAndEnv(t *testing.T) {
 	if want := []string{"ppp3", "eth1", "0", "10.0.0.2", "10.0.0.1", "wan"}; !slices.Equal(up.args, want) {
 		t.Errorf("ip-up args %q, want %q", up.args, want)
 	}
-	want := []string{"PPPLOGNAME=root", "DEVICE=eth1", "PPPD_PID=4242", "ORIG_UID=0", "LINKNAME=dsl", "CALL_FILE=dsl-provider",
-		"AUTOIPV6=1", "IFNAME=ppp3", "UNIT=3", "MACREMOTE=02:00:00:00:00:AB", "IPLOCAL=10.0.0.2", "IPREMOTE=10.0.0.1",
-		"USEPEERDNS=1", "DNS1=10.0.0.53", "DNS2=10.0.0.54"}
+	s.o.IPParam = "" // no ipparam: five arguments, not an empty sixth
+	if got := s.ipArgs(moment(client.MomentIPv4Up)); len(got) != 5 {
+		t.Errorf("without ipparam: args %q", got)
+	}
+	// pppd 2.4.9's order, as seen in the VM; set's variables last.
+	want := []string{"ORIG_UID=0", "CALL_FILE=dsl-provider", "PPPD_PID=4242", "PPPLOGNAME=root", "LINKNAME=dsl",
+		"MACREMOTE=02:00:00:00:00:AB", "IFNAME=ppp3", "UNIT=3", "IPLOCAL=10.0.0.2", "IPREMOTE=10.0.0.1",
+		"DNS1=10.0.0.53", "DNS2=10.0.0.54", "USEPEERDNS=1", "AUTOIPV6=1", "DEVICE=set-by-user"}
 	if !slices.Equal(up.env, want) {
 		t.Errorf("ip-up env:\n%q\nwant\n%q", up.env, want)
 	}
@@ -187,10 +204,10 @@ func TestScriptsIPv6(t *testing.T) {
 	f.waitStarted(t, 1)
 	st := f.get(0)
 	close(st.end)
-	if filepath.Base(st.path) != "ipv6-up" || !slices.Equal(st.args, []string{"ppp3", "eth1", "0", "fe80::1", "fe80::2", "wan"}) {
+	if filepath.Base(st.path) != "ipv6-up" || !slices.Equal(st.args, []string{"ppp3", "eth1", "0", "fe80::0000:0000:0000:0001", "fe80::0000:0000:0000:0002", "wan"}) {
 		t.Errorf("%s %q", st.path, st.args)
 	}
-	if !slices.Contains(st.env, "LLLOCAL=fe80::1") || !slices.Contains(st.env, "LLREMOTE=fe80::2") {
+	if !slices.Contains(st.env, "LLLOCAL=fe80::0000:0000:0000:0001") || !slices.Contains(st.env, "LLREMOTE=fe80::0000:0000:0000:0002") {
 		t.Errorf("env %q", st.env)
 	}
 	s.waitChildren(time.Second)
@@ -211,36 +228,67 @@ func TestScriptsSkipsNonExecutable(t *testing.T) {
 	}
 }
 
-// The pid files are pppd's: /run/pppN.pid "PID\n" while the unit
-// exists; /run/ppp-LINKNAME.pid "PID\n" then "PID\nIFNAME\n".
+// The pid files are pppd's: /run/IFNAME.pid "PID\n" and, with linkname,
+// /run/ppp-LINKNAME.pid "PID\nIFNAME\n", from the unit's creation until
+// the link ends (unless demand keeps the unit: then until exit).
 func TestPidFiles(t *testing.T) {
-	o := scriptDir(t)
-	o.Linkname = "dsl"
-	s, _ := newTestScripts(t, o)
-	read := func(name string) string {
-		b, err := os.ReadFile(filepath.Join(s.pidDir, name))
-		if err != nil {
-			return "<" + strings.TrimPrefix(err.Error(), "open "+s.pidDir+"/") + ">"
+	for _, demand := range []bool{false, true} {
+		o := scriptDir(t)
+		o.Linkname = "dsl"
+		o.Demand = demand
+		s, _ := newTestScripts(t, o)
+		read := func(name string) string {
+			b, err := os.ReadFile(filepath.Join(s.pidDir, name))
+			if err != nil {
+				return "<none>"
+			}
+			return string(b)
 		}
-		return string(b)
+		if got := read("ppp-dsl.pid"); got != "<none>" {
+			t.Errorf("before the unit: %q", got)
+		}
+		s.onMoment(moment(client.MomentLinkUp))
+		if got := read("ppp3.pid"); got != "4242\n" {
+			t.Errorf("ppp3.pid %q", got)
+		}
+		if got := read("ppp-dsl.pid"); got != "4242\nppp3\n" {
+			t.Errorf("ppp-dsl.pid %q", got)
+		}
+		s.onMoment(moment(client.MomentLinkDown))
+		want := "<none>"
+		if demand {
+			want = "4242\n"
+		}
+		if got := read("ppp3.pid"); got != want {
+			t.Errorf("demand %v: ppp3.pid after the link: %q, want %q", demand, got, want)
+		}
+		s.removePidFiles()
+		if got := read("ppp-dsl.pid") + read("ppp3.pid"); got != "<none><none>" {
+			t.Errorf("at exit: %q", got)
+		}
 	}
-	s.writeLinkPidfile()
-	if got := read("ppp-dsl.pid"); got != "4242\n" {
-		t.Errorf("before the unit: %q", got)
+}
+
+// Scripts still running child-timeout after the end get SIGTERM, as from
+// pppd.
+func TestScriptsTerminatedAtExit(t *testing.T) {
+	o := scriptDir(t)
+	s, f := newTestScripts(t, o)
+	s.onMoment(moment(client.MomentIPv4Up))
+	f.waitStarted(t, 1)
+	if s.waitChildren(10 * time.Millisecond) {
+		t.Fatal("waitChildren reported a running script ended")
 	}
-	s.onMoment(moment(client.MomentLinkUp))
-	if got := read("ppp3.pid"); got != "4242\n" {
-		t.Errorf("ppp3.pid %q", got)
+	select {
+	case <-f.get(0).term:
+	case <-time.After(time.Second):
+		t.Fatal("the script was not sent SIGTERM")
 	}
-	if got := read("ppp-dsl.pid"); got != "4242\nppp3\n" {
-		t.Errorf("ppp-dsl.pid %q", got)
-	}
-	s.onMoment(moment(client.MomentLinkDown))
-	if got := read("ppp3.pid"); !strings.Contains(got, "no such file") {
-		t.Errorf("ppp3.pid after the link: %q", got)
-	}
-	s.removePidFiles()
-	if got := read("ppp-dsl.pid"); !strings.Contains(got, "no such file") {
-		t.Errorf("ppp-dsl.pid at exit: %q", got)
+}
+
+// llv6 writes pppd's zero-padded groups.
+func TestLLv6(t *testing.T) {
+	if got := llv6(netip.MustParseAddr("fe80::7545:2e85:342:14bf")); got != "fe80::7545:2e85:0342:14bf" {
+		t.Errorf("llv6 = %q", got)
 	}
 }

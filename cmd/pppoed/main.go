@@ -461,6 +461,9 @@ func pppdCommand(stderr io.Writer) *cli.Command {
 var errPPPD = errors.New("pppd mode failed")
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == pppdcompat.ScriptExecArg {
+		os.Exit(pppdcompat.ExecScript(os.Args[2:], os.Stderr)) // pppd mode's scripts (pppdcompat.startScript)
+	}
 	// Installed as pppd (a link or a copy named pppd), pppoed is pppd:
 	// its whole command line is pppd's.
 	if filepath.Base(os.Args[0]) == "pppd" {
