@@ -196,10 +196,11 @@ func (r *PPPDRun) Delay(label string, d time.Duration) error {
 // mountScript runs as `sh -c mountScript pppdmode ETC RUN BIN CMD...` in a
 // fresh private mount namespace: the run's directories over /etc/ppp and
 // /run, BIN (when not empty) over /usr/sbin/pppd, then CMD in place.
+// -n: util-linux's mount would otherwise note a bind in /run/mount/utab.
 const mountScript = `set -e
-mount --bind "$1" /etc/ppp
-mount --bind "$2" /run
-if [ -n "$3" ]; then mount --bind "$3" ` + PPPDPath + `; fi
+if [ -n "$3" ]; then mount -n --bind "$3" ` + PPPDPath + `; fi
+mount -n --bind "$1" /etc/ppp
+mount -n --bind "$2" /run
 shift 3
 exec "$@"`
 
@@ -440,27 +441,28 @@ func Alive(pid int) bool { return !isZombie(pid) }
 
 // ---- the recording script
 
-// recorderScript is a script recording its call into rec/call-NS-PID/
-// (NS: the time it began, in nanoseconds): fds (its descriptors as
-// inherited); ip (`ip address show` of the interface named by $1: its
-// flags and addresses, taken early, as the daemon goes on while the
-// script runs); label;
-// environ and stat (copies of its own /proc entries, so the environment is
-// exactly what the daemon passed, untouched by the shell); argv0 ($0);
-// args (NUL-terminated) and nargs; umask; cwd; pidfiles (/run/*.pid, name
-// NUL content NUL); resolv.conf (/etc/ppp/resolv.conf, if any); running
-// (the records of the calls not ended yet); end (the time it ended,
-// written last). It forks as little as it can: under an emulated CPU
-// shared with other tests each program costs tens of milliseconds, and
-// pppd kills a down script still running 5 s after the link ended
-// (child-timeout).
+// recorderScript is a script recording its call into rec/call-UP-PID/
+// (UP: /proc/uptime as it began, in centiseconds since boot): fds (its
+// descriptors as inherited); ip (`ip address show` of the interface named
+// by $1: its flags and addresses, taken early, as the daemon goes on
+// while the script runs); environ and stat (copies of its own /proc
+// entries, so the environment is exactly what the daemon passed,
+// untouched by the shell); label; argv0 ($0); args (NUL-terminated) and
+// nargs; umask; cwd; pidfiles (/run/*.pid, name NUL content NUL);
+// resolv.conf (/etc/ppp/resolv.conf, if any); running (the records of
+// the calls not ended yet); end (the uptime it ended at, written last).
+// It runs four programs and the rest in the shell: under an emulated CPU
+// shared with other tests each program costs up to a few hundred
+// milliseconds, and pppd kills a down script still running 5 s after the
+// link ended (child-timeout).
 func recorderScript(rec, label string) string {
 	return `#!/bin/sh
 # Written by pppoed's integration lab (lab.PPPDRun.Record): records this
 # call of a pppd script, then exits 0.
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
+read -r up _ </proc/uptime
 rec=` + shQuote(rec) + `
-d="$rec/call-$(date +%s%N)-$$"
+d="$rec/call-$up-$$"
 mkdir "$d" || exit 0
 # In a subshell: a redirection of the shell's own would show in its fds.
 ( exec find /proc/$$/fd -mindepth 1 -maxdepth 1 -printf '%f %l\n' ) >"$d/fds"
@@ -486,9 +488,33 @@ for c in "$rec"/call-*; do
 done >"$d/running"
 delay="$rec/delay-"` + shQuote(label) + `
 [ -r "$delay" ] && read -r delay <"$delay" && sleep "$delay"
-date +%s%N >"$d/end"
+read -r up _ </proc/uptime
+echo "$up" >"$d/end"
 exit 0
 `
+}
+
+// bootTime is when the clock of /proc/uptime (CLOCK_BOOTTIME) was zero.
+var bootTime = sync.OnceValue(func() time.Time {
+	var ts unix.Timespec
+	now := time.Now()
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return time.Time{}
+	}
+	return now.Add(-time.Duration(ts.Nano()))
+})
+
+// uptimeCentis parses /proc/uptime's first field ("12345.67").
+func uptimeCentis(s string) (int64, error) {
+	sec, frac, ok := strings.Cut(strings.TrimSpace(s), ".")
+	if !ok || len(frac) != 2 {
+		return 0, fmt.Errorf("lab: uptime %q", s)
+	}
+	return strconv.ParseInt(sec+frac, 10, 64)
+}
+
+func fromUptime(centis int64) time.Time {
+	return bootTime().Add(time.Duration(centis) * 10 * time.Millisecond)
 }
 
 func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
@@ -501,7 +527,7 @@ type ScriptCall struct {
 	Args  []string
 	// Env is the environment the daemon passed, NAME=VALUE, in its order.
 	Env        []string
-	Begin, End time.Time // End is zero while it runs
+	Begin, End time.Time // to 10 ms; End is zero while it runs
 	PID, PPID  int
 	PGID, SID  int
 	Umask, Cwd string
@@ -610,7 +636,7 @@ func ReadScriptCalls(rec string) ([]ScriptCall, error) {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
 	type key struct {
-		ns  int64
+		up  int64 // centiseconds of uptime
 		pid int
 	}
 	var keys []key
@@ -620,19 +646,21 @@ func ReadScriptCalls(rec string) ([]ScriptCall, error) {
 		if !ok || !e.IsDir() {
 			continue
 		}
-		nsStr, pidStr, _ := strings.Cut(rest, "-")
-		ns, err1 := strconv.ParseInt(nsStr, 10, 64)
+		upStr, pidStr, _ := strings.Cut(rest, "-")
+		up, err1 := uptimeCentis(upStr)
 		pid, err2 := strconv.Atoi(pidStr)
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("lab: record %s: bad name", e.Name())
 		}
-		k := key{ns, pid}
+		k := key{up, pid}
 		keys = append(keys, k)
 		dirs[k] = filepath.Join(rec, e.Name())
 	}
+	// Calls that began in the same hundredth of a second: the pid, given
+	// out in increasing order, tells which was started first.
 	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].ns != keys[j].ns {
-			return keys[i].ns < keys[j].ns
+		if keys[i].up != keys[j].up {
+			return keys[i].up < keys[j].up
 		}
 		return keys[i].pid < keys[j].pid
 	})
@@ -643,7 +671,7 @@ func ReadScriptCalls(rec string) ([]ScriptCall, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.Begin = time.Unix(0, k.ns)
+		c.Begin = fromUptime(k.up)
 		byName[filepath.Base(dirs[k])] = len(out)
 		out = append(out, c)
 	}
@@ -723,8 +751,8 @@ func readScriptCall(dir string) (ScriptCall, error) {
 			c.running = append(c.running, l)
 		}
 	}
-	if ns, err := strconv.ParseInt(strings.TrimSpace(read("end")), 10, 64); err == nil {
-		c.End = time.Unix(0, ns)
+	if up, err := uptimeCentis(read("end")); err == nil {
+		c.End = fromUptime(up)
 	}
 	return c, nil
 }
