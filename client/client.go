@@ -54,6 +54,13 @@ type Config struct {
 	RaiseParentMTU bool
 
 	Auth []ppp.AuthMethod // accepted methods, preferred first; nil: all
+	// LocalIPv4, when valid, is the address IPCP asks for (pppd's
+	// "local:" option); the AC may still assign another.
+	LocalIPv4 netip.Addr
+	// InterfaceID is our IPv6 interface identifier; zero: random.
+	InterfaceID ppp.InterfaceID
+	// Silent waits for the AC's first LCP packet (pppd's silent).
+	Silent bool
 	// CHAPPassword, when set, answers CHAP and MS-CHAP challenges with the
 	// password it picks by the challenger's name (ppp.Config.CHAPPassword);
 	// Password then serves PAP only.
@@ -554,13 +561,14 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		Password:     cfg.Password,
 		CHAPPassword: cfg.CHAPPassword,
 		Allow:        cfg.Auth,
+		Silent:       cfg.Silent,
 		OnEvent:      c.onEvent,
 	}
 	if !cfg.NoIPv4 {
-		pcfg.IPv4 = &ppp.IPv4Config{RequestDNS: cfg.UsePeerDNS}
+		pcfg.IPv4 = &ppp.IPv4Config{RequestDNS: cfg.UsePeerDNS, Local: cfg.LocalIPv4}
 	}
 	if !cfg.NoIPv6 {
-		pcfg.IPv6 = &ppp.IPv6Config{}
+		pcfg.IPv6 = &ppp.IPv6Config{InterfaceID: cfg.InterfaceID}
 	}
 	c.control = ppp.NewSession(c.link, pcfg)
 	c.moment(MomentLinkUp)

@@ -53,6 +53,22 @@ func (o *Options) clientConfig(cr credentials, log *slog.Logger) (client.Config,
 	if o.Unit >= 0 {
 		cfg.Unit = o.Unit + 1
 	}
+	cfg.Silent = o.Silent
+	if o.LocalIP.IsValid() && !o.LocalIP.IsUnspecified() {
+		cfg.LocalIPv4 = o.LocalIP
+	}
+	if o.RemoteIP.IsValid() {
+		log.Warn("pppd: the remote address of \"local:remote\" is not asked of the access concentrator: it assigns its own")
+	}
+	if o.IPv6LocalID != ([8]byte{}) {
+		cfg.InterfaceID = ppp.InterfaceID(o.IPv6LocalID)
+	}
+	if o.DefaultRoute6 {
+		log.Warn("pppd: defaultroute6 is not supported: no IPv6 default route is added (use ipv6-up to add one)")
+	}
+	if o.IPv6CPUseIPAddr || o.IPv6CPUsePersistent {
+		log.Warn("pppd: ipv6cp-use-ipaddr and ipv6cp-use-persistent are not supported: the interface identifier is random")
+	}
 	if cfg.PADITimeout == 0 {
 		cfg.PADITimeout = 5 * time.Second
 	}
@@ -82,6 +98,9 @@ func (o *Options) clientConfig(cr credentials, log *slog.Logger) (client.Config,
 	cfg.DefaultRouteMetric = max(o.DefaultRouteMetric, 0) // -1: not given
 	if o.ReplaceDefaultRoute && !o.DefaultRoute {
 		log.Warn("pppd: replacedefaultroute without defaultroute does nothing (as with pppd)")
+	}
+	if o.Idle > 0 && !o.Demand {
+		return cfg, fmt.Errorf("idle without demand is not supported (pppoed hangs up for idleness only to redial on demand)")
 	}
 	for _, name := range o.Refuse {
 		if err := refuse(&cfg, name); err != nil {

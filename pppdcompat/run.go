@@ -11,15 +11,19 @@ import (
 	"os/exec"
 	"os/signal"
 	"os/user"
-	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/pppoed/pppoed/client"
 	"github.com/pppoed/pppoed/internal/peerlog"
 	"github.com/pppoed/pppoed/pppox"
 	"github.com/pppoed/pppoed/secrets"
+	"github.com/pppoed/pppoed/systemd"
 )
 
 // Version is what --version prints: pppd's version, which scripts test,
@@ -32,29 +36,55 @@ const Version = "2.4.9"
 const childEnv = "PPPOED_PPPD_DAEMON"
 
 // Main runs pppoed in pppd's place: args is the whole command line
-// (args[0] is pppd's name), the result pppd's exit status. Output goes to
-// stderr as pppd's does, prefixed "pppd: ".
-func Main(args []string, stderr io.Writer, pppoedVersion string) int {
+// (args[0] is pppd's name), the result pppd's exit status. Messages go to
+// stderr as pppd's do, prefixed with args[0]; --version and --help print
+// on stdout.
+func Main(args []string, stdout, stderr io.Writer, pppoedVersion string) int {
 	env := SystemEnv()
 	// pppd's messages start with its name as it was run (progname):
 	// "/usr/sbin/pppd: In file ...".
 	prog := args[0]
+	if os.Getuid() != os.Geteuid() {
+		// pppd is often setuid root for the dip group; pppoed is not
+		// meant to be (it would have to open user-named files, such
+		// as a logfile, with the user's rights): root runs it.
+		fmt.Fprintf(stderr, "%s: pppoed must not be setuid: run it as root\n", prog)
+		return client.ExitNotRoot
+	}
 	o, err := Load(args[1:], env)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %s\n", prog, peerlog.Escape(err.Error()))
+		var pe *Error
+		if errors.As(err, &pe) && pe.Usage {
+			// pppd prints its usage after an unrecognized option on
+			// the command line.
+			usage(stderr, prog, pppoedVersion)
+		}
 		return client.ExitOptionError
 	}
 	if o.ShowVersion {
-		fmt.Fprintf(stderr, "pppd version %s (pppoed %s)\n", Version, pppoedVersion)
+		fmt.Fprintf(stdout, "pppd version %s (pppoed %s)\n", Version, pppoedVersion)
 		return client.ExitOK
 	}
 	if o.ShowHelp {
-		usage(stderr, pppoedVersion)
-		return client.ExitOptionError
+		usage(stderr, prog, pppoedVersion) // pppd: its usage on stderr, status 0
+		return client.ExitOK
 	}
 	if err := o.Check(); err != nil {
 		fmt.Fprintf(stderr, "%s: %s\n", prog, peerlog.Escape(err.Error()))
 		return client.ExitOptionError
+	}
+	// What the options come to is checked before pppd would detach, so
+	// that its errors reach the caller (the daemon checks again).
+	if _, err := o.clientConfig(credentials{}, slog.New(slog.DiscardHandler)); err != nil {
+		fmt.Fprintf(stderr, "%s: %s\n", prog, peerlog.Escape(err.Error()))
+		return client.ExitOptionError
+	}
+	if o.Dump || o.Dryrun {
+		dump(stdout, o)
+		if o.Dryrun {
+			return client.ExitOK
+		}
 	}
 	daemon := os.Getenv(childEnv) != ""
 	if !daemon && o.Detach != NoDetach {
@@ -72,7 +102,7 @@ func Main(args []string, stderr io.Writer, pppoedVersion string) int {
 	if daemon {
 		report = os.NewFile(3, "pppd-parent")
 	}
-	return run(o, env, stderr, daemon, report)
+	return run(o, stdout, stderr, daemon, report)
 }
 
 // preflight is what pppd refuses before it detaches: no PPP in the
@@ -171,12 +201,12 @@ func executable(argv0 string) (string, error) {
 
 // run is the daemon (or pppd in the foreground): it dials as the options
 // say until stopped, and returns pppd's exit status.
-func run(o *Options, env Env, stderr io.Writer, daemon bool, report *os.File) int {
+func run(o *Options, stdout, stderr io.Writer, daemon bool, report *os.File) int {
 	level := new(slog.LevelVar)
 	if o.Debug {
 		level.Set(slog.LevelDebug)
 	}
-	log, closeLog := openLog(o, level, stderr, daemon)
+	log, closeLog := openLog(o, level, stdout, stderr, daemon)
 	defer closeLog()
 	var reported bool
 	tell := func(msg string) {
@@ -202,23 +232,43 @@ func run(o *Options, env Env, stderr io.Writer, daemon bool, report *os.File) in
 	login, uid := loginName()
 	sc.initEnv(login, uid, daemon)
 	defer sc.removePidFiles()
+	// SIGHUP and maxconnect both hang the session up.
+	hangup := make(chan struct{}, 1)
+	mc := &maxConnect{limit: o.MaxConnect, hangup: hangup, log: log}
+	var notify *systemd.Notifier
+	if o.SdNotify {
+		notify = systemd.New()
+	}
 	cfg.OnMoment = func(m client.Moment) {
 		sc.onMoment(m)
-		if m.Kind == client.MomentIPv4Up || m.Kind == client.MomentIPv6Up {
+		switch m.Kind {
+		case client.MomentIPv4Up, client.MomentIPv6Up:
 			tell("up")
+			mc.start()
+			if notify != nil {
+				_ = notify.Notify("READY=1", "STATUS=connected: "+m.Ifname)
+			}
+		case client.MomentLinkDown:
+			mc.stop()
 		}
 	}
 
-	ctx, sig, now, hangup, stopSignals := signals(level, log)
+	ctx, sig, now, stopSignals := signals(level, log, hangup)
 	defer stopSignals()
 	cfg.StopNow, cfg.Hangup = now, hangup
 	log.Info("pppd: pppoed in pppd's place", "version", Version, "interface", o.Interface, "user", o.User)
+	for _, w := range o.Warnings {
+		log.Warn("pppd: " + w)
+	}
 	err = client.Run(ctx, cfg)
 	code := client.ExitCode(err)
 	if err != nil {
 		log.Error("pppd: " + err.Error())
 	}
 	code = pppdStatus(code, sig.terminated(), sig.hungUp())
+	if mc.fired() && code == client.ExitHangup {
+		code = exitConnectTime
+	}
 
 	sc.waitChildren(o.ChildTimeout)
 	tell("exit " + strconv.Itoa(code))
@@ -247,6 +297,48 @@ func pppdStatus(code int, terminated, hungUp bool) int {
 	return code
 }
 
+// exitConnectTime is pppd's EXIT_CONNECT_TIME: maxconnect ended the link.
+const exitConnectTime = 13
+
+// maxConnect is pppd's maxconnect: the session is hung up that long after
+// its first network protocol came up.
+type maxConnect struct {
+	limit  time.Duration
+	hangup chan struct{}
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	timer *time.Timer
+	done  atomic.Bool
+}
+
+func (m *maxConnect) start() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.limit <= 0 || m.timer != nil {
+		return
+	}
+	m.timer = time.AfterFunc(m.limit, func() {
+		m.log.Info("pppd: connect time expired (maxconnect)", "limit", m.limit.String())
+		m.done.Store(true)
+		select {
+		case m.hangup <- struct{}{}:
+		default:
+		}
+	})
+}
+
+func (m *maxConnect) stop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.timer != nil {
+		m.timer.Stop()
+		m.timer = nil
+	}
+}
+
+func (m *maxConnect) fired() bool { return m.done.Load() }
+
 // received reports the signals that change pppd's exit status.
 type received struct{ term, hup chan struct{} }
 
@@ -266,13 +358,12 @@ func closed(c chan struct{}) bool {
 // waiting for the peer), SIGHUP hangs up (and, with persist, redials),
 // SIGUSR1 toggles debug logging, SIGUSR2 (renegotiate compression) has
 // nothing to do. SIGPIPE is ignored.
-func signals(level *slog.LevelVar, log *slog.Logger) (ctx context.Context, got received, now <-chan struct{}, hangup <-chan struct{}, stop func()) {
+func signals(level *slog.LevelVar, log *slog.Logger, hup chan struct{}) (ctx context.Context, got received, now <-chan struct{}, stop func()) {
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2)
 	nowc := make(chan struct{})
-	hup := make(chan struct{}, 1)
 	done, ended := make(chan struct{}), make(chan struct{})
 	var terms int
 	got = received{term: make(chan struct{}), hup: make(chan struct{})}
@@ -317,7 +408,7 @@ func signals(level *slog.LevelVar, log *slog.Logger) (ctx context.Context, got r
 			}
 		}
 	}()
-	return ctx, got, nowc, hup, func() {
+	return ctx, got, nowc, func() {
 		signal.Stop(sigs)
 		close(done)
 		<-ended
@@ -326,19 +417,28 @@ func signals(level *slog.LevelVar, log *slog.Logger) (ctx context.Context, got r
 }
 
 // openLog logs as pppd does: to the system log (as "pppd", facility
-// daemon) once detached, to stderr in the foreground, and to the logfile
-// if one is given.
-func openLog(o *Options, level *slog.LevelVar, stderr io.Writer, daemon bool) (*slog.Logger, func()) {
+// daemon), to the log fd in the foreground (logfd: stdout by default),
+// and to the logfile if one is given.
+func openLog(o *Options, level *slog.LevelVar, stdout, stderr io.Writer, daemon bool) (*slog.Logger, func()) {
 	opts := &slog.HandlerOptions{Level: level}
 	var hs []slog.Handler
 	var closers []func()
-	if daemon {
-		if w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_NOTICE, "pppd"); err == nil {
-			hs = append(hs, slog.NewTextHandler(w, opts))
-			closers = append(closers, func() { w.Close() })
+	if w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_NOTICE, "pppd"); err == nil {
+		hs = append(hs, slog.NewTextHandler(w, opts))
+		closers = append(closers, func() { w.Close() })
+	}
+	if !daemon {
+		switch o.LogFD {
+		case 1:
+			hs = append(hs, slog.NewTextHandler(stdout, opts))
+		case 2:
+			hs = append(hs, slog.NewTextHandler(stderr, opts))
+		case -1:
+		default:
+			if f := os.NewFile(uintptr(o.LogFD), "logfd"); f != nil {
+				hs = append(hs, slog.NewTextHandler(f, opts))
+			}
 		}
-	} else {
-		hs = append(hs, slog.NewTextHandler(stderr, opts))
 	}
 	if o.Logfile != "" {
 		f, err := os.OpenFile(o.Logfile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
@@ -366,7 +466,23 @@ func loginName() (string, int) {
 	return strconv.Itoa(uid), uid
 }
 
-func usage(w io.Writer, pppoedVersion string) {
+// dump prints the options in effect (dump, dryrun), the password hidden.
+func dump(w io.Writer, o *Options) {
+	c := *o
+	if c.Password != "" {
+		c.Password = "??????"
+	}
+	v := reflect.ValueOf(c)
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if !f.IsValid() || f.IsZero() || v.Type().Field(i).Name == "Warnings" {
+			continue
+		}
+		fmt.Fprintf(w, "%s: %v\n", v.Type().Field(i).Name, f.Interface())
+	}
+}
+
+func usage(w io.Writer, prog, pppoedVersion string) {
 	fmt.Fprintf(w, `pppd version %s (pppoed %s): pppoed in pppd's place, for PPPoE
 Usage: %s [ options ], where options are:
 	plugin rp-pppoe.so nic-IF	Use PPPoE on Ethernet interface IF
@@ -377,5 +493,5 @@ Usage: %s [ options ], where options are:
 	nodetach	Stay in the foreground
 	debug		Log every control packet
 See pppd(8); the options pppoed supports are listed in its README ("Replacing pppd").
-`, Version, pppoedVersion, filepath.Base(os.Args[0]))
+`, Version, pppoedVersion, prog)
 }

@@ -74,7 +74,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			statusCommand(stdout, stderr),
 			killCommand(),
 			serverCommand(stdout, stderr),
-			pppdCommand(stderr),
+			pppdCommand(stdout, stderr),
 		},
 	}
 }
@@ -441,14 +441,14 @@ func signalName(sig os.Signal) string {
 
 // pppdCommand is `pppoed pppd ARGS...`: pppd's command line, as when
 // pppoed is started under pppd's name.
-func pppdCommand(stderr io.Writer) *cli.Command {
+func pppdCommand(stdout, stderr io.Writer) *cli.Command {
 	return &cli.Command{
 		Name:            "pppd",
 		Usage:           "run as pppd would with these arguments (pppd's options, files, secrets, scripts and exit statuses)",
 		SkipFlagParsing: true,
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			args := append([]string{"pppd"}, cmd.Args().Slice()...)
-			if code := pppdcompat.Main(args, stderr, version()); code != 0 {
+			if code := pppdcompat.Main(args, stdout, stderr, version()); code != 0 {
 				return &client.ExitError{Code: code, Err: errPPPD}
 			}
 			return nil
@@ -467,7 +467,7 @@ func main() {
 	// Installed as pppd (a link or a copy named pppd), pppoed is pppd:
 	// its whole command line is pppd's.
 	if filepath.Base(os.Args[0]) == "pppd" {
-		os.Exit(pppdcompat.Main(os.Args, os.Stderr, version()))
+		os.Exit(pppdcompat.Main(os.Args, os.Stdout, os.Stderr, version()))
 	}
 	err := newApp(os.Stdout, os.Stderr).Run(context.Background(), os.Args)
 	if err != nil && !errors.Is(err, errPPPD) {
