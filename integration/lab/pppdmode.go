@@ -1152,7 +1152,7 @@ func otherFamilyVar(name string, fam int) bool {
 
 // compareCall compares two calls of one script. What races with the
 // daemon is left out: the other family's state (addresses, variables,
-// scripts running), and in a down script whether the interface and the
+// scripts running, /etc/ppp/resolv.conf), and in a down script whether the interface and the
 // pid files were still there when the script got to look (the daemon
 // goes on tearing down while the script starts). The own family's
 // addresses are compared in every call: pppd removes them before it
@@ -1235,7 +1235,10 @@ func compareCall(name string, w, g ScriptCall, wo, gob PPPDObservation, opt Comp
 	if wr, gr := runningOf(w, fam), runningOf(g, fam); !slices.Equal(wr, gr) {
 		add("scripts of IPv%d still running as it began: pppd %q, pppoed %q", fam, wr, gr)
 	}
+	// usepeerdns: pppd writes it as IPCP comes up, before ip-pre-up; an
+	// IPv6 script may run before or after that.
 	switch {
+	case fam != 4:
 	case (w.ResolvConf == nil) != (g.ResolvConf == nil):
 		add("/etc/ppp/resolv.conf present: pppd %v, pppoed %v", w.ResolvConf != nil, g.ResolvConf != nil)
 	case w.ResolvConf != nil && *w.ResolvConf != *g.ResolvConf:

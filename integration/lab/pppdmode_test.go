@@ -408,6 +408,10 @@ func TestComparePPPD(t *testing.T) {
 			s := "nameserver 10.64.0.53\n"
 			callOf(o, "ip-up").ResolvConf = &s
 		}, want: "resolv.conf present"},
+		{name: "resolv.conf at an IPv6 script: races with IPCP, not compared", change: func(o *PPPDObservation) {
+			s := "nameserver 10.64.0.53\n"
+			callOf(o, "ipv6-up").ResolvConf = &s
+		}},
 		{name: "a fact", change: func(o *PPPDObservation) { o.Facts[0].Value = "pppoed" }, want: "daemon's command name"},
 		{name: "a fact not observed", change: func(o *PPPDObservation) { o.Facts = nil }, want: "pppoed not observed"},
 		{name: "a fact pppd did not show", change: func(o *PPPDObservation) { o.AddFact("extra", "1") }, want: "pppd not observed"},
