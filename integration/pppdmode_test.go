@@ -310,8 +310,9 @@ func setupDebian(t *testing.T, r *lab.PPPDRun, nic string) {
 }
 
 // Scenario 1: Debian's pon starts the link from a pppoeconf-style peers
-// file, the scripts run, poff stops it: the daemon, its interface and
-// its pid files are gone and ip-down ran.
+// file, the scripts run, poff -r makes it hang up and dial again (SIGHUP
+// under persist), poff stops it: the daemon, its interface and its pid
+// files are gone and ip-down ran.
 func TestPppdModeDebianPon(t *testing.T) {
 	lab.Require(t)
 	p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{}))
@@ -333,9 +334,9 @@ func TestPppdModeDebianPon(t *testing.T) {
 		}
 
 		start := time.Now()
-		// pon execs /usr/sbin/pppd call dsl-provider linkname dsl, which
-		// detaches: pon's process ends while the daemon goes on.
-		pon := must[*lab.Process](t)(r.Start("pon", "pon", "dsl-provider", "linkname", "dsl"))
+		// pon execs /usr/sbin/pppd call dsl-provider linkname dsl holdoff 2,
+		// which detaches: pon's process ends while the daemon goes on.
+		pon := must[*lab.Process](t)(r.Start("pon", "pon", "dsl-provider", "linkname", "dsl", "holdoff", "2"))
 		_ = pon.Wait(ctx)
 		fact("pon's exit status", "%d", pon.ExitCode())
 		fact("pon's output", "%q", pon.Log())
@@ -357,6 +358,24 @@ func TestPppdModeDebianPon(t *testing.T) {
 		fact("pidof pppd finds the daemon", "%v", slices.Contains(strings.Fields(out), fmt.Sprint(daemon)))
 		_ = code
 
+		// poff -r sends SIGHUP: under persist the daemon hangs up and
+		// dials again (after holdoff, 2 s from pon's command line instead
+		// of the default 30).
+		out, code, err = r.Exec(ctx, "poff", "-r", "dsl-provider")
+		if err != nil {
+			t.Errorf("poff -r: %v", err)
+		}
+		fact("poff -r's exit status", "%d", code)
+		fact("poff -r's output", "%q", out)
+		if _, err := r.WaitCalls(ctx, "ip-up and ipv6-up ended twice", twice("ip-up", "ipv6-up")); err != nil {
+			t.Fatal(err)
+		}
+		again, err := r.WaitPidFile(ctx, ifname+".pid")
+		if err != nil {
+			t.Error(err)
+		}
+		fact("the same daemon after the redial", "%v", again == daemon && lab.Alive(daemon))
+
 		// poff finds the daemon by `pidof pppd` and its command line
 		// (`ps -o pid,cmd axw` matching "pppd call dsl-provider").
 		out, code, err = r.Exec(ctx, "poff", "dsl-provider")
@@ -369,7 +388,7 @@ func TestPppdModeDebianPon(t *testing.T) {
 			t.Fatalf("the daemon %d outlived poff: %v\nprocesses: %s", daemon, err, r.Processes())
 		}
 		waitNoPPP(t, ctx, p.Client)
-		if _, err := r.WaitCalls(ctx, "ip-down and ipv6-down ended", lab.Ended("ip-down", "ipv6-down")); err != nil {
+		if _, err := r.WaitCalls(ctx, "ip-down and ipv6-down ended twice", twice("ip-down", "ipv6-down")); err != nil {
 			t.Error(err)
 		}
 		o := observe(t, r, daemon, ifname, -1, facts)
@@ -448,6 +467,24 @@ func TestPppdModeDebianIPUpChain(t *testing.T) {
 		}
 		return o
 	})
+}
+
+// twice is a WaitCalls condition: two calls of each label have ended.
+func twice(labels ...string) func([]lab.ScriptCall) bool {
+	return func(calls []lab.ScriptCall) bool {
+		for _, l := range labels {
+			n := 0
+			for _, c := range calls {
+				if c.Label == l && c.Ended() {
+					n++
+				}
+			}
+			if n < 2 {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 func labelsOf(calls []lab.ScriptCall) []string {
