@@ -1,14 +1,19 @@
 package pppdcompat
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/pppoed/pppoed/client"
 	"github.com/pppoed/pppoed/netcfg"
 	"github.com/pppoed/pppoed/ppp"
 )
+
+// pppdStateDir holds the state file and status socket of a named link.
+const pppdStateDir = "/run/pppoed"
 
 // clientConfig turns pppd's options into the client's configuration,
 // with the credentials found (Options.credentials); log hears of what
@@ -110,14 +115,17 @@ func (o *Options) clientConfig(cr credentials, log *slog.Logger) (client.Config,
 	if o.Refuse != nil && len(cfg.Auth) == 0 {
 		return cfg, fmt.Errorf("every authentication method is refused (%v)", o.Refuse)
 	}
-	if o.Linkname != "" {
-		cfg.Name = o.Linkname
-	} else if o.Ifname != "" {
-		cfg.Name = o.Ifname
+	// pppd keeps no state file and no status socket. pppoed's are kept
+	// under /run/pppoed (pppd's world is /etc/ppp and /run) when the
+	// link has a name of its own, linkname or ifname: two pppds on one
+	// Ethernet interface are legal, and one clearing the other's
+	// session as stale, or taking its socket, would not be.
+	cfg.StateDir, cfg.ControlSocket = "-", "-"
+	if name := cmp.Or(o.Linkname, o.Ifname); name != "" {
+		cfg.Name = name
+		cfg.StateDir = pppdStateDir
+		cfg.ControlSocket = filepath.Join(pppdStateDir, name+".sock")
 	}
-	// pppd keeps no state file and no status socket; pppoed's are
-	// harmless and useful (pppoed status), but a second pppd on the
-	// same interface is legal, so they are named after the link.
 	return cfg, nil
 }
 

@@ -26,6 +26,11 @@ func TestClientConfig(t *testing.T) {
 				c.DefaultRoute != netcfg.RouteNone || c.Unit != 0 || c.DialOnDemand {
 				t.Errorf("%+v", c)
 			}
+			// No name of its own: another pppd may share the
+			// interface, so no state file and no socket.
+			if c.StateDir != "-" || c.ControlSocket != "-" {
+				t.Errorf("state %q socket %q", c.StateDir, c.ControlSocket)
+			}
 			// pppd waits holdoff after any failure, no more.
 			if c.BackoffMax != 30*time.Second || c.AuthHoldoff != 30*time.Second || c.AuthHoldoffMax != 30*time.Second {
 				t.Errorf("waits: %s %s %s", c.BackoffMax, c.AuthHoldoff, c.AuthHoldoffMax)
@@ -69,6 +74,9 @@ func TestClientConfig(t *testing.T) {
 		{"unit, ifname, linkname", func(o *Options) { o.Unit, o.Ifname, o.Linkname = 0, "pppoe-wan", "wan" }, func(t *testing.T, c client.Config) {
 			if c.Unit != 1 || c.Ifname != "pppoe-wan" || c.Name != "wan" {
 				t.Errorf("unit %d ifname %q name %q", c.Unit, c.Ifname, c.Name)
+			}
+			if c.StateDir != "/run/pppoed" || c.ControlSocket != "/run/pppoed/wan.sock" {
+				t.Errorf("state %q socket %q", c.StateDir, c.ControlSocket)
 			}
 		}},
 		{"local address, noip, noipv6", func(o *Options) { o.LocalIP, o.IPv6 = netip.MustParseAddr("10.0.0.9"), false }, func(t *testing.T, c client.Config) {
