@@ -84,7 +84,9 @@ func TestClientConfig(t *testing.T) {
 				t.Errorf("local %s noipv6 %v", c.LocalIPv4, c.NoIPv6)
 			}
 		}},
-		{"discovery", func(o *Options) { o.ServiceName, o.ACName, o.PADITimeout, o.PADIAttempts = "svc", "ac", 2*time.Second, 5 }, func(t *testing.T, c client.Config) {
+		{"discovery", func(o *Options) {
+			o.ServiceName, o.ACName, o.PADITimeout, o.PADIAttempts = "svc", "ac", 2*time.Second, 5
+		}, func(t *testing.T, c client.Config) {
 			if c.ServiceName != "svc" || c.ACName != "ac" || c.PADITimeout != 2*time.Second || c.PADIAttempts != 5 {
 				t.Errorf("%+v", c)
 			}
