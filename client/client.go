@@ -72,6 +72,10 @@ type Config struct {
 	DefaultRouteMetric int
 	UsePeerDNS         bool
 	ResolvConf         string // default /etc/ppp/resolv.conf
+	// KeepResolvConf leaves ResolvConf as written when the session ends
+	// (pppd does; Debian's ip-down.d scripts restore /etc/resolv.conf
+	// from their own copy); otherwise what it replaced is put back.
+	KeepResolvConf bool
 
 	KeepaliveInterval time.Duration // default 30 s; negative disables
 	KeepaliveFailures int           // default 4
@@ -689,17 +693,13 @@ func (c *connection) onEvent(ev ppp.Event) {
 				fail(err)
 				return
 			}
-		} else if !c.ipv4Up(e, fail) {
-			return
-		}
-		if c.cfg.UsePeerDNS {
-			if len(e.DNS) == 0 {
-				log.Info("client: the access concentrator gave no name servers")
-			}
-			// As pppd: a resolv.conf we cannot write is worth a log
-			// line, not the session.
-			if err := c.iface.WriteResolvConf(c.cfg.ResolvConf, e.DNS); err != nil {
-				log.Error("client: " + err.Error())
+			c.writeDNS(e)
+		} else {
+			// pppd's ipcp_up writes the name servers first, before
+			// the address and ip-pre-up.
+			c.writeDNS(e)
+			if !c.ipv4Up(e, fail) {
+				return
 			}
 		}
 		c.up4 = true
@@ -768,6 +768,28 @@ func (c *connection) onEvent(ev ppp.Event) {
 	c.report.event(ev)
 	if c.cfg.OnEvent != nil {
 		c.cfg.OnEvent(ev)
+	}
+}
+
+// writeDNS writes the name servers the AC gave, with UsePeerDNS. As pppd:
+// a resolv.conf we cannot write is worth a log line, not the session.
+// With KeepResolvConf the file is written as is and left at the end.
+func (c *connection) writeDNS(e ppp.IPv4Up) {
+	if !c.cfg.UsePeerDNS {
+		return
+	}
+	if len(e.DNS) == 0 {
+		c.log.Info("client: the access concentrator gave no name servers")
+		return
+	}
+	var err error
+	if c.cfg.KeepResolvConf {
+		err = netcfg.WriteResolvConfFile(c.cfg.ResolvConf, e.DNS)
+	} else {
+		err = c.iface.WriteResolvConf(c.cfg.ResolvConf, e.DNS)
+	}
+	if err != nil {
+		c.log.Error("client: " + err.Error())
 	}
 }
 

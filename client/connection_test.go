@@ -617,7 +617,7 @@ func TestConnectionDefaultRouteExists(t *testing.T) {
 			t.Fatalf("the session ended: %v\n%s", err, h.log)
 		default:
 		}
-		if got := h.iface.left(); !slices.Equal(got, []string{"4 address 10.64.0.2", "file /run/test/resolv.conf"}) {
+		if got := h.iface.left(); !slices.Equal(got, []string{"file /run/test/resolv.conf", "4 address 10.64.0.2"}) {
 			t.Errorf("configured: %q, want the address and the name servers", got)
 		}
 		if !strings.Contains(h.log.String(), `level=WARN msg="client: netcfg: not replacing existing default route via 192.0.2.1 dev eth0 with metric 0`) {

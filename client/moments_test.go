@@ -10,13 +10,15 @@ import (
 	"testing/synctest"
 
 	"net/netip"
+	"os"
+	"path/filepath"
 
 	"github.com/pppoed/pppoed/netcfg"
 	"github.com/pppoed/pppoed/ppp"
 )
 
 // The moments come where pppd runs its scripts: ip-pre-up with the
-// address set and the interface not yet up, ip-up once everything is
+// name servers written and the address set, the interface not yet up, ip-up once everything is
 // configured, ip-down once the protocol is stopped and the routes and
 // the address are gone but the name servers file is still there (as
 // pppd 2.4.9 was seen to do), link-down once the link is closed
@@ -38,12 +40,12 @@ func TestConnectionMoments(t *testing.T) {
 		up := []string{
 			"moment link-up",
 			"link mru 1492",
+			"iface resolv.conf [10.64.0.53]",
 			"iface address 10.64.0.2 peer 10.64.0.1",
 			"moment ipv4-pre-up",
 			"iface up",
 			"link IP pass",
 			"iface default route metric 0",
-			"iface resolv.conf [10.64.0.53]",
 			"moment ipv4-up",
 		}
 		if all := h.j.all(); !isSubsequence(all, up) {
@@ -140,4 +142,28 @@ func isSubsequence(all, want []string) bool {
 		}
 	}
 	return i == len(want)
+}
+
+// KeepResolvConf writes the name servers for good, as pppd leaves
+// /etc/ppp/resolv.conf: still there once the session is over.
+func TestConnectionKeepResolvConf(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "resolv.conf")
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		h := start(t, setup{ctx: ctx, cfg: Config{UsePeerDNS: true, ResolvConf: path, KeepResolvConf: true}})
+		waitEvent[ppp.IPv4Up](h)
+		cancel()
+		if err := h.wait(); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range h.j.all() {
+			if strings.Contains(l, "resolv.conf") {
+				t.Errorf("written through pppN's configuration, which undoes it: %q", l)
+			}
+		}
+	})
+	b, err := os.ReadFile(path)
+	if err != nil || string(b) != "nameserver 10.64.0.53\n" {
+		t.Errorf("after the session: %q %v", b, err)
+	}
 }

@@ -234,10 +234,6 @@ func (i *Interface) WriteResolvConf(path string, servers []netip.Addr) error {
 	if len(servers) == 0 {
 		return nil
 	}
-	var b strings.Builder
-	for _, s := range servers {
-		fmt.Fprintf(&b, "nameserver %s\n", s)
-	}
 	w := &written{path: path}
 	if !slicesContainsPath(i.files, path) {
 		if fi, err := os.Lstat(path); err == nil {
@@ -255,7 +251,7 @@ func (i *Interface) WriteResolvConf(path string, servers []netip.Addr) error {
 			return fmt.Errorf("netcfg: %w", err)
 		}
 	}
-	if err := writeAtomic(path, []byte(b.String()), 0o644); err != nil {
+	if err := writeAtomic(path, resolvConf(servers), 0o644); err != nil {
 		return fmt.Errorf("netcfg: %w", err)
 	}
 	if !slicesContainsPath(i.files, path) {
@@ -263,6 +259,31 @@ func (i *Interface) WriteResolvConf(path string, servers []netip.Addr) error {
 	}
 	i.log.Info("netcfg: name servers written", "file", path, "servers", fmt.Sprint(servers))
 	return nil
+}
+
+// WriteResolvConfFile writes the name servers to path as WriteResolvConf
+// does, but for good: nothing remembers to remove it (pppd leaves
+// /etc/ppp/resolv.conf behind).
+func WriteResolvConfFile(path string, servers []netip.Addr) error {
+	if len(servers) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("netcfg: %w", err)
+	}
+	if err := writeAtomic(path, resolvConf(servers), 0o644); err != nil {
+		return fmt.Errorf("netcfg: %w", err)
+	}
+	return nil
+}
+
+// resolvConf is the file's text: pppd's, a nameserver line each.
+func resolvConf(servers []netip.Addr) []byte {
+	var b strings.Builder
+	for _, s := range servers {
+		fmt.Fprintf(&b, "nameserver %s\n", s)
+	}
+	return []byte(b.String())
 }
 
 func slicesContainsPath(ws []*written, path string) bool {

@@ -35,8 +35,10 @@ func (o *Options) clientConfig(cr credentials, log *slog.Logger) (client.Config,
 		NoIPv4:       o.NoIP,
 		NoIPv6:       !o.IPv6,
 		UsePeerDNS:   o.UsePeerDNS,
-		PADITimeout:  o.PADITimeout,
-		PADIAttempts: o.PADIAttempts,
+		// pppd leaves /etc/ppp/resolv.conf behind.
+		KeepResolvConf: true,
+		PADITimeout:    o.PADITimeout,
+		PADIAttempts:   o.PADIAttempts,
 		Timers: ppp.Timers{
 			Restart:      o.LCPRestart,
 			MaxConfigure: o.LCPMaxConfigure,

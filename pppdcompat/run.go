@@ -100,7 +100,14 @@ func Main(args []string, stdout, stderr io.Writer, pppoedVersion string) int {
 	os.Unsetenv(childEnv)
 	var report *os.File
 	if daemon {
+		// fd 3 is the pipe to the parent (detach); no script may
+		// inherit it, and only updetach's parent reads it.
+		syscall.CloseOnExec(3)
 		report = os.NewFile(3, "pppd-parent")
+		if o.Detach != UpDetach {
+			report.Close()
+			report = nil
+		}
 	}
 	return run(o, stdout, stderr, daemon, report)
 }
@@ -150,6 +157,7 @@ func detach(args []string, mode Detach, stderr io.Writer) int {
 		Path: self, Args: args, Env: append(os.Environ(), childEnv+"=1"),
 		Stdin: null, Stdout: null, Stderr: null,
 		ExtraFiles:  []*os.File{w},
+		Dir:         "/", // as pppd's detach: chdir("/")
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
 	if err := cmd.Start(); err != nil {

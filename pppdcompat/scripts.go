@@ -163,6 +163,9 @@ func (s *scripts) environ() []string {
 		env = slices.DeleteFunc(env, func(e string) bool { return strings.HasPrefix(e, name+"=") })
 		env = append(env, kv)
 	}
+	for _, name := range s.o.Unset {
+		env = slices.DeleteFunc(env, func(e string) bool { return strings.HasPrefix(e, name+"=") })
+	}
 	return env
 }
 
@@ -170,6 +173,11 @@ func (s *scripts) environ() []string {
 func (s *scripts) onMoment(m client.Moment) {
 	switch m.Kind {
 	case client.MomentLinkUp:
+		// A new link's scripts do not see the last one's totals (seen
+		// with pppd 2.4.9 redialling after SIGHUP).
+		for _, n := range []string{"CONNECT_TIME", "BYTES_SENT", "BYTES_RCVD"} {
+			s.env.unset(n)
+		}
 		s.env.set("MACREMOTE", macString(m.AC)) // the plugin's, at the PADS
 		s.env.set("IFNAME", m.Ifname)
 		s.env.set("UNIT", strconv.Itoa(m.Unit))
@@ -195,6 +203,10 @@ func (s *scripts) onMoment(m client.Moment) {
 		// ppp", unless the unit stays (demand).
 		if !s.o.Demand {
 			s.removePidFiles()
+			// The unit is gone: a down script that starts only now
+			// (it waited for its up script) has no IFNAME, as from
+			// pppd.
+			s.env.unset("IFNAME")
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -291,4 +292,39 @@ func TestLLv6(t *testing.T) {
 	if got := llv6(netip.MustParseAddr("fe80::7545:2e85:342:14bf")); got != "fe80::7545:2e85:0342:14bf" {
 		t.Errorf("llv6 = %q", got)
 	}
+}
+
+// What pppd 2.4.9 was seen to take out of script_env: the last link's
+// totals when a new link comes up, IFNAME once the unit is gone (a down
+// script that waited for its up script runs without it), and unset's
+// names.
+func TestScriptsEnvAcrossLinks(t *testing.T) {
+	o := scriptDir(t)
+	o.Env, o.Unset = []string{"KEEP=1", "DROP=1"}, []string{"DROP", "DEVICE"}
+	s, f := newTestScripts(t, o)
+	s.initEnv("root", 0, false)
+	s.onMoment(moment(client.MomentLinkUp))
+	s.onMoment(moment(client.MomentIPv4Up))
+	f.waitStarted(t, 1)
+	s.onMoment(moment(client.MomentIPv4Down)) // waits for ip-up
+	s.onMoment(moment(client.MomentLinkDown))
+	close(f.get(0).end)
+	f.waitStarted(t, 2)
+	down := f.get(1)
+	close(down.end)
+	has := func(env []string, name string) bool {
+		return slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, name+"=") })
+	}
+	if has(down.env, "IFNAME") || !has(down.env, "CONNECT_TIME") || !has(down.env, "KEEP") || has(down.env, "DROP") || has(down.env, "DEVICE") {
+		t.Errorf("late ip-down env %q", down.env)
+	}
+	s.onMoment(moment(client.MomentLinkUp))
+	s.onMoment(moment(client.MomentIPv4Up))
+	f.waitStarted(t, 3)
+	up := f.get(2)
+	close(up.end)
+	if has(up.env, "CONNECT_TIME") || has(up.env, "BYTES_SENT") || !has(up.env, "IFNAME") {
+		t.Errorf("second link's ip-up env %q", up.env)
+	}
+	s.waitChildren(time.Second)
 }
