@@ -709,11 +709,15 @@ func (c *connection) onEvent(ev ppp.Event) {
 			"dns", fmt.Sprint(e.DNS), "connect-time", time.Since(c.start).Round(time.Millisecond).String())
 	case ppp.IPv6Up:
 		local, peer := e.Local.LinkLocal(), e.Peer.LinkLocal()
-		if err := c.iface.AddIPv6LinkLocal(local, peer); err != nil {
+		// Up first, as pppd's ipv6cp_up (sif6up, then sif6addr): the
+		// kernel adds the route to the peer's /128 only for an address
+		// added to an interface that is up (seen on 6.1: added before,
+		// the address has only its own route).
+		if err := c.iface.Up(); err != nil {
 			fail(err)
 			return
 		}
-		if err := c.iface.Up(); err != nil {
+		if err := c.iface.AddIPv6LinkLocal(local, peer); err != nil {
 			fail(err)
 			return
 		}
