@@ -27,7 +27,7 @@ BENCH_TEST_TIMEOUT  ?= 39m
 # scripts/deps installs must win over an older distribution Go.
 export PATH := /usr/local/go/bin:$(PATH):/usr/sbin:/sbin
 
-.PHONY: all build test test-unit test-integration soak fuzz lint bench mutate demo deps vmrun capture clean install
+.PHONY: all build test test-unit test-integration soak fuzz lint bench mutate demo deps vmrun capture clean install install-as-pppd uninstall-as-pppd
 
 all: build
 
@@ -130,6 +130,24 @@ install: build
 		install -m 0600 systemd/example.toml $(DESTDIR)$(CONFDIR)/example.toml; \
 	fi
 	@echo "pppoed: copy $(CONFDIR)/example.toml to $(CONFDIR)/NAME.toml, then: systemctl daemon-reload && systemctl enable --now pppoed@NAME"
+
+## install-as-pppd: install, then pppoed in pppd's place: PPPD (default
+## /usr/sbin/pppd) becomes a link to it, Debian's pppd kept as PPPD.real by
+## dpkg-divert (so that upgrades of the ppp package do not undo it), or
+## renamed where there is no dpkg. uninstall-as-pppd puts pppd back.
+PPPD ?= /usr/sbin/pppd
+DPKG_DIVERT ?= $(shell command -v dpkg-divert)
+install-as-pppd: install
+	@if [ -L $(PPPD) ] && [ "$$(readlink $(PPPD))" = "$(PREFIX)/sbin/pppoed" ]; then echo "$(PPPD) is pppoed already"; exit 0; fi; \
+	if [ -n "$(DPKG_DIVERT)" ]; then $(DPKG_DIVERT) --local --rename --divert $(PPPD).real --add $(PPPD); \
+	elif [ -e $(PPPD) ]; then mv $(PPPD) $(PPPD).real; fi; \
+	ln -s $(PREFIX)/sbin/pppoed $(PPPD) && echo "$(PPPD) is now pppoed; pppd is $(PPPD).real (make uninstall-as-pppd puts it back)"
+
+uninstall-as-pppd:
+	@if [ -L $(PPPD) ] && [ "$$(readlink $(PPPD))" = "$(PREFIX)/sbin/pppoed" ]; then rm $(PPPD); fi; \
+	if [ -n "$(DPKG_DIVERT)" ]; then $(DPKG_DIVERT) --local --rename --remove $(PPPD); \
+	elif [ -e $(PPPD).real ] && [ ! -e $(PPPD) ]; then mv $(PPPD).real $(PPPD); fi; \
+	echo "$(PPPD) is pppd again"
 
 clean:
 	rm -rf $(BIN)
