@@ -40,7 +40,11 @@ const childEnv = "PPPOED_PPPD_DAEMON"
 // stderr as pppd's do, prefixed with args[0]; --version and --help print
 // on stdout.
 func Main(args []string, stdout, stderr io.Writer, pppoedVersion string) int {
-	env := SystemEnv()
+	return mainEnv(args, stdout, stderr, pppoedVersion, SystemEnv())
+}
+
+// mainEnv is Main on env (tests give fakes).
+func mainEnv(args []string, stdout, stderr io.Writer, pppoedVersion string, env Env) int {
 	// pppd's messages start with its name as it was run (progname):
 	// "/usr/sbin/pppd: In file ...".
 	prog := args[0]
