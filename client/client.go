@@ -136,8 +136,9 @@ type Config struct {
 	OnMoment func(Moment)
 	// Hangup ends the session in progress when a value arrives on it
 	// (pppd's SIGHUP): with Persist it is redialled after Holdoff,
-	// without, Run returns an error with ExitHangup. A value while no
-	// session is up is kept until the next one is.
+	// without, Run returns an error with ExitHangup. A value during the
+	// wait before a redial ends the wait; one before discovery is
+	// dropped.
 	Hangup <-chan struct{}
 	// StopNow cuts a stop short: once ctx has ended, its closing (or a
 	// value on it) ends the wait for the peer's Terminate-Ack at once by
@@ -323,6 +324,13 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 	defer dc.Close()
 	r.clearStale(dc)
 	r.dialing()
+	// A hang-up asked for before this attempt (during holdoff, which it
+	// ended, or before the first) is spent: it must not end the session
+	// about to start.
+	select {
+	case <-cfg.Hangup:
+	default:
+	}
 	log.Info("client: looking for an access concentrator", "interface", cfg.Interface, "service-name", cfg.ServiceName)
 	dctx, stopDiscovery := mergeCancel(ctx, lost)
 	pppoe, err := dc.Discover(dctx)

@@ -209,6 +209,10 @@ func (d *daemon) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-d.after(wait):
+		case <-cfg.Hangup:
+			// pppd: a SIGHUP during holdoff ends it ("allow signal to
+			// end holdoff").
+			log.Info("client: hang-up requested while waiting: redialling now")
 		}
 	}
 }

@@ -804,3 +804,23 @@ func TestDisconnectedWithTheLastNCP(t *testing.T) {
 		}
 	}
 }
+
+// A hang-up (pppd's SIGHUP) during the wait before a redial ends the
+// wait, as pppd's does holdoff.
+func TestDaemonHangupEndsTheWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hup := make(chan struct{}, 1)
+		rig := newDaemonRig(t, Config{Persist: true, Holdoff: time.Hour, Hangup: hup}, newFakeEther(true),
+			fails(time.Second, down(ppp.ReasonPeerDead)))
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		time.AfterFunc(time.Minute, func() { hup <- struct{}{} })
+		time.AfterFunc(2*time.Minute, cancel)
+		if err := rig.d.run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if want := []time.Duration{0, time.Minute}; !slices.Equal(rig.starts, want) {
+			t.Errorf("attempts started at %v, want %v", rig.starts, want)
+		}
+	})
+}
