@@ -279,13 +279,18 @@ type setup struct {
 	json     bool            // log with slog's JSON handler
 	ctx      context.Context // the connection's
 	demand   *fakeUnit       // dial on demand's unit (demand_test.go); nil: without
+	journal  *journal        // the harness's journal, for callbacks that run before start returns; nil: a new one
 }
 
 // start runs a connection in the bubble; stop (registered with t) tears
 // the surroundings down once the test is over.
 func start(t *testing.T, s setup) *harness {
 	t.Helper()
-	h := &harness{t: t, j: &journal{}, log: &syncBuffer{}, events: make(chan ppp.Event, 64), done: make(chan error, 1),
+	j := s.journal
+	if j == nil {
+		j = &journal{}
+	}
+	h := &harness{t: t, j: j, log: &syncBuffer{}, events: make(chan ppp.Event, 64), done: make(chan error, 1),
 		peerOK: make(chan struct{}), readAC: make(chan struct{})}
 	if s.cfg.Interface == "" {
 		s.cfg.Interface, s.cfg.User = "eth0", "user"

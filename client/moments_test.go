@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 
@@ -26,14 +27,17 @@ import (
 func TestConnectionMoments(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
-		var h *harness
+		j := &journal{}
+		var mu sync.Mutex
 		var got []Moment
 		cfg := Config{DefaultRoute: netcfg.RouteAdd, UsePeerDNS: true, ResolvConf: "/run/test/resolv.conf"}
 		cfg.OnMoment = func(m Moment) {
-			h.j.add("moment %s", m.Kind)
+			j.add("moment %s", m.Kind)
+			mu.Lock()
 			got = append(got, m)
+			mu.Unlock()
 		}
-		h = start(t, setup{ctx: ctx, peer: ppp.Config{IPv6: &ppp.IPv6Config{}}, cfg: cfg})
+		h := start(t, setup{ctx: ctx, peer: ppp.Config{IPv6: &ppp.IPv6Config{}}, cfg: cfg, journal: j})
 		waitEvent[ppp.IPv4Up](h)
 		waitEvent[ppp.IPv6Up](h)
 		synctest.Wait()
@@ -72,6 +76,8 @@ func TestConnectionMoments(t *testing.T) {
 		if got := h.j.after("stop"); !isSubsequence(got, down) {
 			t.Errorf("going down:\n%s\nwant in this order:\n%s", strings.Join(got, "\n"), strings.Join(down, "\n"))
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		byKind := map[MomentKind]Moment{}
 		for _, m := range got {
 			byKind[m.Kind] = m
@@ -89,11 +95,11 @@ func TestConnectionMoments(t *testing.T) {
 // ip-down only after ip-up.
 func TestConnectionNoDownMomentWithoutUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var h *harness
+		j := &journal{}
 		cfg := Config{}
-		cfg.OnMoment = func(m Moment) { h.j.add("moment %s", m.Kind) }
+		cfg.OnMoment = func(m Moment) { j.add("moment %s", m.Kind) }
 		// The AC's pppN fails to come up: IPCP opens, our Up fails.
-		h = start(t, setup{cfg: cfg, failing: "Up"})
+		h := start(t, setup{cfg: cfg, failing: "Up", journal: j})
 		err := h.wait()
 		if ExitCode(err) != ExitFatal {
 			t.Fatalf("exit %d (%v), want %d", ExitCode(err), err, ExitFatal)
