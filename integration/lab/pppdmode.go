@@ -1002,10 +1002,14 @@ func ComparePPPD(want, got PPPDObservation, opt CompareOptions) []string {
 		wc, gc := byFamily(want.Calls, fam), byFamily(got.Calls, fam)
 		if wl, gl := labels(wc), labels(gc); !slices.Equal(wl, gl) {
 			add("IPv%d scripts called: pppd %q, pppoed %q", fam, wl, gl)
-			continue
 		}
+		// Each call against the other's call of the same script and
+		// rank, so that a script missing or added hides nothing else.
 		for i := range wc {
-			d = append(d, compareCall(fmt.Sprintf("%s #%d", wc[i].Label, countBefore(wc, i)+1), wc[i], gc[i], want, got, opt)...)
+			n := countBefore(wc, i)
+			if j := nthCall(gc, wc[i].Label, n); j >= 0 {
+				d = append(d, compareCall(fmt.Sprintf("%s #%d", wc[i].Label, n+1), wc[i], gc[j], want, got, opt)...)
+			}
 		}
 	}
 	wp, gp := comparablePidFiles(want), comparablePidFiles(got)
@@ -1045,6 +1049,21 @@ func labels(calls []ScriptCall) []string {
 		out = append(out, c.Label)
 	}
 	return out
+}
+
+// nthCall is the index of the call of label that n others of it precede,
+// -1 if there is none.
+func nthCall(calls []ScriptCall, label string, n int) int {
+	for i, c := range calls {
+		if c.Label != label {
+			continue
+		}
+		if n == 0 {
+			return i
+		}
+		n--
+	}
+	return -1
 }
 
 func countBefore(calls []ScriptCall, i int) int {

@@ -347,6 +347,17 @@ func TestComparePPPD(t *testing.T) {
 		{name: "a script missing", change: func(o *PPPDObservation) {
 			o.Calls = slices.DeleteFunc(o.Calls, func(c ScriptCall) bool { return c.Label == "ip-pre-up" })
 		}, want: "IPv4 scripts called"},
+		{name: "a script missing hides no other difference", change: func(o *PPPDObservation) {
+			o.Calls = slices.DeleteFunc(o.Calls, func(c ScriptCall) bool { return c.Label == "ip-pre-up" })
+			setenv(callOf(o, "ip-down"), "IPREMOTE", "10.64.0.9")
+		}, want: "ip-down #1: environment IPREMOTE"},
+		{name: "a script added hides no other difference", change: func(o *PPPDObservation) {
+			extra := *callOf(o, "ip-up")
+			extra.Env = slices.Clone(extra.Env)
+			extra.Label = "ip-up.local"
+			o.Calls = append(o.Calls, extra)
+			dropenv(callOf(o, "ip-up"), "DNS1")
+		}, want: "ip-up #1: environment: DNS1 missing"},
 		{name: "scripts out of order", change: func(o *PPPDObservation) {
 			i, j := slices.IndexFunc(o.Calls, func(c ScriptCall) bool { return c.Label == "ip-up" }), slices.IndexFunc(o.Calls, func(c ScriptCall) bool { return c.Label == "ip-pre-up" })
 			o.Calls[i], o.Calls[j] = o.Calls[j], o.Calls[i]
