@@ -945,12 +945,18 @@ type PPPDObservation struct {
 	PidFiles  []PidFileLife
 	RunFiles  []string // every file created in /run (not compared)
 	DaemonPID int
-	Ifname    string
+	// Started is the process the scenario started, where it is not the
+	// daemon (0: none or the same): pppd with updetach forks its daemon
+	// from it only once a network protocol is up (CompareOptions.PreDetach).
+	Started int
+	Ifname  string
 	// Exit is the daemon's exit status, -1 when it was not the process
 	// started (a detached daemon is nobody's child).
 	Exit  int
 	Facts []Fact
 	Log   string // the daemon's logfile (not compared)
+
+	daemons []int // the pids counted as the daemon's (ComparePPPD)
 }
 
 // AddFact appends a fact.
@@ -975,6 +981,15 @@ type CompareOptions struct {
 	// began. Only where one family runs: with both, the other family's
 	// protocol may or may not have brought the interface up already.
 	LinkFlags bool
+	// PreDetach: pppd with updetach negotiates in the process it was
+	// started as and forks the daemon only once the first network
+	// protocol is up (np_up calls detach; the parent then rewrites the
+	// pid files with the child's pid and exits 0), so a script it ran
+	// before (ip-pre-up) has that process as its parent and PPPD_PID, and
+	// the pid files named it until then. pppoed's daemon is one process
+	// from the start. Where set, pppd's Started process counts as its
+	// daemon too (in either observation that is pppd's).
+	PreDetach bool
 }
 
 // VolatileEnv are environment variables whose values differ between any
@@ -985,10 +1000,19 @@ var VolatileEnv = []string{"CONNECT_TIME", "BYTES_SENT", "BYTES_RCVD"}
 // pppoed's (got); none means they agree. Values that differ between any
 // two runs are compared by form: the counters (VolatileEnv), link-local
 // addresses (random interface identifiers: linkLocalForm), pids
-// (PPPD_PID must be each run's own daemon, the pid files hold it). What
+// (PPPD_PID must be each run's own daemon, the pid files hold it; with
+// CompareOptions.PreDetach pppd's Started process is its daemon too). What
 // races between the daemon and its scripts is not compared (compareCall).
 func ComparePPPD(want, got PPPDObservation, opt CompareOptions) []string {
 	var d []string
+	for _, o := range []*PPPDObservation{&want, &got} {
+		o.daemons = []int{o.DaemonPID}
+		// pppd's only: pppoed's started process must never pass for
+		// its daemon (a self-check compares pppd with pppd).
+		if opt.PreDetach && o.Impl == RealPPPD && o.Started > 0 && o.Started != o.DaemonPID {
+			o.daemons = append(o.daemons, o.Started)
+		}
+	}
 	add := func(format string, args ...any) { d = append(d, fmt.Sprintf(format, args...)) }
 	if want.Exit != got.Exit {
 		add("exit status: pppd %d, pppoed %d", want.Exit, got.Exit)
@@ -1085,19 +1109,31 @@ func comparablePidFiles(o PPPDObservation) []string {
 		if p.Exists() {
 			state = "kept"
 		}
-		out = append(out, fmt.Sprintf("%s %q %s", p.Name, maskPid(p.Content, o.DaemonPID), state))
+		out = append(out, fmt.Sprintf("%s %q %s", p.Name, maskPid(p.Content, o.daemonPIDs()...), state))
 	}
 	sort.Strings(out)
 	return out
 }
 
-// maskPid replaces the decimal pid where it is a whole line or word.
-func maskPid(s string, pid int) string {
-	if pid <= 0 {
-		return s
+// daemonPIDs are the pids that count as o's daemon: DaemonPID, and with
+// CompareOptions.PreDetach pppd's Started process.
+func (o PPPDObservation) daemonPIDs() []int {
+	if o.daemons == nil {
+		return []int{o.DaemonPID}
 	}
-	re := regexp.MustCompile(`\b` + strconv.Itoa(pid) + `\b`)
-	return re.ReplaceAllString(s, "<pid>")
+	return o.daemons
+}
+
+// maskPid replaces each decimal pid where it is a whole line or word.
+func maskPid(s string, pids ...int) string {
+	for _, pid := range pids {
+		if pid <= 0 {
+			continue
+		}
+		re := regexp.MustCompile(`\b` + strconv.Itoa(pid) + `\b`)
+		s = re.ReplaceAllString(s, "<pid>")
+	}
+	return s
 }
 
 var hexDigit = regexp.MustCompile(`[0-9a-f]`)
@@ -1115,14 +1151,14 @@ func linkLocalForm(s string) (string, bool) {
 }
 
 // sameValue compares one value of an argument or the environment.
-func sameValue(name, w, g string, wantPID, gotPID int) (bool, string) {
+func sameValue(name, w, g string, wantPIDs, gotPIDs []int) (bool, string) {
 	switch {
 	case name == "PPPD_PID":
-		if g != strconv.Itoa(gotPID) {
-			return false, fmt.Sprintf("pppoed %q is not its daemon's pid %d", g, gotPID)
+		if !isPid(g, gotPIDs) {
+			return false, fmt.Sprintf("pppoed %q is not its daemon's pid %v", g, gotPIDs)
 		}
-		if w != strconv.Itoa(wantPID) {
-			return false, fmt.Sprintf("pppd %q is not its daemon's pid %d (harness)", w, wantPID)
+		if !isPid(w, wantPIDs) {
+			return false, fmt.Sprintf("pppd %q is not its daemon's pid %v (harness)", w, wantPIDs)
 		}
 		return true, ""
 	case slices.Contains(VolatileEnv, name):
@@ -1144,6 +1180,11 @@ func sameValue(name, w, g string, wantPID, gotPID int) (bool, string) {
 		return false, fmt.Sprintf("pppd %q, pppoed %q", w, g)
 	}
 	return true, ""
+}
+
+// isPid reports whether s is one of pids in decimal.
+func isPid(s string, pids []int) bool {
+	return slices.ContainsFunc(pids, func(p int) bool { return s == strconv.Itoa(p) })
 }
 
 func orNone(s string) string {
@@ -1191,7 +1232,7 @@ func compareCall(name string, w, g ScriptCall, wo, gob PPPDObservation, opt Comp
 		add("arguments: pppd %q, pppoed %q", w.Args, g.Args)
 	} else {
 		for i := range w.Args {
-			if ok, why := sameValue("", w.Args[i], g.Args[i], wo.DaemonPID, gob.DaemonPID); !ok {
+			if ok, why := sameValue("", w.Args[i], g.Args[i], wo.daemonPIDs(), gob.daemonPIDs()); !ok {
 				add("argument $%d: %s", i+1, why)
 			}
 		}
@@ -1215,7 +1256,7 @@ func compareCall(name string, w, g ScriptCall, wo, gob PPPDObservation, opt Comp
 		}
 		wv, _ := w.Getenv(n)
 		gv, _ := g.Getenv(n)
-		if ok, why := sameValue(n, wv, gv, wo.DaemonPID, gob.DaemonPID); !ok {
+		if ok, why := sameValue(n, wv, gv, wo.daemonPIDs(), gob.daemonPIDs()); !ok {
 			add("environment %s: %s", n, why)
 		}
 	}
@@ -1231,7 +1272,7 @@ func compareCall(name string, w, g ScriptCall, wo, gob PPPDObservation, opt Comp
 	}
 	if !w.IsDown() {
 		cmpBool("interface exists", w.LinkExists(), g.LinkExists())
-		if wp, gp := callPidFiles(w, wo.DaemonPID), callPidFiles(g, gob.DaemonPID); !slices.Equal(wp, gp) {
+		if wp, gp := callPidFiles(w, wo.daemonPIDs()), callPidFiles(g, gob.daemonPIDs()); !slices.Equal(wp, gp) {
 			add("pid files as it began: pppd %q, pppoed %q", wp, gp)
 		}
 	}
@@ -1240,7 +1281,7 @@ func compareCall(name string, w, g ScriptCall, wo, gob PPPDObservation, opt Comp
 			add("interface flags: pppd %q, pppoed %q", wf, gf)
 		}
 	}
-	cmpBool("parent is the daemon", w.PPID == wo.DaemonPID, g.PPID == gob.DaemonPID)
+	cmpBool("parent is the daemon", slices.Contains(wo.daemonPIDs(), w.PPID), slices.Contains(gob.daemonPIDs(), g.PPID))
 	cmpBool("session leader", w.SID == w.PID, g.SID == g.PID)
 	if w.Umask != g.Umask {
 		add("umask: pppd %s, pppoed %s", w.Umask, g.Umask)
@@ -1279,10 +1320,10 @@ func runningOf(c ScriptCall, fam int) []string {
 	return out
 }
 
-func callPidFiles(c ScriptCall, pid int) []string {
+func callPidFiles(c ScriptCall, pids []int) []string {
 	var out []string
 	for _, p := range c.PidFiles {
-		out = append(out, p.Name+" "+strconv.Quote(maskPid(p.Content, pid)))
+		out = append(out, p.Name+" "+strconv.Quote(maskPid(p.Content, pids...)))
 	}
 	sort.Strings(out)
 	return out
@@ -1292,6 +1333,9 @@ func callPidFiles(c ScriptCall, pid int) []string {
 func (o PPPDObservation) Format() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: daemon pid %d, interface %q, exit status %s\n", o.Impl, o.DaemonPID, o.Ifname, exitString(o.Exit))
+	if o.Started > 0 && o.Started != o.DaemonPID {
+		fmt.Fprintf(&b, "process started: pid %d\n", o.Started)
+	}
 	b.WriteString(FormatCalls(o.Calls, o.DaemonPID))
 	if len(o.PidFiles) == 0 {
 		b.WriteString("pid files: none\n")

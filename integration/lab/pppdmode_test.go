@@ -308,6 +308,23 @@ func sampleObservation(impl PPPDImpl, pid int, ll string, counter string) PPPDOb
 	}
 }
 
+// preDetach makes o's ip-pre-up what pppd with updetach shows: run by
+// the process started (pid started), before it forked the daemon, so its
+// parent, its PPPD_PID and the pid file it saw are that process's.
+func preDetach(o *PPPDObservation, started int) {
+	o.Started = started
+	i := slices.IndexFunc(o.Calls, func(c ScriptCall) bool { return c.Label == "ip-pre-up" })
+	c := &o.Calls[i]
+	c.PPID = started
+	c.Env = slices.Clone(c.Env)
+	for j, kv := range c.Env {
+		if strings.HasPrefix(kv, "PPPD_PID=") {
+			c.Env[j] = "PPPD_PID=" + strconv.Itoa(started)
+		}
+	}
+	c.PidFiles = []PidFile{{"ppp0.pid", fmt.Sprintf("%d\n", started)}}
+}
+
 // TestComparePPPD: what varies between any two runs is not a difference;
 // each thing the comparison checks, changed alone, is reported.
 func TestComparePPPD(t *testing.T) {
@@ -330,7 +347,8 @@ func TestComparePPPD(t *testing.T) {
 		name   string
 		opt    CompareOptions
 		change func(o *PPPDObservation)
-		want   string // in a difference; "" for none
+		want   string                   // in a difference; "" for none
+		pppd   func(o *PPPDObservation) // changes pppd's observation
 	}{
 		{name: "another run", change: func(o *PPPDObservation) {}},
 		{name: "the families interleaved the other way", change: func(o *PPPDObservation) {
@@ -423,6 +441,18 @@ func TestComparePPPD(t *testing.T) {
 			s := "nameserver 10.64.0.53\n"
 			callOf(o, "ipv6-up").ResolvConf = &s
 		}},
+		{name: "PPPD_PID the started process's, not asked", change: func(o *PPPDObservation) {}, want: "PPPD_PID",
+			pppd: func(o *PPPDObservation) { preDetach(o, 250) }},
+		{name: "pppd's ip-pre-up before updetach forked", opt: CompareOptions{PreDetach: true}, change: func(o *PPPDObservation) {},
+			pppd: func(o *PPPDObservation) { preDetach(o, 250) }},
+		{name: "the self-check: pppd's ip-pre-up before updetach forked, in both", opt: CompareOptions{PreDetach: true},
+			change: func(o *PPPDObservation) { o.Impl = RealPPPD; preDetach(o, 850) },
+			pppd:   func(o *PPPDObservation) { preDetach(o, 250) }},
+		{name: "pppoed's ip-pre-up by the started process", opt: CompareOptions{PreDetach: true}, change: func(o *PPPDObservation) { preDetach(o, 850) },
+			pppd: func(o *PPPDObservation) { preDetach(o, 250) }, want: "PPPD_PID"},
+		{name: "pppoed's ip-pre-up not the daemon's child, pppd's the started process's", opt: CompareOptions{PreDetach: true},
+			change: func(o *PPPDObservation) { callOf(o, "ip-pre-up").PPID = 1 },
+			pppd:   func(o *PPPDObservation) { preDetach(o, 250) }, want: "parent is the daemon"},
 		{name: "a fact", change: func(o *PPPDObservation) { o.Facts[0].Value = "pppoed" }, want: "daemon's command name"},
 		{name: "a fact not observed", change: func(o *PPPDObservation) { o.Facts = nil }, want: "pppoed not observed"},
 		{name: "a fact pppd did not show", change: func(o *PPPDObservation) { o.AddFact("extra", "1") }, want: "pppd not observed"},
@@ -431,6 +461,11 @@ func TestComparePPPD(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := same()
 			tt.change(&got)
+			want := want
+			if tt.pppd != nil {
+				want = sampleObservation(RealPPPD, 300, "7545:2e85:0342:14bf", "24")
+				tt.pppd(&want)
+			}
 			d := ComparePPPD(want, got, tt.opt)
 			if tt.want == "" {
 				if len(d) != 0 {
