@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mdlayher/packet"
+	"github.com/pppoed/pppoed/discovery"
 	"github.com/pppoed/pppoed/integration/vm"
 	"golang.org/x/sys/unix"
 )
@@ -1397,6 +1400,64 @@ func FormatCalls(calls []ScriptCall, daemon int) string {
 var spaces = regexp.MustCompile(`\s+`)
 
 func squeeze(s string) string { return spaces.ReplaceAllString(strings.ReplaceAll(s, `\`, " "), " ") }
+
+// ---- discovery attempts on the wire
+
+// PADIWatch hears the PADIs broadcast on an interface (the AC's side of
+// the pair, where no AC runs): each is a discovery attempt of the client
+// (with pppoe-padi-attempts 1), whatever its log says.
+type PADIWatch struct {
+	conn *packet.Conn
+	done chan struct{}
+	mu   sync.Mutex
+	at   []time.Time
+}
+
+// WatchPADIs listens for PADIs on ifname in ns until s ends.
+func WatchPADIs(s Scope, ns *Netns, ifname string) (*PADIWatch, error) {
+	w := &PADIWatch{done: make(chan struct{})}
+	err := ns.Do(func() error {
+		ifi, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return err
+		}
+		w.conn, err = packet.Listen(ifi, packet.Datagram, discovery.EtherTypeDiscovery, nil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lab: listening for PADIs on %s in %s: %w", ifname, ns.Name, err)
+	}
+	go w.loop()
+	s.Cleanup(func() {
+		w.conn.Close()
+		<-w.done
+	})
+	return w, nil
+}
+
+func (w *PADIWatch) loop() {
+	defer close(w.done)
+	buf := make([]byte, 1600)
+	for {
+		n, _, err := w.conn.ReadFrom(buf)
+		if err != nil {
+			return // closed
+		}
+		// RFC 2516 §4: VER and TYPE (0x11), then CODE.
+		if n >= 2 && buf[0] == 0x11 && discovery.Code(buf[1]) == discovery.CodePADI {
+			w.mu.Lock()
+			w.at = append(w.at, time.Now())
+			w.mu.Unlock()
+		}
+	}
+}
+
+// Times are when each PADI was heard.
+func (w *PADIWatch) Times() []time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.at)
+}
 
 // KillAll kills every process in n and waits until they are gone.
 func (n *Netns) KillAll() error { return n.killAll() }
