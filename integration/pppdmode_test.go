@@ -632,9 +632,19 @@ func TestPppdModeOpenWrt(t *testing.T) {
 // pppoe-padi-attempts when nic-IF is parsed (PPPOEInitDevice copies them)
 // and ignores them after it.
 func exitArgs(nic string, more ...string) []string {
-	args := []string{lab.PPPDPath, "nodetach", "plugin", "rp-pppoe.so",
+	return modeArgs(nic, "nodetach", more...)
+}
+
+// modeArgs is exitArgs with another detach mode ("updetach", or "" for
+// pppd's default, detaching at once).
+func modeArgs(nic, detach string, more ...string) []string {
+	args := []string{lab.PPPDPath}
+	if detach != "" {
+		args = append(args, detach)
+	}
+	args = append(args, "plugin", "rp-pppoe.so",
 		"user", modeUser, "noauth", "noipdefault", "usepeerdns", "maxfail", "1", "noipv6",
-		"debug", "logfile", lab.PPPDLogfile}
+		"debug", "logfile", lab.PPPDLogfile)
 	return append(append(args, more...), "nic-"+nic)
 }
 
@@ -645,7 +655,8 @@ var lineNumber = regexp.MustCompile(`(/etc/ppp/peers/bad)(?: \(line \d+\)|, line
 
 // Scenario 4: how the daemon ends, and its exit status, each compared:
 // the AC refusing the password, a dead peer, SIGTERM (with ip-up still
-// running), SIGHUP without persist, no AC at all, an unknown option.
+// running), SIGHUP without persist, no AC at all (once, and under persist
+// until maxfail 2, the attempts counted on the wire), an unknown option.
 func TestPppdModeExit(t *testing.T) {
 	lab.Require(t)
 	tests := []struct {
@@ -654,6 +665,7 @@ func TestPppdModeExit(t *testing.T) {
 		noAC     bool          // no access concentrator at all
 		more     []string      // options after exitArgs'
 		delay    time.Duration // ip-up takes this long
+		padis    bool          // count the PADIs on the wire (no AC)
 		// act runs once the daemon is started; nil waits for it to end
 		// by itself.
 		act func(t *testing.T, ctx context.Context, r *lab.PPPDRun, proc *lab.Process, srv *lab.PPPoEServer)
@@ -697,6 +709,12 @@ func TestPppdModeExit(t *testing.T) {
 			},
 		},
 		{name: "no-AC", password: modePass, noAC: true, more: []string{"pppoe-padi-timeout", "1", "pppoe-padi-attempts", "1"}},
+		{
+			// persist, but maxfail 2: two discovery attempts, holdoff
+			// apart, then the status of the last failure.
+			name: "persist-maxfail-2", password: modePass, noAC: true, padis: true,
+			more: []string{"persist", "maxfail", "2", "holdoff", "1", "pppoe-padi-timeout", "1", "pppoe-padi-attempts", "1"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -722,6 +740,10 @@ func TestPppdModeExit(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
+				var padis *lab.PADIWatch
+				if tt.padis {
+					padis = must[*lab.PADIWatch](t)(lab.WatchPADIs(t, p.AC, p.ACIf))
+				}
 				start := time.Now()
 				proc := must[*lab.Process](t)(r.Start("pppd", exitArgs(p.ClientIf, tt.more...)...))
 				if tt.act != nil {
@@ -730,8 +752,12 @@ func TestPppdModeExit(t *testing.T) {
 				exit := exitOf(t, ctx, r, proc)
 				lab.Report(t, "%s: exit status %d %s after start", impl, exit, time.Since(start).Round(time.Millisecond))
 				waitNoPPP(t, ctx, p.Client)
+				var facts []lab.Fact
+				if padis != nil {
+					facts = append(facts, padiFacts(t, impl, padis, p.ACIf)...)
+				}
 				calls, _ := r.Calls()
-				return observe(t, r, proc.Pid(), ifnameOf(calls, p.Client), exit, nil)
+				return observe(t, r, proc.Pid(), ifnameOf(calls, p.Client), exit, facts)
 			})
 		})
 	}
@@ -783,4 +809,21 @@ func TestPppdModeExit(t *testing.T) {
 			return observe(t, r, 0, "", -1, facts)
 		})
 	})
+}
+
+// padiFacts records how many PADIs were heard (each a discovery attempt:
+// pppoe-padi-attempts 1) and reports the gaps between them (holdoff plus
+// pppoe-padi-timeout; not compared, times vary).
+func padiFacts(t *testing.T, impl lab.PPPDImpl, w *lab.PADIWatch, ifname string) []lab.Fact {
+	t.Helper()
+	at := w.Times()
+	if len(at) == 0 {
+		t.Errorf("%s: no PADI heard on %s (the watch or the client is broken)", impl, ifname)
+	}
+	var gaps []string
+	for i := 1; i < len(at); i++ {
+		gaps = append(gaps, at[i].Sub(at[i-1]).Round(10*time.Millisecond).String())
+	}
+	lab.Report(t, "%s: %d PADIs, apart by %v", impl, len(at), gaps)
+	return []lab.Fact{{Name: "PADIs sent (discovery attempts)", Value: fmt.Sprint(len(at))}}
 }
