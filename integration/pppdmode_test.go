@@ -1024,3 +1024,60 @@ func TestPppdModeUpdetach(t *testing.T) {
 		})
 	}
 }
+
+// ---- unit
+
+// Scenario 6: `unit 7` makes the interface ppp7, its pid file
+// /run/ppp7.pid and the scripts' UNIT 7; with ppp7 taken already (here by
+// another interface of that name: the kernel refuses the unit's name as it
+// refuses a unit in use, EEXIST) pppd warns and takes the first free unit.
+func TestPppdModeUnit(t *testing.T) {
+	lab.Require(t)
+	for _, taken := range []bool{false, true} {
+		name := "unit-7"
+		if taken {
+			name = "unit-7-taken"
+		}
+		t.Run(name, func(t *testing.T) {
+			p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{}))
+			if taken {
+				if _, err := p.Client.AddMacvlan(p.ClientIf, "ppp7"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bothHalves(t, lab.CompareOptions{LinkFlags: true}, func(t *testing.T, impl lab.PPPDImpl) lab.PPPDObservation {
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				startModeAC(t, p)
+				r := must[*lab.PPPDRun](t)(lab.NewPPPDRun(t, p.Client, impl))
+				if err := r.WriteSecrets(lab.Secret{User: modeUser, Password: modePass}); err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range []string{"ip-pre-up", "ip-up", "ip-down"} {
+					if err := r.Record(s, s); err != nil {
+						t.Fatal(err)
+					}
+				}
+				proc := must[*lab.Process](t)(r.Start("pppd", exitArgs(p.ClientIf, "unit", "7")...))
+				calls, err := r.WaitCalls(ctx, "ip-up ended", lab.Ended("ip-up"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ifname := ifnameOf(calls, p.Client)
+				facts := netFacts(t, p.Client, ifname)
+				log := strings.ToLower(r.PPPDLog())
+				facts = append(facts, lab.Fact{Name: "the log warns that unit 7 is in use",
+					Value: fmt.Sprint(strings.Contains(log, "unit 7") && strings.Contains(log, "in use"))})
+				if err := proc.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+				exit := exitOf(t, ctx, r, proc)
+				if _, err := r.WaitCalls(ctx, "ip-down ended", lab.Ended("ip-down")); err != nil {
+					t.Error(err)
+				}
+				waitNoPPP(t, ctx, p.Client)
+				return observe(t, r, proc.Pid(), ifname, exit, facts)
+			})
+		})
+	}
+}
