@@ -1081,3 +1081,171 @@ func TestPppdModeUnit(t *testing.T) {
 		})
 	}
 }
+
+// ---- dial on demand
+
+// demandKnown are the ways pppoed differs from pppd 2.4.9 in demand mode,
+// as TestPppdModeDemand shows them (reported, to be fixed in pppdcompat
+// and client).
+var demandKnown = []knownDifference{
+	{Prefix: `IPv4 scripts called: pppd ["ip-pre-up" "ip-up" "ip-down"], pppoed ["ip-up" "ip-down"]`,
+		Why: "pppd runs ip-pre-up once as it sets pppN up for demand (ipcp.c ip_demand_conf: placeholder addresses set, interface not up yet, $4 and $5 0.0.0.0, no IPLOCAL), not at IPCP up; pppoed never runs it in demand mode"},
+	{Prefix: factDiff("before traffic: scripts called", []string{"ip-pre-up"}, nil), Why: "(that ip-pre-up)"},
+	{Prefix: factDiff("after idle: scripts called", []string{"ip-pre-up", "ip-up", "ip-down"}, []string{"ip-up", "ip-down"}), Why: "(that ip-pre-up)"},
+	{Prefix: factDiff("before traffic: pid files", []string{"ppp0.pid <pid>\n"}, nil),
+		Why: "pppd writes /run/pppN.pid as it makes the demand unit (main.c: set_ifunit(1) creates the pid files before any traffic); pppoed only once a session is up"},
+	{Prefix: `before traffic: interface MTU: pppd "1500", pppoed "1492"`,
+		Why: "before the first dial pppd leaves pppN's MTU at 1500; pppoed sets 1492"},
+	{Prefix: "ip-up #1: environment: OLDIPLOCAL missing",
+		Why: "pppd's ipcp_up in demand mode sets OLDIPLOCAL and OLDIPREMOTE to the addresses IPCP replaced (the placeholders, then the last session's); pppoed sets neither"},
+	{Prefix: "ip-up #1: environment: OLDIPREMOTE missing", Why: "(OLDIPREMOTE)"},
+	{Prefix: "ip-down #1: environment: OLDIPLOCAL missing", Why: "(OLDIPLOCAL at ip-down)"},
+	{Prefix: "ip-down #1: environment: OLDIPREMOTE missing", Why: "(OLDIPREMOTE at ip-down)"},
+}
+
+// factDiff is how ComparePPPD writes a fact that differs whose value is
+// a list written with %q.
+func factDiff(name string, pppd, pppoed []string) string {
+	return fmt.Sprintf("%s: pppd %q, pppoed %q", name, fmt.Sprintf("%q", pppd), fmt.Sprintf("%q", pppoed))
+}
+
+// Scenario 7: `demand idle 3`. pppd makes pppN at once, with placeholder
+// addresses and the default route, before any traffic and without a
+// session; a ping through it dials; ip-up runs; after 3 s without traffic
+// the link is hung up (ip-down) and pppN waits again; SIGTERM ends it.
+// pppd 2.4.9 here needs noipv6 for demand (exitArgs has it).
+func TestPppdModeDemand(t *testing.T) {
+	lab.Require(t)
+	p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{}))
+	bothHalvesKnown(t, lab.CompareOptions{LinkFlags: true}, demandKnown, func(t *testing.T, impl lab.PPPDImpl) lab.PPPDObservation {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		srv := startModeAC(t, p)
+		r := must[*lab.PPPDRun](t)(lab.NewPPPDRun(t, p.Client, impl))
+		if err := r.WriteSecrets(lab.Secret{User: modeUser, Password: modePass}); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{"ip-pre-up", "ip-up", "ip-down"} {
+			if err := r.Record(s, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var facts []lab.Fact
+		fact := func(name, format string, args ...any) {
+			facts = append(facts, lab.Fact{Name: name, Value: fmt.Sprintf(format, args...)})
+		}
+		sessions := func() int {
+			s, err := srv.Sessions()
+			if err != nil {
+				t.Errorf("the AC's sessions: %v", err)
+			}
+			return len(s)
+		}
+		proc := must[*lab.Process](t)(r.Start("pppd", exitArgs(p.ClientIf, "demand", "idle", "3", "defaultroute")...))
+
+		// Before any traffic: pppN, its pid file, no session. pppd's
+		// demand_conf adds the default route last: that is the settled
+		// state compared.
+		var ifname string
+		wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
+		err := lab.Poll(wctx, 20*time.Millisecond, func() (bool, error) {
+			ls, err := p.Client.PPPLinks()
+			if err == nil && len(ls) == 1 && ls[0].Up {
+				ifname = ls[0].Name
+			}
+			if proc.Exited() {
+				return false, fmt.Errorf("exited with status %d", proc.ExitCode())
+			}
+			return ifname != "" && defaultVia(p.Client, ifname), nil
+		})
+		wcancel()
+		if ifname == "" {
+			t.Fatalf("%s demand: no PPP interface up before traffic: %v\nprocesses: %s\n%slog:\n%s", impl, err, r.Processes(), r.Outputs(), lastLines(r.PPPDLog(), 40))
+		}
+		// pppd writes it as it makes the unit (set_ifunit), at once
+		// with demand.
+		pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+		if _, err := r.WaitPidFile(pctx, ifname+".pid"); err != nil {
+			t.Logf("%v", err)
+		}
+		pcancel()
+		before := must[lab.Link](t)(p.Client.Link(ifname))
+		for _, f := range netFacts(t, p.Client, ifname) {
+			fact("before traffic: "+f.Name, "%s", f.Value)
+		}
+		fact("before traffic: pid files", "%q", existingPidFiles(r, proc.Pid()))
+		fact("before traffic: sessions at the AC", "%d", sessions())
+		calls, _ := r.Calls()
+		fact("before traffic: scripts called", "%q", labelsOf(calls))
+
+		// A ping dials. Whether the echo held while dialling is
+		// answered is pppd's demand_rexmit (not compared: it is sent
+		// again with the new source address, or not, and the ping may
+		// give up first).
+		dialStart := time.Now()
+		first := must[*lab.Process](t)(p.Client.Start(t, "first ping", "busybox", "ping", "-c", "1", "-W", "15", acAddr.String()))
+		calls, err = r.WaitCalls(ctx, "ip-up ended", lab.Ended("ip-up"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		upAt := calls[slices.IndexFunc(calls, func(c lab.ScriptCall) bool { return c.Label == "ip-up" })].Begin
+		lab.Report(t, "%s demand: ip-up began %s after the first ping", impl, upAt.Sub(dialStart).Round(time.Millisecond))
+		defer func() {
+			t.Logf("%s demand: the first ping (held while dialling), exited %v (status %d):\n%s", impl, first.Exited(), first.ExitCode(), first.Log())
+		}()
+		for _, f := range netFacts(t, p.Client, ifname) {
+			fact("up: "+f.Name, "%s", f.Value)
+		}
+		_, perr := p.Client.Ping(ctx, acAddr, 1)
+		fact("up: a ping is answered", "%v", perr == nil)
+		fact("up: sessions at the AC", "%d", sessions())
+
+		// No traffic for idle (3 s): hung up, pppN waits again.
+		lastTraffic := time.Now()
+		calls, err = r.WaitCalls(ctx, "ip-down ended", lab.Ended("ip-down"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		downAt := calls[slices.IndexFunc(calls, func(c lab.ScriptCall) bool { return c.Label == "ip-down" })].Begin
+		lab.Report(t, "%s demand: ip-down began %s after the last ping (idle 3)", impl, downAt.Sub(lastTraffic).Round(time.Millisecond))
+		wctx, wcancel = context.WithTimeout(ctx, 15*time.Second)
+		gone := lab.Poll(wctx, 100*time.Millisecond, func() (bool, error) { return sessions() == 0, nil })
+		wcancel()
+		fact("after idle: the AC's session ended", "%v", gone == nil)
+		fact("after idle: the daemon still runs", "%v", !proc.Exited())
+		after, err := p.Client.Link(ifname)
+		fact("after idle: the same interface", "%v", err == nil && after.Index == before.Index)
+		for _, f := range netFacts(t, p.Client, ifname) {
+			fact("after idle: "+f.Name, "%s", f.Value)
+		}
+		fact("after idle: pid files", "%q", existingPidFiles(r, proc.Pid()))
+		calls, _ = r.Calls()
+		fact("after idle: scripts called", "%q", labelsOf(calls))
+
+		if err := proc.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		exit := exitOf(t, ctx, r, proc)
+		waitNoPPP(t, ctx, p.Client)
+		return observe(t, r, proc.Pid(), ifname, exit, facts)
+	})
+}
+
+// defaultVia reports whether the default route goes through ifname.
+func defaultVia(ns *lab.Netns, ifname string) bool {
+	rs, err := ns.Routes(netlink.FAMILY_V4)
+	return err == nil && slices.ContainsFunc(rs, func(r lab.Route) bool { return r.IsDefault() && r.Link == ifname })
+}
+
+// existingPidFiles lists the pid files there now, as "NAME CONTENT", the
+// daemon's pid written <pid>.
+func existingPidFiles(r *lab.PPPDRun, daemon int) []string {
+	var out []string
+	for _, pf := range r.PidFiles() {
+		if pf.Exists() {
+			out = append(out, pf.Name+" "+strings.ReplaceAll(pf.Content, strconv.Itoa(daemon), "<pid>"))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
