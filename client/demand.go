@@ -128,7 +128,7 @@ type heldPacket struct {
 
 // openDemand makes the unit and configures it to wait for traffic.
 func openDemand(cfg *Config) (*onDemand, error) {
-	u, err := pppox.OpenUnit(pppox.UnitConfig{Ifname: cfg.Ifname, Logger: cfg.Logger})
+	u, err := pppox.OpenUnit(pppox.UnitConfig{Ifname: cfg.Ifname, Unit: cfg.Unit, Logger: cfg.Logger})
 	if err != nil {
 		if errors.Is(err, pppox.ErrNoKernelSupport) || errors.Is(err, pppox.ErrPermission) {
 			return nil, kernelExit(err)
@@ -164,6 +164,12 @@ func (dm *onDemand) setUp() error {
 	}
 	if err := dm.iface.AddIPv4(dm.local, dm.peer); err != nil {
 		return err
+	}
+	if dm.cfg.OnMoment != nil {
+		// pppd's demand_conf runs ip-pre-up here: addresses set, pppN
+		// not yet up.
+		dm.cfg.OnMoment(Moment{Kind: MomentDemandReady, Ifname: dm.unit.Ifname(), Unit: dm.unit.Number(),
+			Interface: dm.cfg.Interface, Local: dm.local, Peer: dm.peer})
 	}
 	if err := dm.iface.Up(); err != nil {
 		return err

@@ -295,13 +295,22 @@ func newDemandRig(t *testing.T, cfg Config) *demandRig {
 // up, the default route, and only then IPv4 passed and looped, so that
 // the first packet already has its source and its route.
 func TestDemandSetUp(t *testing.T) {
-	r := newDemandRig(t, Config{DefaultRoute: netcfg.RouteAdd, DefaultRouteMetric: 5, MTU: 1500})
+	var moments []Moment
+	var r *demandRig
+	r = newDemandRig(t, Config{DefaultRoute: netcfg.RouteAdd, DefaultRouteMetric: 5, MTU: 1500, OnMoment: func(m Moment) {
+		r.j.add("moment %s", m.Kind)
+		moments = append(moments, m)
+	}})
 	if err := r.dm.setUp(); err != nil {
 		t.Fatal(err)
+	}
+	if len(moments) != 1 || moments[0].Ifname != "ppp3" || moments[0].Unit != 3 || moments[0].Local.String() != "10.64.64.67" || moments[0].Peer.String() != "10.112.112.115" {
+		t.Errorf("moments %+v", moments)
 	}
 	want := []string{
 		"iface mtu 1492", // without RFC 4638 until a session says otherwise
 		"iface address 10.64.64.67 peer 10.112.112.115",
+		"moment demand-ready", // pppd's ip-pre-up: addresses set, not up
 		"iface up",
 		"iface default route metric 5",
 		"unit IP pass",

@@ -34,11 +34,16 @@ const (
 	// MomentLinkDown: the session is over and pppN's unit gone (unless
 	// dial on demand keeps it).
 	MomentLinkDown
+	// MomentDemandReady: with dial on demand, pppN exists with its
+	// placeholder addresses (Local, Peer) and is not yet up, before any
+	// session, once (pppd's demand_conf: it runs ip-pre-up here, and
+	// writes its pid file).
+	MomentDemandReady
 )
 
 var momentNames = [...]string{
 	MomentLinkUp: "link-up", MomentIPv4PreUp: "ipv4-pre-up", MomentIPv4Up: "ipv4-up", MomentIPv4Down: "ipv4-down",
-	MomentIPv6Up: "ipv6-up", MomentIPv6Down: "ipv6-down", MomentLinkDown: "link-down",
+	MomentIPv6Up: "ipv6-up", MomentIPv6Down: "ipv6-down", MomentLinkDown: "link-down", MomentDemandReady: "demand-ready",
 }
 
 func (k MomentKind) String() string {

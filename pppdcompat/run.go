@@ -157,9 +157,15 @@ func detach(args []string, mode Detach, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pppd: %v\n", err)
 		return client.ExitFatal
 	}
+	// With updetach pppd is in the foreground, logging on stdout, until
+	// the link is up: the daemon keeps our stdout and stderr until then.
+	out, errOut := null, null
+	if mode == UpDetach {
+		out, errOut = os.Stdout, os.Stderr
+	}
 	cmd := &exec.Cmd{
 		Path: self, Args: args, Env: append(os.Environ(), childEnv+"=1"),
-		Stdin: null, Stdout: null, Stderr: null,
+		Stdin: null, Stdout: out, Stderr: errOut,
 		ExtraFiles:  []*os.File{w},
 		Dir:         "/", // as pppd's detach: chdir("/")
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
@@ -195,6 +201,18 @@ func detach(args []string, mode Detach, stderr io.Writer) int {
 	return client.ExitFatal
 }
 
+// detachStdio points standard input, output and error at /dev/null.
+func detachStdio() {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return
+	}
+	defer null.Close()
+	for fd := range 3 {
+		_ = syscall.Dup2(int(null.Fd()), fd)
+	}
+}
+
 // executable is the path the daemon is started from: the one this process
 // was started as, so that its name (pidof's) stays pppd.
 func executable(argv0 string) (string, error) {
@@ -218,12 +236,18 @@ func run(o *Options, stdout, stderr io.Writer, daemon bool, report *os.File) int
 	if o.Debug {
 		level.Set(slog.LevelDebug)
 	}
-	log, closeLog := openLog(o, level, stdout, stderr, daemon)
+	// An updetach daemon logs as pppd in the foreground until it is up.
+	log, closeLog := openLog(o, level, stdout, stderr, daemon && o.Detach != UpDetach)
 	defer closeLog()
 	var reported bool
 	tell := func(msg string) {
 		if report != nil && !reported {
 			reported = true
+			if msg == "up" {
+				// Detached now: the caller's terminal or pipe is let
+				// go, as pppd's detach reopens 0, 1, 2 on /dev/null.
+				detachStdio()
+			}
 			fmt.Fprintln(report, msg)
 			report.Close()
 		}

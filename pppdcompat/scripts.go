@@ -105,6 +105,9 @@ type scripts struct {
 	n        int // scripts running
 	ip, ip6  family
 	pidfile  string // /run/pppN.pid while the unit exists
+	// demandLocal and demandPeer are pppN's IPv4 addresses with dial on
+	// demand: the placeholders, then the last session's.
+	demandLocal, demandPeer netip.Addr
 	// readCounters reads pppN's counters (status.ReadCounters); tests
 	// replace it.
 	readCounters func(ifname string) (*status.Counters, error)
@@ -182,10 +185,22 @@ func (s *scripts) onMoment(m client.Moment) {
 		s.env.set("IFNAME", m.Ifname)
 		s.env.set("UNIT", strconv.Itoa(m.Unit))
 		s.writePidFiles(m)
+	case client.MomentDemandReady:
+		// pppd's demand_conf: the unit and its pid file before any
+		// traffic, and ip-pre-up once, with no addresses yet (seen:
+		// "ppp0 IF 0 0.0.0.0 0.0.0.0", no IPLOCAL, pppN not up).
+		s.env.set("IFNAME", m.Ifname)
+		s.env.set("UNIT", strconv.Itoa(m.Unit))
+		s.writePidFiles(m)
+		s.demandLocal, s.demandPeer = m.Local, m.Peer
+		s.runWait(s.o.IPPreUpScript, s.withParam(m.Ifname, s.o.Interface, "0", "0.0.0.0", "0.0.0.0"))
 	case client.MomentIPv4PreUp:
 		s.setIPv4(m)
 		s.runWait(s.o.IPPreUpScript, s.ipArgs(m))
 	case client.MomentIPv4Up:
+		if s.o.Demand {
+			s.oldAddresses(m)
+		}
 		s.setIPv4(m)
 		s.up(&s.ip, s.ipArgs(m))
 	case client.MomentIPv4Down:
@@ -219,6 +234,29 @@ func (s *scripts) setIPv4(m client.Moment) {
 			s.env.set("DNS"+strconv.Itoa(i+1), d.String())
 		}
 		s.env.set("USEPEERDNS", "1")
+	}
+}
+
+// oldAddresses is pppd's ipcp_up in demand mode: when IPCP gave other
+// addresses than pppN had (the placeholders, or the last session's),
+// OLDIPLOCAL and OLDIPREMOTE name the replaced ones, each set only if it
+// changed and unset otherwise; with neither changed, both stay as they
+// were.
+func (s *scripts) oldAddresses(m client.Moment) {
+	if m.Local == s.demandLocal && m.Peer == s.demandPeer {
+		return
+	}
+	if m.Local != s.demandLocal {
+		s.env.set("OLDIPLOCAL", s.demandLocal.String())
+		s.demandLocal = m.Local
+	} else {
+		s.env.unset("OLDIPLOCAL")
+	}
+	if m.Peer != s.demandPeer && s.demandPeer.IsValid() {
+		s.env.set("OLDIPREMOTE", s.demandPeer.String())
+		s.demandPeer = m.Peer
+	} else {
+		s.env.unset("OLDIPREMOTE")
 	}
 }
 

@@ -328,3 +328,52 @@ func TestScriptsEnvAcrossLinks(t *testing.T) {
 	}
 	s.waitChildren(time.Second)
 }
+
+// With demand, pppd runs ip-pre-up once as it sets pppN up, with no
+// addresses, writes the pid file then, and tells ip-up which addresses
+// IPCP replaced (OLDIPLOCAL, OLDIPREMOTE; ipcp_up's demand branch).
+func TestScriptsDemand(t *testing.T) {
+	o := scriptDir(t)
+	o.Demand = true
+	s, f := newTestScripts(t, o)
+	ready := moment(client.MomentDemandReady)
+	ready.Local, ready.Peer = netip.MustParseAddr("10.64.64.67"), netip.MustParseAddr("10.112.112.115")
+	go func() { f.waitStarted(t, 1); close(f.get(0).end) }()
+	s.onMoment(ready)
+	pre := f.get(0)
+	if filepath.Base(pre.path) != "ip-pre-up" || !slices.Equal(pre.args, []string{"ppp3", "eth1", "0", "0.0.0.0", "0.0.0.0", "wan"}) {
+		t.Errorf("%s %q", pre.path, pre.args)
+	}
+	if _, err := os.Stat(filepath.Join(s.pidDir, "ppp3.pid")); err != nil {
+		t.Errorf("no pid file before traffic: %v", err)
+	}
+	envOf := func(env []string, name string) string {
+		for _, e := range env {
+			if v, ok := strings.CutPrefix(e, name+"="); ok {
+				return v
+			}
+		}
+		return "<unset>"
+	}
+	up := func(n int, local string) started {
+		m := moment(client.MomentIPv4Up)
+		m.Local = netip.MustParseAddr(local)
+		s.onMoment(m)
+		f.waitStarted(t, n)
+		st := f.get(n - 1)
+		close(st.end)
+		s.onMoment(moment(client.MomentIPv4Down))
+		f.waitStarted(t, n+1)
+		close(f.get(n).end)
+		return st
+	}
+	first := up(2, "10.0.0.2")
+	if envOf(first.env, "OLDIPLOCAL") != "10.64.64.67" || envOf(first.env, "OLDIPREMOTE") != "10.112.112.115" {
+		t.Errorf("first session: OLDIPLOCAL %s OLDIPREMOTE %s", envOf(first.env, "OLDIPLOCAL"), envOf(first.env, "OLDIPREMOTE"))
+	}
+	second := up(4, "10.0.0.9") // a new local address, the same remote
+	if envOf(second.env, "OLDIPLOCAL") != "10.0.0.2" || envOf(second.env, "OLDIPREMOTE") != "<unset>" {
+		t.Errorf("second session: OLDIPLOCAL %s OLDIPREMOTE %s", envOf(second.env, "OLDIPLOCAL"), envOf(second.env, "OLDIPREMOTE"))
+	}
+	s.waitChildren(time.Second)
+}
