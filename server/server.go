@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	vm "github.com/VictoriaMetrics/metrics"
 	"log/slog"
 	"net"
 	"os"
@@ -53,6 +54,11 @@ type Server struct {
 	listen func(ifi *net.Interface) (frameConn, error)
 	iface  func(name string) (*net.Interface, error)
 	ports  []*port
+
+	// metrics is the Set Metrics returns; authSeconds its latency
+	// histogram.
+	metrics     *vm.Set
+	authSeconds *vm.PrometheusHistogram
 }
 
 // frameConn is an interface's Discovery socket: a packet.Conn in Raw
@@ -96,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 		dir:        newDirectory(cfg.Users, cfg.Secrets, cfg.ACName),
 	}
 	s.plog = peerlog.New(s.log, peerlog.DefaultBurst, peerlog.DefaultEvery)
+	s.newMetrics()
 	if s.padi, err = NewPADILimiter(cfg.PADI); err != nil {
 		return nil, err
 	}

@@ -71,6 +71,7 @@ type session struct {
 	remote   netip.Addr
 	remote6  netip.Addr
 	linkUp   bool
+	linkUpAt time.Time // when LCP came up (the authentication latency's start)
 	upSince  time.Time
 	padtSeen bool
 	counted  bool // in byUser
@@ -319,6 +320,7 @@ func (ss *session) onEvent(ev ppp.Event) {
 		s.mu.Lock()
 		ss.linkUp = true
 		s.mu.Unlock()
+		ss.linkUpAt = time.Now()
 		if err := ss.link.SetMRU(int(e.MRU)); err != nil {
 			fail(err)
 			return
@@ -328,6 +330,9 @@ func (ss *session) onEvent(ev ppp.Event) {
 			fail(err)
 		}
 	case ppp.Authenticated:
+		if !ss.linkUpAt.IsZero() {
+			s.authSeconds.UpdateDuration(ss.linkUpAt)
+		}
 		ss.authenticated(e.Peer)
 	case ppp.IPv4Up:
 		err := s.kernel.addAddr(ss.ifname, e.Local, e.Peer)
