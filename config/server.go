@@ -275,6 +275,7 @@ func (d *serverDecoder) topFields(c *server.Config) []field {
 			return nil
 		}},
 		{name: "control-socket", set: setString(&c.ControlSocket)},
+		{name: "metrics-listen", set: setString(&c.MetricsListen)},
 		{name: "padi-limit", set: func(v any, a at) error {
 			return d.subtable(v, a, []field{
 				{name: "rate", set: setRate(&c.PADI.GlobalRate)},

@@ -67,6 +67,7 @@ func TestLoadServer(t *testing.T) {
 		{"max-mtu and max-mru", "max-mtu = 1500\nmax-mru = 1480", func(c *server.Config) { c.MaxMTU, c.MaxMRU = 1500, 1480 }},
 		{"ipv6", "ipv6 = true", func(c *server.Config) { c.IPv6 = true }},
 		{"control-socket", `control-socket = "-"`, func(c *server.Config) { c.ControlSocket = "-" }},
+		{"metrics-listen", `metrics-listen = "127.0.0.1:9101"`, func(c *server.Config) { c.MetricsListen = "127.0.0.1:9101" }},
 		{"padi-limit", "[padi-limit]\nrate = 50\nburst = 100\nper-mac-rate = 0.5\nper-mac-burst = 3\nmax-macs = 1024", func(c *server.Config) {
 			c.PADI = server.PADILimits{GlobalRate: 50, GlobalBurst: 100, MACRate: 0.5, MACBurst: 3, MaxMACs: 1024}
 		}},

@@ -62,6 +62,9 @@ type Config struct {
 	// ControlSocket is where `pppoed server status` and `kick` reach the
 	// server (default DefaultControlSocket; "-": none).
 	ControlSocket string
+	// MetricsListen, when set, is the host:port where Prometheus scrapes
+	// GET /metrics (Server.Metrics); "" serves none.
+	MetricsListen string
 	// Debug logs every discovery and PPP packet, as pppd's debug.
 	Debug bool
 	// Logger receives the log (default: discarded).

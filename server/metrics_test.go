@@ -17,7 +17,7 @@ func TestMetrics(t *testing.T) {
 		cfg := testConfig()
 		h := startHarness(t, cfg)
 		h.connect("eth0", macA, "alice", "alice-pw")
-		h.session("eth0", macB) // up to the PADS only
+		h.session("eth0", macB)      // up to the PADS only
 		time.Sleep(10 * time.Second) // within SetupTimeout: the second is still setting up
 		var b bytes.Buffer
 		h.s.Metrics().WritePrometheus(&b)

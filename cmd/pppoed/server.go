@@ -21,6 +21,7 @@ import (
 	"github.com/pppoed/pppoed/client"
 	"github.com/pppoed/pppoed/config"
 	"github.com/pppoed/pppoed/internal/peerlog"
+	"github.com/pppoed/pppoed/metrics"
 	"github.com/pppoed/pppoed/pppox"
 	"github.com/pppoed/pppoed/server"
 	"github.com/pppoed/pppoed/status"
@@ -112,6 +113,13 @@ func runServer(ctx context.Context, path string, debug bool, stderr io.Writer) e
 			return &client.ExitError{Code: client.ExitOpenFailed, Err: err}
 		}
 		defer ctl.Close()
+	}
+	if cfg.MetricsListen != "" {
+		ml, err := metrics.Listen(cfg.MetricsListen, srv.Metrics(), log)
+		if err != nil {
+			return &client.ExitError{Code: client.ExitOpenFailed, Err: err}
+		}
+		defer ml.Close()
 	}
 	ctx, stop := serverSignals(ctx, func() {
 		if err := srv.Reload(); err != nil {
