@@ -119,6 +119,9 @@ type Config struct {
 	// StateDir holds NAME.state, the last session, for clearing a stale
 	// one at start (default /var/lib/pppoed; "-" disables it).
 	StateDir string
+	// MetricsListen, when set, is the host:port where Prometheus
+	// scrapes the link's metrics (GET /metrics); "" serves none.
+	MetricsListen string
 	// ControlSocket is where `pppoed status` asks (default
 	// /run/pppoed/NAME.sock; "-" disables it).
 	ControlSocket string

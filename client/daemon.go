@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/pppoed/pppoed/metrics"
 	"github.com/pppoed/pppoed/pppox"
 	"github.com/pppoed/pppoed/status"
 )
@@ -50,6 +51,13 @@ func Run(ctx context.Context, cfg Config) error {
 		sink = srv
 	}
 	r := newReporter(&cfg, name, sink, state)
+	if cfg.MetricsListen != "" {
+		ml, err := metrics.Listen(cfg.MetricsListen, metricsSet(r), cfg.Logger)
+		if err != nil {
+			return &ExitError{Code: ExitOpenFailed, Err: err}
+		}
+		defer ml.Close()
+	}
 	if srv, ok := sink.(*status.Server); ok {
 		// The kernel's counters, read when asked for: pppN's own,
 		// while it has a session.

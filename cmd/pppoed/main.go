@@ -135,6 +135,7 @@ func connectCommand(stderr io.Writer) *cli.Command {
 			&cli.StringFlag{Name: "name", Usage: "the link's name, for the state file, the control socket and logs (default: the config file's name, or the interface)"},
 			&cli.StringFlag{Name: "state-dir", Usage: "where the last session is recorded, to clear it at the AC after a crash (\"-\": nowhere)", Value: client.DefaultStateDir},
 			&cli.StringFlag{Name: "control-socket", Usage: "the status socket (default " + client.DefaultControlDir + "/NAME.sock; \"-\": none)"},
+			&cli.StringFlag{Name: "metrics-listen", Usage: "serve the link's metrics for Prometheus (GET /metrics) on this `HOST:PORT`"},
 			&cli.StringFlag{Name: "config", Usage: "read settings from this TOML `FILE` (keys are these flags' long names); flags override it"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -197,6 +198,7 @@ func connectConfig(cmd *cli.Command) (client.Config, error) {
 		Name:               cmd.String("name"),
 		StateDir:           cmd.String("state-dir"),
 		ControlSocket:      cmd.String("control-socket"),
+		MetricsListen:      cmd.String("metrics-listen"),
 	}
 	if cfg.KeepaliveInterval == 0 {
 		cfg.KeepaliveInterval = -1 // the flag's 0 means off; the library's 0 means its default
