@@ -40,6 +40,7 @@ type ACConfig struct {
 	IPv6              bool     `toml:"ipv6,omitempty"`
 	SecretsFiles      []string `toml:"secrets-files,omitempty"`
 	ControlSocket     string   `toml:"control-socket,omitempty"` // set by StartPppoedServer
+	MetricsListen     string   `toml:"metrics-listen,omitempty"`
 
 	PADILimit *ACPADILimit `toml:"padi-limit,omitempty"`
 
