@@ -46,6 +46,7 @@ func writeClientMetrics(w io.Writer, st status.Status, now time.Time) {
 	}
 	metrics.Gauge(w, fmt.Sprintf("pppoed_client_connected_seconds{%s}", link), up)
 	metrics.Counter(w, fmt.Sprintf("pppoed_client_redials_total{%s}", link), uint64(max(st.Redials, 0)))
+	metrics.Gauge(w, fmt.Sprintf("pppoed_client_echo_rtt_seconds{%s}", link), st.EchoRTT.Seconds())
 	metrics.Gauge(w, fmt.Sprintf("pppoed_client_consecutive_failures{%s}", link), float64(st.Failures))
 	if c := st.Counters; c != nil {
 		// pppN's, since the session's unit was made.

@@ -234,6 +234,10 @@ func (r *reporter) event(ev ppp.Event) {
 			s.LocalIPv4, s.RemoteIPv4, s.DNS = netip.Addr{}, netip.Addr{}, nil
 		case ppp.IPv6Down:
 			s.LocalIPv6, s.RemoteIPv6 = netip.Addr{}, netip.Addr{}
+		case ppp.EchoRTT:
+			s.EchoRTT = e.RTT
+		case ppp.Down:
+			s.EchoRTT = 0
 		}
 		if s.State == status.StateConnected && !s.LocalIPv4.IsValid() && !s.LocalIPv6.IsValid() {
 			// No network protocol is up any more: the session is

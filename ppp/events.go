@@ -3,11 +3,16 @@ package ppp
 import (
 	"fmt"
 	"net/netip"
+	"time"
 )
 
 // Event is something a session reports upward: LinkUp, Authenticated,
-// IPv4Up, IPv4Down, IPv6Up, IPv6Down and, last, Down.
+// IPv4Up, IPv4Down, IPv6Up, IPv6Down, EchoRTT and, last, Down.
 type Event interface{ event() }
+
+// EchoRTT: the peer answered our latest LCP Echo-Request (keepalive)
+// after RTT.
+type EchoRTT struct{ RTT time.Duration }
 
 // LinkUp: LCP is Opened (RFC 1661 §3.3).
 type LinkUp struct {
@@ -57,6 +62,7 @@ func (IPv4Up) event()        {}
 func (IPv4Down) event()      {}
 func (IPv6Up) event()        {}
 func (IPv6Down) event()      {}
+func (EchoRTT) event()       {}
 func (Down) event()          {}
 
 // LinkLocal is the IPv6 link-local address of an interface identifier.

@@ -34,8 +34,12 @@ type lcpLayer struct {
 
 	loops int
 
-	echo        *sessionTimer
-	echoID      uint8
+	echo   *sessionTimer
+	echoID uint8
+	// lastEchoID and lastEchoAt are our latest Echo-Request, until its
+	// reply (EchoRTT).
+	lastEchoID  uint8
+	lastEchoAt  time.Time
 	echoPending int
 }
 
@@ -341,6 +345,13 @@ func (l *lcpLayer) extension(code Code, id uint8, data []byte) bool {
 			return true
 		}
 		l.echoPending = 0
+		// The round trip of our latest request: an older one's reply,
+		// late, would overstate it (RFC 1661 §5.8: the Identifier
+		// matches the request's).
+		if !l.lastEchoAt.IsZero() && id == l.lastEchoID {
+			l.s.emit(EchoRTT{RTT: time.Since(l.lastEchoAt)})
+			l.lastEchoAt = time.Time{}
+		}
 	case CodeDiscardReq:
 	case CodeProtRej:
 		// Handled at once: the rest of this event is only our return,
@@ -405,6 +416,7 @@ func (l *lcpLayer) echoTick() {
 
 func (l *lcpLayer) sendEcho() {
 	l.s.send(ProtoLCP, CodeEchoReq, l.echoID, Echo{Magic: l.gotMagic()}.Append(nil))
+	l.lastEchoID, l.lastEchoAt = l.echoID, time.Now()
 	l.echoID++
 }
 

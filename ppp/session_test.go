@@ -711,3 +711,29 @@ func TestCHAPPasswordByChallengerName(t *testing.T) {
 		})
 	}
 }
+
+// Each answered keepalive reports its round trip (EchoRTT): on a link
+// that delays each frame 30 ms, 60 ms.
+func TestEchoRTT(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := ppptest.Pipe(ppptest.Config{Delay: 30 * time.Millisecond})
+		srv := start(serverConfig(ppp.AuthNone, true, false, ppptest.NewPool(clientAddr, 1)), b)
+		ccfg := clientConfig(true, false)
+		ccfg.EchoInterval, ccfg.EchoFailures = 10*time.Second, 3
+		cli := start(ccfg, a)
+		time.Sleep(25 * time.Second)
+		synctest.Wait()
+		var rtts []time.Duration
+		for _, e := range cli.rec.all() {
+			if r, ok := e.(ppp.EchoRTT); ok {
+				rtts = append(rtts, r.RTT)
+			}
+		}
+		if len(rtts) != 2 || rtts[0] != 60*time.Millisecond || rtts[1] != 60*time.Millisecond {
+			t.Errorf("round trips %v, want two of 60ms", rtts)
+		}
+		cli.s.Close("")
+		cli.wait(t)
+		srv.wait(t)
+	})
+}

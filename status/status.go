@@ -51,6 +51,9 @@ type Status struct {
 	MTU        int          `json:"mtu,omitempty"`
 	MRU        int          `json:"mru,omitempty"`
 
+	// EchoRTT is the round trip of the last LCP keepalive answered
+	// (0: none yet in this session).
+	EchoRTT time.Duration `json:"echo_rtt_ns,omitzero"`
 	// ConnectedSince is when the first network protocol came up.
 	ConnectedSince time.Time `json:"connected_since,omitzero"`
 	// Counters are the kernel's for Ifname, read when the status is
