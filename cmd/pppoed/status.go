@@ -232,6 +232,10 @@ func statusFields(st status.Status, now time.Time) []field {
 	if !st.ConnectedSince.IsZero() {
 		add("uptime", shortDuration(now.Sub(st.ConnectedSince)), st.ConnectedSince.String())
 	}
+	if st.EchoRTT > 0 {
+		s := st.EchoRTT.Round(100 * time.Microsecond).String()
+		add("echo-rtt", s, s)
+	}
 	if c := st.Counters; c != nil {
 		add("rx/tx", fmt.Sprintf("%s / %s (%d / %d packets)", humanBytes(c.RxBytes), humanBytes(c.TxBytes), c.RxPackets, c.TxPackets), "")
 	}

@@ -77,7 +77,7 @@ func connectedStatus() status.Status {
 		LocalIPv4: netip.MustParseAddr("10.64.0.2"), RemoteIPv4: netip.MustParseAddr("10.64.0.1"),
 		LocalIPv6: netip.MustParseAddr("fe80::1"), RemoteIPv6: netip.MustParseAddr("fe80::2"),
 		DNS: []netip.Addr{netip.MustParseAddr("10.64.0.53"), netip.MustParseAddr("10.64.0.54")},
-		MTU: 1492, MRU: 1480,
+		MTU: 1492, MRU: 1480, EchoRTT: 12345 * time.Microsecond,
 		ConnectedSince: statusNow.Add(-(time.Hour + 2*time.Minute + 3*time.Second)),
 		Counters:       &status.Counters{RxBytes: 1_234_567, TxBytes: 345_000, RxPackets: 1234, TxPackets: 567},
 		LastError:      "peer not responding", LastErrorTime: statusNow.Add(-5*time.Minute - 10*time.Second),
@@ -115,6 +115,7 @@ remote-ipv6: fe80::2
         mtu: 1492
         mru: 1480
      uptime: 1h2m3s
+   echo-rtt: 12.3ms
       rx/tx: 1.2 MB / 345 kB (1234 / 567 packets)
  last-error: peer not responding (2026-11-29 22:56:53, 5m10s ago)
     redials: 3
@@ -144,6 +145,7 @@ remote-ipv6: fe80::2
         mtu: 1492
         mru: 1480
      uptime: 1h2m3s
+   echo-rtt: 12.3ms
 `},
 		{"nothing yet", status.Status{}, ""},
 	}
@@ -304,7 +306,7 @@ func TestStatusWatch(t *testing.T) {
 		steps []step
 	}{
 		{"human", false, 4, []step{
-			{func(st *status.Status) { *st = connectedStatus() }, "2026-11-29 23:02:03 status: connected; interface: eth0 -> ppp0; ac-name: demo-ac; ac-mac: 52:54:00:12:34:56; service: internet; session-id: 0x1a2b; local-ipv4: 10.64.0.2; remote-ipv4: 10.64.0.1; local-ipv6: fe80::1; remote-ipv6: fe80::2; dns: 10.64.0.53, 10.64.0.54; mtu: 1492; mru: 1480; uptime: 1h2m3s; last-error: peer not responding (2026-11-29 22:56:53, 5m10s ago); redials: 3"},
+			{func(st *status.Status) { *st = connectedStatus() }, "2026-11-29 23:02:03 status: connected; interface: eth0 -> ppp0; ac-name: demo-ac; ac-mac: 52:54:00:12:34:56; service: internet; session-id: 0x1a2b; local-ipv4: 10.64.0.2; remote-ipv4: 10.64.0.1; local-ipv6: fe80::1; remote-ipv6: fe80::2; dns: 10.64.0.53, 10.64.0.54; mtu: 1492; mru: 1480; uptime: 1h2m3s; echo-rtt: 12.3ms; last-error: peer not responding (2026-11-29 22:56:53, 5m10s ago); redials: 3"},
 			// Only the counters change: nothing to say; the next line is
 			// the next real change.
 			{func(st *status.Status) { st.Counters = &status.Counters{RxBytes: 1} }, ""},
