@@ -87,7 +87,7 @@ func (r dropReason) String() string {
 //   - Accounting-, Disconnect- and CoA-Request: MD5 over the packet with a
 //     zero authenticator and the secret (RFC 2866 §3, RFC 5176 §2.3); the
 //     Message-Authenticator is computed first over the zero authenticator
-//     (RFC 5176 §3.5; what FreeRADIUS does for accounting too);
+//     (RFC 5176; what FreeRADIUS does for accounting too);
 //   - replies: MD5 with reqAuth, the request's authenticator (RFC 2865 §3),
 //     the Message-Authenticator computed over reqAuth (RFC 3579 §3.2).
 func encode(p *radius.Packet, secret []byte, reqAuth [16]byte) ([]byte, error) {
