@@ -42,16 +42,17 @@ type Target struct {
 	From           netip.AddrPort
 }
 
-// Error causes (RFC 5176, Error-Cause).
+// Error-Cause values (RFC 5176) a NAK carries; a DAEConfig.Handle may
+// return them in a *DAEError.
 const (
-	CauseUnsupportedAttribute  = 401
-	CauseMissingAttribute      = 402
-	CauseNASIdentificationMism = 403
-	CauseInvalidRequest        = 404
-	CauseInvalidAttributeValue = 407
-	CauseSessionNotFound       = 503
-	CauseSessionNotRemovable   = 504
-	CauseResourcesUnavailable  = 506
+	ErrorCauseUnsupportedAttribute      = 401
+	ErrorCauseMissingAttribute          = 402
+	ErrorCauseNASIdentificationMismatch = 403
+	ErrorCauseInvalidRequest            = 404
+	ErrorCauseInvalidAttributeValue     = 407
+	ErrorCauseSessionNotFound           = 503
+	ErrorCauseSessionNotRemovable       = 504
+	ErrorCauseResourcesUnavailable      = 506
 )
 
 // ErrSessionNotFound, returned by a DAEConfig.Handle, answers a NAK with
@@ -235,11 +236,11 @@ func (l *DAEListener) respond(b []byte, from netip.AddrPort) []byte {
 		switch {
 		case err == nil:
 		case errors.Is(err, ErrSessionNotFound):
-			cause = CauseSessionNotFound
+			cause = ErrorCauseSessionNotFound
 		case errors.As(err, &de):
 			cause = de.Cause
 		default:
-			cause = CauseResourcesUnavailable
+			cause = ErrorCauseResourcesUnavailable
 		}
 	}
 	code := p.Code + 1 // ACK
@@ -306,7 +307,7 @@ func (l *DAEListener) target(p *radius.Packet) (Target, uint32) {
 	hasTimeout := false
 	for _, avp := range p.Attributes {
 		if !daeAllowed(avp.Type, t.Kind) {
-			return t, CauseUnsupportedAttribute
+			return t, ErrorCauseUnsupportedAttribute
 		}
 		v := avp.Attribute
 		switch avp.Type {
@@ -319,34 +320,34 @@ func (l *DAEListener) target(p *radius.Packet) (Target, uint32) {
 		case rfc2865.FramedIPAddress_Type:
 			ip, err := ipv4Attr(v)
 			if err != nil {
-				return t, CauseInvalidAttributeValue
+				return t, ErrorCauseInvalidAttributeValue
 			}
 			t.FramedIP = ip
 		case rfc2865.SessionTimeout_Type:
 			n, err := radius.Integer(v)
 			if err != nil {
-				return t, CauseInvalidAttributeValue
+				return t, ErrorCauseInvalidAttributeValue
 			}
 			t.SessionTimeout, hasTimeout = time.Duration(n)*time.Second, true
 		case rfc2865.NASIdentifier_Type:
 			if string(v) != l.cfg.NAS.Identifier {
-				return t, CauseNASIdentificationMism
+				return t, ErrorCauseNASIdentificationMismatch
 			}
 		case rfc2865.NASIPAddress_Type:
 			ip, err := ipv4Attr(v)
 			if err != nil {
-				return t, CauseInvalidAttributeValue
+				return t, ErrorCauseInvalidAttributeValue
 			}
 			if ip != l.cfg.NAS.IPAddress {
-				return t, CauseNASIdentificationMism
+				return t, ErrorCauseNASIdentificationMismatch
 			}
 		}
 	}
 	if t.AcctSessionID == "" && t.UserName == "" && !t.FramedIP.IsValid() {
-		return t, CauseMissingAttribute
+		return t, ErrorCauseMissingAttribute
 	}
 	if t.Kind == CoA && !hasTimeout {
-		return t, CauseMissingAttribute
+		return t, ErrorCauseMissingAttribute
 	}
 	return t, 0
 }
