@@ -25,6 +25,13 @@ const (
 
 var authNames = [...]string{"none", "pap", "chap", "mschap1", "mschap2"}
 
+// DefaultAuth is the methods a client accepts when Config.Allow is nil,
+// most preferred first, as pppd: MS-CHAPv2, MS-CHAPv1, CHAP-MD5, PAP. The
+// slice is the caller's.
+func DefaultAuth() []AuthMethod {
+	return []AuthMethod{AuthMSCHAPv2, AuthMSCHAPv1, AuthCHAPMD5, AuthPAP}
+}
+
 // String is the method's name on pppoed's command line.
 func (m AuthMethod) String() string {
 	if int(m) < len(authNames) {

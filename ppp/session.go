@@ -320,7 +320,7 @@ func NewSession(link Link, cfg Config) *Session {
 		cfg.EchoFailures = 3 // used only with an EchoInterval
 	}
 	if cfg.Allow == nil {
-		cfg.Allow = []AuthMethod{AuthMSCHAPv2, AuthMSCHAPv1, AuthCHAPMD5, AuthPAP}
+		cfg.Allow = DefaultAuth()
 	}
 	if cfg.Name == "" {
 		cfg.Name = "pppoed"

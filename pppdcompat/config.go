@@ -135,7 +135,7 @@ func (o *Options) clientConfig(cr credentials, log *slog.Logger) (client.Config,
 // starts as every method in pppd's order of preference.
 func refuse(cfg *client.Config, name string) error {
 	if cfg.Auth == nil {
-		cfg.Auth = []ppp.AuthMethod{ppp.AuthMSCHAPv2, ppp.AuthMSCHAPv1, ppp.AuthCHAPMD5, ppp.AuthPAP}
+		cfg.Auth = ppp.DefaultAuth()
 	}
 	var m ppp.AuthMethod
 	switch name {

@@ -3,6 +3,7 @@ package pppdcompat
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/pppoed/pppoed/ppp"
 	"github.com/pppoed/pppoed/secrets"
@@ -54,7 +55,9 @@ func (o *Options) credentials(papFile, chapFile string, log *slog.Logger) (crede
 			}
 			return pw, nil
 		}
-		cr.allow = append([]ppp.AuthMethod{ppp.AuthMSCHAPv2, ppp.AuthMSCHAPv1, ppp.AuthCHAPMD5}, cr.allow...)
+		// The CHAP family, in the default order, before PAP.
+		chap := slices.DeleteFunc(ppp.DefaultAuth(), func(m ppp.AuthMethod) bool { return m == ppp.AuthPAP })
+		cr.allow = append(chap, cr.allow...)
 	}
 	if !havePAP && !haveCHAP {
 		log.Warn(fmt.Sprintf("pppd: no secret for %q in %s or %s, and no password option: authentication will fail", o.User, papFile, chapFile))
