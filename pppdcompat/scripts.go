@@ -482,12 +482,12 @@ func (s *scripts) writePidFiles(m client.Moment) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pidfile = fmt.Sprintf("%s/%s.pid", s.pidDir, m.Ifname)
-	if err := writeFileAtomic(s.pidfile, fmt.Sprintf("%d\n", s.pid)); err != nil {
+	if err := writePidFile(s.pidfile, fmt.Sprintf("%d\n", s.pid)); err != nil {
 		s.log.Warn("pppd: " + err.Error())
 		s.pidfile = ""
 	}
 	if s.o.Linkname != "" {
-		if err := writeFileAtomic(s.linkPidfile(), fmt.Sprintf("%d\n%s\n", s.pid, m.Ifname)); err != nil {
+		if err := writePidFile(s.linkPidfile(), fmt.Sprintf("%d\n%s\n", s.pid, m.Ifname)); err != nil {
 			s.log.Warn("pppd: " + err.Error())
 		}
 	}
@@ -511,13 +511,10 @@ func (s *scripts) removePidFiles() {
 	}
 }
 
-func writeFileAtomic(path, content string) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+// writePidFile writes path as pppd's create_pidfile does: in place (no
+// temporary file beside it in /run), readable by all.
+func writePidFile(path, content string) error {
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
