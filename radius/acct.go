@@ -254,6 +254,9 @@ func (a *Accounting) Run(ctx context.Context) error {
 		a.mu.Lock()
 		a.busy = false
 		if err == nil {
+			// Counted before the spool can read empty, so that a Flush
+			// that returns sees every delivered record in Stats.
+			a.sent.Add(1)
 			a.queue = a.queue[1:]
 			if len(a.queue) == 0 {
 				a.queue = nil
@@ -262,7 +265,6 @@ func (a *Accounting) Run(ctx context.Context) error {
 		}
 		a.mu.Unlock()
 		if err == nil {
-			a.sent.Add(1)
 			continue
 		}
 		if ctx.Err() != nil {
