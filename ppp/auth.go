@@ -2,8 +2,10 @@ package ppp
 
 import (
 	"bytes"
+	"context"
 	"crypto/md5"
 	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -383,17 +385,68 @@ func (a *authPeer) fail(detail string) {
 	a.s.authFailed(ReasonAuthFailed, detail)
 }
 
+// Credentials are what a peer authenticated with, for Config.Verify.
+// Slices are the Verify call's own (copies).
+type Credentials struct {
+	Method AuthMethod
+	User   string // the name the peer gave, raw from the wire
+	// PAP: the password given.
+	Password []byte
+	// CHAP-MD5 and MS-CHAP: the Identifier of our Challenge, its Value
+	// (ours) and the Value field of the peer's Response.
+	ID        uint8
+	Challenge []byte
+	Response  []byte
+}
+
+// Verdict is Config.Verify's answer.
+type Verdict struct {
+	// Accept: the verifier checked the credentials and they are good.
+	Accept bool
+	// Local (with Accept false): check the credentials here against
+	// Password, as if Secrets held it: the verifier's fallback to a local
+	// user (e.g. no RADIUS server answered).
+	Local    bool
+	Password string
+	// Message, when not nil, is the text sent in place of ppp's own:
+	// PAP Ack/Nak message; CHAP-MD5 Success/Failure message; for
+	// MS-CHAPv2 on Accept the whole Success text ("S=<40 hex> M=...",
+	// the authenticator response computed by the verifier: required,
+	// an MS-CHAPv2 Accept without a valid-looking "S=" fails the
+	// authentication), and on a refusal the whole Failure text
+	// ("E=691 R=0 C=<32 hex> V=3 M=...") or nil for ppp's own.
+	Message []byte
+	// Detail says why, for the log and the Down detail only (never sent).
+	Detail string
+}
+
 // authServer authenticates the peer.
 type authServer struct {
 	s         *Session
 	method    AuthMethod
 	retry     *sessionTimer
 	deadline  *sessionTimer
-	id        uint8
+	id        uint8 // of our Challenge; PAP: of the latest request
 	challenge []byte
 	tries     int
 	done, ok  bool
-	success   []byte // the Success or Ack message, resent on duplicates
+	success   []byte // the Success or Ack data, resent on duplicates
+	// verifying is the Config.Verify call under way, nil when none: its
+	// verdict counts only while it is still this one (stop clears it).
+	verifying *verifyCall
+}
+
+// verifyCall is one Config.Verify call: its context's cancel, and the
+// credentials it was asked about.
+type verifyCall struct {
+	cancel context.CancelFunc
+	at     attempt
+}
+
+// attempt is what the peer authenticated with: its name and its PAP
+// password or CHAP Response value (copies of the packet's).
+type attempt struct {
+	name, value []byte
 }
 
 func newAuthServer(s *Session, m AuthMethod) *authServer {
@@ -442,9 +495,15 @@ func (s *Session) peerAuthDeadline() time.Duration {
 	return max(time.Until(s.peerAuthBy), 0)
 }
 
+// stop ends the authentication: its timers, and the verifier's call,
+// whose context is cancelled and whose verdict will be dropped.
 func (a *authServer) stop() {
 	a.retry.stop()
 	a.deadline.stop()
+	if a.verifying != nil {
+		a.verifying.cancel()
+		a.verifying = nil
+	}
 }
 
 // sendChallenge sends (or resends, unchanged) our CHAP Challenge.
@@ -484,56 +543,16 @@ func (a *authServer) input(p Packet) {
 		}
 		return
 	}
+	if a.verifying != nil {
+		// A repeat while the verifier works (it carries our
+		// Challenge's Identifier, which the verdict's answer will too).
+		return
+	}
 	r, err := ParseCHAPChallenge(p.Data)
 	if err != nil {
 		return
 	}
-	user := string(r.Name)
-	pass, known := a.secret(user)
-	good := false
-	var okMsg, failMsg []byte
-	switch a.method {
-	case AuthCHAPMD5:
-		h := md5.New()
-		h.Write([]byte{p.ID})
-		h.Write([]byte(pass))
-		h.Write(a.challenge)
-		good = known && subtle.ConstantTimeCompare(r.Value, h.Sum(nil)) == 1
-		okMsg, failMsg = []byte(msgCHAPOK), []byte(msgCHAPFail)
-	case AuthMSCHAPv1:
-		resp, err := mschap.ParseV1Response(r.Value)
-		want := mschap.NTChallengeResponse([8]byte(a.challenge), pass)
-		good = known && err == nil && resp.Flags&1 == 1 && subtle.ConstantTimeCompare(resp.NTResponse[:], want[:]) == 1
-		okMsg = []byte(msgCHAPOK)
-		failMsg = []byte(mschap.Failure{Code: mschap.ErrAuthenticationFailed}.String())
-	case AuthMSCHAPv2:
-		resp, err := mschap.ParseV2Response(r.Value)
-		if err == nil {
-			// Worked out for an unknown user too (with an empty
-			// password), as the other methods do: an unknown user then
-			// takes as long to refuse as a wrong password.
-			want := mschap.GenerateNTResponse([16]byte(a.challenge), resp.PeerChallenge, user, pass)
-			good = known && subtle.ConstantTimeCompare(resp.NTResponse[:], want[:]) == 1
-			auth := mschap.GenerateAuthenticatorResponse(pass, resp.NTResponse, resp.PeerChallenge, [16]byte(a.challenge), user)
-			okMsg = []byte(mschap.Success{AuthResponse: auth, Message: msgCHAPOK}.String())
-		}
-		next := make([]byte, mschap.V2ChallengeLen)
-		a.s.random(next)
-		failMsg = []byte(mschap.Failure{Code: mschap.ErrAuthenticationFailed, Challenge: next, Version: 3, Message: msgCHAPFail}.String())
-	}
-	detail := fmt.Sprintf(`%s authentication of "%s" failed`, a.method, wireText(r.Name))
-	if good {
-		err := a.authorize(user)
-		if err == nil {
-			a.success = okMsg
-			a.s.send(ProtoCHAP, CodeCHAPSuccess, p.ID, okMsg)
-			a.succeed(user)
-			return
-		}
-		detail = refused(a.method, r.Name, err)
-	}
-	a.s.send(ProtoCHAP, CodeCHAPFailure, p.ID, failMsg)
-	a.fail(detail)
+	a.check(attempt{name: r.Name, value: r.Value})
 }
 
 // pap checks an Authenticate-Request (RFC 1334 §2.2.1).
@@ -550,23 +569,230 @@ func (a *authServer) pap(p Packet) {
 		}
 		return
 	}
+	// The answer carries the latest request's Identifier, the only one
+	// the peer still takes (RFC 1334 §2.2.2), also when a verifier's
+	// verdict answers a request repeated while it worked.
 	a.id = p.ID
-	user := string(req.PeerID)
-	pass, known := a.secret(user)
-	detail := fmt.Sprintf(`PAP authentication of "%s" failed`, wireText(req.PeerID))
-	if known && subtle.ConstantTimeCompare(req.Password, []byte(pass)) == 1 {
-		err := a.authorize(user)
+	if a.verifying != nil {
+		return
+	}
+	a.check(attempt{name: req.PeerID, value: req.Password})
+}
+
+// check decides on the peer's credentials: here for a name Secrets holds
+// (or for any name without Config.Verify), else by the verifier.
+func (a *authServer) check(at attempt) {
+	pass, known := a.secret(string(at.name))
+	if !known && a.s.cfg.Verify != nil && a.wellFormed(at.value) {
+		a.verify(at)
+		return
+	}
+	a.checkLocal(at, pass, known, "")
+}
+
+// wellFormed reports whether an MS-CHAP Response value has the size and
+// form of one (RFC 2433 §2.1.2: the "use Windows NT compatible" flag set;
+// RFC 2759 §4): one that has not cannot be right, and a verifier is not
+// asked about it.
+func (a *authServer) wellFormed(value []byte) bool {
+	switch a.method {
+	case AuthMSCHAPv1:
+		r, err := mschap.ParseV1Response(value)
+		return err == nil && r.Flags&1 == 1
+	case AuthMSCHAPv2:
+		_, err := mschap.ParseV2Response(value)
+		return err == nil
+	}
+	return true
+}
+
+// checkLocal checks the credentials against pass, the user's password
+// (known false: the user is unknown, and the credentials fail), and
+// answers. why, when not empty, is the verifier's detail for the Down
+// detail.
+func (a *authServer) checkLocal(at attempt, pass string, known bool, why string) {
+	user := string(at.name)
+	good := false
+	var okMsg, failMsg []byte
+	switch a.method {
+	case AuthPAP:
+		good = known && subtle.ConstantTimeCompare(at.value, []byte(pass)) == 1
+		okMsg, failMsg = []byte(msgPAPOK), []byte(msgPAPFail)
+	case AuthCHAPMD5:
+		h := md5.New()
+		h.Write([]byte{a.id})
+		h.Write([]byte(pass))
+		h.Write(a.challenge)
+		good = known && subtle.ConstantTimeCompare(at.value, h.Sum(nil)) == 1
+		okMsg, failMsg = []byte(msgCHAPOK), []byte(msgCHAPFail)
+	case AuthMSCHAPv1:
+		resp, err := mschap.ParseV1Response(at.value)
+		want := mschap.NTChallengeResponse([8]byte(a.challenge), pass)
+		good = known && err == nil && resp.Flags&1 == 1 && subtle.ConstantTimeCompare(resp.NTResponse[:], want[:]) == 1
+		okMsg, failMsg = []byte(msgCHAPOK), a.failure()
+	case AuthMSCHAPv2:
+		resp, err := mschap.ParseV2Response(at.value)
 		if err == nil {
-			a.success, _ = PAPResponse{Message: []byte(msgPAPOK)}.Append(nil)
-			a.s.send(ProtoPAP, CodePAPAuthAck, p.ID, a.success)
-			a.succeed(user)
+			// Worked out for an unknown user too (with an empty
+			// password), as the other methods do: an unknown user then
+			// takes as long to refuse as a wrong password.
+			want := mschap.GenerateNTResponse([16]byte(a.challenge), resp.PeerChallenge, user, pass)
+			good = known && subtle.ConstantTimeCompare(resp.NTResponse[:], want[:]) == 1
+			auth := mschap.GenerateAuthenticatorResponse(pass, resp.NTResponse, resp.PeerChallenge, [16]byte(a.challenge), user)
+			okMsg = []byte(mschap.Success{AuthResponse: auth, Message: msgCHAPOK}.String())
+		}
+		failMsg = a.failure()
+	}
+	a.answer(at, good, okMsg, failMsg, why)
+}
+
+// failure is ppp's own failure message for the method: pppd's text, for
+// MS-CHAPv2 with a new challenge (RFC 2759 §6).
+func (a *authServer) failure() []byte {
+	switch a.method {
+	case AuthPAP:
+		return []byte(msgPAPFail)
+	case AuthMSCHAPv1:
+		return []byte(mschap.Failure{Code: mschap.ErrAuthenticationFailed}.String())
+	case AuthMSCHAPv2:
+		next := make([]byte, mschap.V2ChallengeLen)
+		a.s.random(next)
+		return []byte(mschap.Failure{Code: mschap.ErrAuthenticationFailed, Challenge: next, Version: 3, Message: msgCHAPFail}.String())
+	}
+	return []byte(msgCHAPFail)
+}
+
+// answer ends the authentication of at: credentials that are good, and
+// that Authorize accepts, get okMsg in an Ack or a Success; any other
+// gets failMsg (nil: ppp's own) in a Nak or a Failure. why, when not
+// empty, is added to the Down detail of a failure.
+func (a *authServer) answer(at attempt, good bool, okMsg, failMsg []byte, why string) {
+	proto := a.method.protocol()
+	okCode, failCode := CodeCHAPSuccess, CodeCHAPFailure
+	if proto == ProtoPAP {
+		okCode, failCode = CodePAPAuthAck, CodePAPAuthNak
+	}
+	name := a.method.String()
+	if a.method == AuthPAP {
+		name = "PAP" // as it always said
+	}
+	detail := fmt.Sprintf(`%s authentication of "%s" failed`, name, wireText(at.name))
+	if why != "" {
+		detail += ": " + why
+	}
+	if good {
+		err := a.authorize(string(at.name))
+		if err == nil {
+			a.success = a.message(okMsg)
+			a.s.send(proto, okCode, a.id, a.success)
+			a.succeed(string(at.name))
 			return
 		}
-		detail = refused(AuthPAP, req.PeerID, err)
+		detail = refused(a.method, at.name, err)
 	}
-	nak, _ := PAPResponse{Message: []byte(msgPAPFail)}.Append(nil)
-	a.s.send(ProtoPAP, CodePAPAuthNak, p.ID, nak)
+	if failMsg == nil {
+		failMsg = a.failure()
+	}
+	a.s.send(proto, failCode, a.id, a.message(failMsg))
 	a.fail(detail)
+}
+
+// message is the data of an Ack, Nak, Success or Failure saying msg, cut
+// to what the packet can carry: a PAP message has a one-octet length
+// (RFC 1334 §2.2.2), and no packet may exceed the peer's MRU (RFC 1661
+// §6.1). ppp's own messages are short; a verifier's may not be.
+func (a *authServer) message(msg []byte) []byte {
+	room := a.s.peerMRU() - HeaderLen
+	if a.method == AuthPAP {
+		room = min(room-1, 0xff)
+	}
+	msg = msg[:min(len(msg), max(room, 0))]
+	if a.method == AuthPAP {
+		b, _ := PAPResponse{Message: msg}.Append(nil)
+		return b
+	}
+	return msg
+}
+
+// verify asks Config.Verify about at on a goroutine of its own; its
+// verdict comes back as one of the session's events (verified). The
+// Challenge is not resent meanwhile: the peer's Response is in hand, and
+// a new Challenge's Response would be to a challenge the verifier was
+// not asked about. The deadline keeps running.
+func (a *authServer) verify(at attempt) {
+	ctx, cancel := context.WithCancel(context.Background())
+	call := &verifyCall{cancel: cancel, at: at}
+	a.verifying = call
+	a.retry.stop()
+	c := Credentials{Method: a.method, User: string(at.name)}
+	if a.method == AuthPAP {
+		c.Password = bytes.Clone(at.value)
+	} else {
+		c.ID, c.Challenge, c.Response = a.id, bytes.Clone(a.challenge), bytes.Clone(at.value)
+	}
+	a.s.plog.Debug("ppp: asking the verifier", "method", a.method.String(), "user", wireText(at.name))
+	s, verify := a.s, a.s.cfg.Verify
+	go func() {
+		v := verify(ctx, c)
+		// post returns once the session is over (the verdict is then
+		// dropped), so this goroutine never outlives Verify's return.
+		s.post(func() { a.verified(call, v) })
+	}()
+}
+
+// verified takes the verifier's verdict on call, on the session's
+// goroutine, unless the authentication was abandoned since.
+func (a *authServer) verified(call *verifyCall, v Verdict) {
+	if a.verifying != call {
+		return // stopped since: a late verdict, dropped
+	}
+	a.verifying = nil
+	call.cancel()
+	at := call.at
+	why := peerlog.Printable(v.Detail)
+	verdict := "refused"
+	if v.Accept {
+		verdict = "accepted"
+	} else if v.Local {
+		verdict = "check locally"
+	}
+	a.s.plog.Info("ppp: verifier's verdict", "method", a.method.String(), "user", wireText(at.name), "verdict", verdict, "detail", why)
+	switch {
+	case v.Accept:
+		msg := v.Message
+		if a.method == AuthMSCHAPv2 && !looksLikeSuccess(msg) {
+			// RFC 2759 §5: the peer checks our authenticator response;
+			// without one it would hang up, or be fooled by ours.
+			bad := "the verifier's MS-CHAPv2 Success lacks S=<40 hex digits>"
+			if why != "" {
+				bad += " (" + why + ")"
+			}
+			a.answer(at, false, nil, nil, bad)
+			return
+		}
+		if msg == nil {
+			msg = []byte(msgCHAPOK)
+			if a.method == AuthPAP {
+				msg = []byte(msgPAPOK)
+			}
+		}
+		a.answer(at, true, msg, nil, why)
+	case v.Local:
+		a.checkLocal(at, v.Password, true, why)
+	default:
+		a.answer(at, false, nil, v.Message, why)
+	}
+}
+
+// looksLikeSuccess reports whether msg begins as an MS-CHAPv2 Success
+// message must: "S=" and the authenticator response in 40 hex digits
+// (RFC 2759 §5).
+func looksLikeSuccess(msg []byte) bool {
+	if len(msg) < 42 || !bytes.HasPrefix(msg, []byte("S=")) {
+		return false
+	}
+	_, err := hex.Decode(make([]byte, 20), msg[2:42])
+	return err == nil
 }
 
 // authorize decides, for a peer whose credentials are good, whether it

@@ -201,6 +201,18 @@ type Config struct {
 	// authenticate again under the same name (any other fails), and the
 	// first authorization stands. It must not block for long.
 	Authorize func(peer string) (*Authorization, error)
+	// Verify, when set, is asked about a peer whose name Secrets does not
+	// hold (server). It runs on a goroutine of its own, so it may take
+	// seconds (a RADIUS round trip); ctx is cancelled when the
+	// authentication is abandoned (the session ends, LCP goes down and
+	// authentication starts over, the deadline passes). Meanwhile the
+	// peer's repeats are not answered and no Challenge is resent; the
+	// answer is sent to the latest of them (PAP: its Identifier). An
+	// accepted peer then passes Authorize as a locally checked one does.
+	// An MS-CHAP Response that cannot be right (not of MS-CHAP's size
+	// and form) is refused without asking it. A verdict that comes
+	// after the authentication was abandoned is dropped.
+	Verify func(ctx context.Context, c Credentials) Verdict
 
 	IPv4 *IPv4Config // nil: IPCP is not run
 	IPv6 *IPv6Config // nil: IPv6CP is not run
