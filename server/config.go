@@ -62,6 +62,10 @@ type Config struct {
 	// ControlSocket is where `pppoed server status` and `kick` reach the
 	// server (default DefaultControlSocket; "-": none).
 	ControlSocket string
+	// RADIUS, when set, authenticates the users the local ones do not
+	// settle, accounts every session and takes Disconnect- and
+	// CoA-Requests. Reload does not change it.
+	RADIUS *RADIUS
 	// MetricsListen, when set, is the host:port where Prometheus scrapes
 	// GET /metrics (Server.Metrics); "" serves none.
 	MetricsListen string
@@ -254,6 +258,11 @@ func (c *Config) Validate() error {
 	for _, ifc := range d.Interfaces {
 		if ifc.DefaultProfile != "" && !profiles[ifc.DefaultProfile] {
 			return fmt.Errorf("server: interface %s: default profile %q is not defined", ifc.Name, ifc.DefaultProfile)
+		}
+	}
+	if d.RADIUS != nil {
+		if err := d.RADIUS.validate(); err != nil {
+			return err
 		}
 	}
 	return validateUsers(d.Users, profiles)

@@ -19,6 +19,7 @@ import (
 	"github.com/pppoed/pppoed/discovery"
 	"github.com/pppoed/pppoed/ppp"
 	"github.com/pppoed/pppoed/pppox"
+	"github.com/pppoed/pppoed/status"
 )
 
 // The AC under test runs in memory: a fakeConn per interface carries its
@@ -129,8 +130,10 @@ type fakeKernel struct {
 	closed  bool
 	openErr error
 	// fail, when set, makes the named operation ("setMTU", "addAddr",
-	// "up", "rename") fail.
+	// "up", "rename", "counters") fail.
 	fail map[string]error
+	// traffic are pppN's counters by name (setCounters).
+	traffic map[string]status.Counters
 }
 
 func newFakeKernel() *fakeKernel {
@@ -205,6 +208,26 @@ func (k *fakeKernel) rename(ifname, name string) error {
 
 func (k *fakeKernel) removeAddrs(ifname string, family int) {
 	_ = k.record(fmt.Sprintf("removeAddrs %s %d", ifname, family), nil)
+}
+
+// counters are the ones setCounters gave ifname (zeros if none).
+func (k *fakeKernel) counters(ifname string) (*status.Counters, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.fail["counters"]; err != nil {
+		return nil, err
+	}
+	c := k.traffic[ifname]
+	return &c, nil
+}
+
+func (k *fakeKernel) setCounters(ifname string, c status.Counters) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.traffic == nil {
+		k.traffic = map[string]status.Counters{}
+	}
+	k.traffic[ifname] = c
 }
 
 func (k *fakeKernel) close() error {

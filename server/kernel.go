@@ -8,6 +8,7 @@ import (
 
 	"github.com/pppoed/pppoed/ppp"
 	"github.com/pppoed/pppoed/pppox"
+	"github.com/pppoed/pppoed/status"
 	"github.com/vishvananda/netlink"
 )
 
@@ -25,6 +26,8 @@ type kernel interface {
 	up(ifname string) error
 	rename(ifname, name string) error
 	removeAddrs(ifname string, family int)
+	// counters are pppN's traffic counters.
+	counters(ifname string) (*status.Counters, error)
 	close() error
 }
 
@@ -145,6 +148,19 @@ func (k *sysKernel) removeAddrs(ifname string, family int) {
 		}
 		return nil
 	})
+}
+
+func (k *sysKernel) counters(ifname string) (*status.Counters, error) {
+	var c *status.Counters
+	err := k.do(ifname, func(_ *netlink.Handle, l netlink.Link) error {
+		st := l.Attrs().Statistics
+		if st == nil {
+			return fmt.Errorf("%s: the kernel gave no counters", ifname)
+		}
+		c = &status.Counters{RxBytes: st.RxBytes, TxBytes: st.TxBytes, RxPackets: st.RxPackets, TxPackets: st.TxPackets}
+		return nil
+	})
+	return c, err
 }
 
 // close is called once every session has ended.

@@ -23,7 +23,12 @@ func (s *Server) newMetrics() {
 	// what the local users, and later RADIUS, cost a login.
 	s.authSeconds = s.metrics.NewPrometheusHistogramExt("pppoed_server_auth_duration_seconds",
 		[]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})
-	s.metrics.RegisterMetricsWriter(func(w io.Writer) { writeServerMetrics(w, s.Status()) })
+	s.metrics.RegisterMetricsWriter(func(w io.Writer) {
+		writeServerMetrics(w, s.Status())
+		if s.aaa != nil {
+			s.aaa.writeMetrics(w)
+		}
+	})
 }
 
 // sessionStates are the states SessionStatus.State takes, so that each is

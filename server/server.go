@@ -14,6 +14,7 @@ import (
 
 	"github.com/pppoed/pppoed/internal/peerlog"
 	"github.com/pppoed/pppoed/pppox"
+	"github.com/pppoed/pppoed/radius"
 	"github.com/pppoed/pppoed/status"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -59,6 +60,11 @@ type Server struct {
 	// histogram.
 	metrics     *vm.Set
 	authSeconds *vm.PrometheusHistogram
+
+	// aaa is RADIUS, nil without; radiusDial, when set, replaces its
+	// UDP sockets (tests).
+	aaa        *aaa
+	radiusDial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // frameConn is an interface's Discovery socket: a packet.Conn in Raw
@@ -102,6 +108,11 @@ func New(cfg Config) (*Server, error) {
 		dir:        newDirectory(cfg.Users, cfg.Secrets, cfg.ACName),
 	}
 	s.plog = peerlog.New(s.log, peerlog.DefaultBurst, peerlog.DefaultEvery)
+	if cfg.RADIUS != nil {
+		if s.aaa, err = newAAA(*cfg.RADIUS, cfg.ACName, s); err != nil {
+			return nil, err
+		}
+	}
 	s.newMetrics()
 	if s.padi, err = NewPADILimiter(cfg.PADI); err != nil {
 		return nil, err
@@ -155,6 +166,14 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		}
 		s.ports = append(s.ports, p)
 	}
+	stopAcct, err := s.startAAA()
+	if err != nil {
+		for _, p := range s.ports {
+			p.conn.Close()
+		}
+		return err
+	}
+	defer stopAcct()
 	var readers sync.WaitGroup
 	for _, p := range s.ports {
 		readers.Add(1)
@@ -178,7 +197,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	s.stopping = true
 	n := len(s.sessions)
 	for _, ss := range s.sessions {
-		ss.stop("AC shutting down")
+		ss.stopWith(radius.CauseAdminReboot, "AC shutting down")
 	}
 	s.mu.Unlock()
 	s.log.Info("server: stopping", "sessions", n)
@@ -236,7 +255,7 @@ func (s *Server) Kick(user string, sessionID uint16) (int, error) {
 	n := 0
 	for k, ss := range s.sessions {
 		if (user != "" && ss.user == user) || (sessionID != 0 && k.id == sessionID) {
-			ss.stop("Kicked by administrator")
+			ss.stopWith(radius.CauseAdminReset, "Kicked by administrator")
 			n++
 		}
 	}

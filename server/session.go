@@ -9,12 +9,16 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pppoed/pppoed/discovery"
 	"github.com/pppoed/pppoed/internal/peerlog"
 	"github.com/pppoed/pppoed/ppp"
 	"github.com/pppoed/pppoed/pppox"
+	"github.com/pppoed/pppoed/radius"
+	"github.com/pppoed/pppoed/status"
 	"github.com/vishvananda/netlink"
 )
 
@@ -64,6 +68,22 @@ type session struct {
 	pool    *sessionPool
 	setup   *time.Timer // SetupTimeout's
 
+	// RADIUS. acctID is the Acct-Session-Id (set before the session is
+	// published); cause the Acct-Terminate-Cause its stopper gave. The
+	// timers are under their own lock: they are armed from the
+	// session's goroutine, the DAE listener's and their own.
+	acctID       string
+	acctStarted  bool             // a Start went: a Stop must follow
+	lastCounters *status.Counters // pppN's, read as the NCPs go down
+	framedMTU    int
+	authAt       time.Time
+	cause        atomic.Uint32
+	timers       sync.Mutex
+	sessionTimer *time.Timer
+	idleTimer    *time.Timer
+	interimTimer *time.Timer
+	timersDone   bool
+
 	// (mu)
 	user     string
 	ifname   string
@@ -74,7 +94,8 @@ type session struct {
 	linkUpAt time.Time // when LCP came up (the authentication latency's start)
 	upSince  time.Time
 	padtSeen bool
-	counted  bool // in byUser
+	counted  bool   // in byUser
+	granted  *grant // what RADIUS accepted the user with, or nil
 }
 
 // byCookie returns the live session a PADR from mac with this cookie
@@ -108,7 +129,7 @@ func (s *Server) endHost(p *port, mac net.HardwareAddr) {
 	for k, ss := range s.sessions {
 		if k.ifindex == p.ifi.Index && k.mac == macKey(mac) {
 			s.log.Info("server: a new session from the host ends its old one", "client", mac.String(), "session-id", fmt.Sprintf("%#x", k.id))
-			ss.stop("One session per host")
+			ss.stopWith(radius.CauseNASRequest, "One session per host")
 		}
 	}
 }
@@ -148,6 +169,9 @@ func (s *Server) startSession(p *port, mac net.HardwareAddr, svc string, cookie 
 	// they find (ss.ctl) from other goroutines.
 	ss.ctx, ss.cancel = context.WithCancelCause(context.Background())
 	ss.pool = &sessionPool{ss: ss}
+	if s.aaa != nil {
+		ss.acctID = s.aaa.ids.Next()
+	}
 	ss.ctl = ppp.NewSession(ss.link, s.pppConfig(ss))
 	s.mu.Lock()
 	// Checked again: another interface's reader may have added one.
@@ -193,6 +217,9 @@ func (s *Server) pppConfig(ss *session) ppp.Config {
 		// sent right after the PADS, could reach it before.
 		Silent:    true,
 		Authorize: ss.authorize,
+	}
+	if s.aaa != nil && s.aaa.auth != nil {
+		cfg.Verify = ss.verify
 	}
 	if !s.cfg.Debug {
 		// ppp dumps packets at debug level: only with Debug.
@@ -252,7 +279,7 @@ func (ss *session) setupTimer() *time.Timer {
 		s.mu.Unlock()
 		if !up {
 			ss.log.Warn("server: the session did not come up in time", "timeout", SetupTimeout.String())
-			ss.stop("Session setup timed out")
+			ss.stopWith(radius.CauseServiceUnavail, "Session setup timed out")
 		}
 	})
 }
@@ -284,6 +311,12 @@ func (ss *session) finish(err error) {
 	}
 	user := ss.user
 	s.mu.Unlock()
+	ss.stopTimers()
+	if ss.acctStarted {
+		r := ss.record(radius.AcctStop, ss.lastCounters)
+		r.Cause = ss.terminateCause(down, padtSeen)
+		ss.send(r)
+	}
 	if !padtSeen {
 		// §5.5: a PADT ends the session on the client's side too.
 		padt := &discovery.Packet{Code: discovery.CodePADT, SessionID: ss.key.id, Tags: []discovery.Tag{discovery.ACName(s.cfg.ACName)}}
@@ -313,6 +346,7 @@ func (ss *session) onEvent(ev ppp.Event) {
 	s := ss.srv
 	fail := func(err error) {
 		ss.log.Error("server: configuring " + ss.ifname + ": " + err.Error())
+		ss.cause.CompareAndSwap(0, uint32(radius.CauseNASError))
 		ss.ctl.Close("configuring the interface failed")
 	}
 	switch e := ev.(type) {
@@ -365,12 +399,14 @@ func (ss *session) onEvent(ev ppp.Event) {
 		ss.up(func() { ss.remote6 = peer })
 		ss.log.Info("server: IPv6 up", "user", peerlog.Text(ss.userName()), "ifname", ss.ifname, "local", local.String(), "remote", peer.String())
 	case ppp.IPv4Down:
+		ss.readCounters()
 		_ = ss.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModeDrop)
 		s.kernel.removeAddrs(ss.ifname, netlink.FAMILY_V4)
 		s.mu.Lock()
 		ss.local, ss.remote = netip.Addr{}, netip.Addr{}
 		s.mu.Unlock()
 	case ppp.IPv6Down:
+		ss.readCounters()
 		_ = ss.link.SetNPMode(ppp.ProtoIPv6, pppox.NPModeDrop)
 		s.kernel.removeAddrs(ss.ifname, netlink.FAMILY_V6)
 		s.mu.Lock()
@@ -379,16 +415,34 @@ func (ss *session) onEvent(ev ppp.Event) {
 	}
 }
 
-// up records an NCP's addresses, and the session's first NCP.
+// up records an NCP's addresses, and the session's first NCP, which
+// starts its accounting.
 func (ss *session) up(set func()) {
 	s := ss.srv
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	set()
-	if ss.upSince.IsZero() {
+	first := ss.upSince.IsZero()
+	if first {
 		ss.upSince = time.Now()
 		s.counters.SessionsUp++
 		s.pending--
+	}
+	s.mu.Unlock()
+	if first {
+		ss.acctStart()
+	}
+}
+
+// readCounters keeps pppN's counters as an NCP goes down: the Stop
+// record's, read while pppN still exists (it goes with the link).
+func (ss *session) readCounters() {
+	if !ss.acctStarted {
+		return
+	}
+	if c, err := ss.srv.kernel.counters(ss.ifnameNow()); err == nil {
+		ss.lastCounters = c
+	} else {
+		ss.log.Warn("server: reading the session's counters", "err", err)
 	}
 }
 
@@ -402,6 +456,9 @@ func (ss *session) setMTU(mtu int) error {
 	if ss.profile != nil && ss.profile.MTU > 0 {
 		mtu = min(mtu, ss.profile.MTU)
 	}
+	if ss.framedMTU > 0 {
+		mtu = min(mtu, ss.framedMTU)
+	}
 	return ss.srv.kernel.setMTU(ss.ifname, mtu)
 }
 
@@ -410,7 +467,7 @@ func (ss *session) authenticated(peer string) {
 	s := ss.srv
 	acct := ss.acct // authorize's
 	if acct.name != peer {
-		acct, _ = s.directory().lookup(peer)
+		acct, _ = ss.lookup(peer)
 		ss.acct = acct
 		ss.profile = s.profile(acct.profileName(ss.port.profile))
 	}
@@ -430,19 +487,33 @@ func (ss *session) authenticated(peer string) {
 			s.mu.Unlock()
 		}
 	}
-	if ss.profile.MTU > 0 {
+	ss.authAt = time.Now()
+	if acc := acct.radius; acc != nil {
+		// Framed-MTU lowers pppN's MTU as a profile's does; under 128
+		// (minMTU) it is ignored as nonsense.
+		if acc.FramedMTU >= minMTU {
+			ss.framedMTU = int(acc.FramedMTU)
+		}
+		if acc.SessionTimeout > 0 {
+			ss.setSessionTimeout(acc.SessionTimeout)
+		}
+		if acc.IdleTimeout > 0 {
+			ss.startIdleTimer(acc.IdleTimeout)
+		}
+	}
+	if ss.profile.MTU > 0 || ss.framedMTU > 0 {
 		if err := ss.setMTU(ss.lcpMTU); err != nil {
 			ss.log.Warn("server: profile MTU", "err", err)
 		}
 	}
-	ss.log.Info("server: authenticated", "user", peerlog.Text(peer), "profile", ss.profile.Name)
+	ss.log.Info("server: authenticated", "user", peerlog.Text(peer), "profile", ss.profile.Name, "radius", acct.radius != nil)
 }
 
 func (ss *session) statusLocked() SessionStatus {
 	st := SessionStatus{
 		User: ss.user, MAC: ss.mac.String(), SessionID: ss.key.id, Interface: ss.port.ifi.Name,
 		Ifname: ss.ifname, Service: ss.service, Local: ss.local, Remote: ss.remote, RemoteV6: ss.remote6,
-		MTU: ss.mtu, Since: ss.since, UpSince: ss.upSince,
+		MTU: ss.mtu, Since: ss.since, UpSince: ss.upSince, AcctSessionID: ss.acctID,
 	}
 	switch {
 	case !ss.upSince.IsZero():
@@ -457,18 +528,6 @@ func (ss *session) statusLocked() SessionStatus {
 	return st
 }
 
-// secretStore is the server's ppp.SecretStore: the directory at the time
-// of the lookup.
-type secretStore struct{ s *Server }
-
-func (st secretStore) Secret(user string) (string, bool) {
-	a, ok := st.s.directory().lookup(user)
-	if !ok {
-		return "", false
-	}
-	return a.password, true
-}
-
 // authorize is ppp's Authorize: the peer's credentials are good; its
 // profile decides the rest. only-one refuses a second login of a name
 // (checked and counted under one lock, so two at once cannot both pass).
@@ -477,7 +536,7 @@ func (st secretStore) Secret(user string) (string, bool) {
 // known.
 func (ss *session) authorize(peer string) (*ppp.Authorization, error) {
 	s := ss.srv
-	acct, ok := s.directory().lookup(peer)
+	acct, ok := ss.lookup(peer)
 	if !ok {
 		return nil, fmt.Errorf("server: %q is no longer a user", peer)
 	}
@@ -497,7 +556,25 @@ func (ss *session) authorize(peer string) (*ppp.Authorization, error) {
 		s.byUser[peer]++
 	}
 	s.mu.Unlock()
-	return &ppp.Authorization{IPv4: &ppp.IPv4Config{Local: prof.LocalAddress, DNS: prof.DNS, Pool: ss.pool}}, nil
+	dns := prof.DNS
+	if acc := acct.radius; acc != nil && (acc.PrimaryDNS.IsValid() || acc.SecondaryDNS.IsValid()) {
+		dns = nil
+		for _, a := range []netip.Addr{acc.PrimaryDNS, acc.SecondaryDNS} {
+			if a.IsValid() && a.Is4() {
+				dns = append(dns, a)
+			}
+		}
+	}
+	return &ppp.Authorization{IPv4: &ppp.IPv4Config{Local: prof.LocalAddress, DNS: dns, Pool: ss.pool}}, nil
+}
+
+// lookup is the account peer authenticated as: RADIUS's grant, else the
+// local directory's.
+func (ss *session) lookup(peer string) (account, bool) {
+	if a, ok := ss.radiusAccount(peer); ok {
+		return a, true
+	}
+	return ss.srv.directory().lookup(peer)
 }
 
 // sessionPool is a session's ppp.AddressPool: the user's fixed address or
@@ -512,15 +589,28 @@ func (sp *sessionPool) Allocate(peer string) (netip.Addr, error) {
 	s := ss.srv
 	acct, ok := ss.acct, ss.acct.name == peer // authorize's, on this goroutine
 	if !ok {
-		acct, ok = s.directory().lookup(peer)
+		acct, ok = ss.lookup(peer)
 	}
 	if !ok {
 		return netip.Addr{}, fmt.Errorf("server: %q is not a user", peer)
 	}
 	prof := s.profile(acct.profileName(ss.port.profile))
 	pool := s.pools[prof.RemotePool]
+	if acc := acct.radius; acc != nil && acc.FramedPool != "" {
+		// Framed-Pool names one of our pools (RFC 2869 §5.18).
+		if pool = s.pools[acc.FramedPool]; pool == nil {
+			return netip.Addr{}, fmt.Errorf("server: RADIUS gave %q the pool %q, which is not defined", peer, acc.FramedPool)
+		}
+		prof = &Profile{Name: prof.Name, LocalAddress: prof.LocalAddress, RemotePool: acc.FramedPool}
+	}
 	var a netip.Addr
-	switch fixed := acct.fixedAddress(); {
+	fixed := acct.fixedAddress()
+	if fixed.IsValid() && acct.radius != nil {
+		if err := s.checkFramed(ss, fixed, prof.LocalAddress); err != nil {
+			return netip.Addr{}, err
+		}
+	}
+	switch {
 	case fixed.IsValid():
 		a = fixed
 		if pool != nil && pool.Contains(a) {

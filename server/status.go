@@ -32,6 +32,9 @@ type SessionStatus struct {
 	MTU       int        `json:"mtu,omitempty"`
 	Since     time.Time  `json:"since"` // the PADS
 	UpSince   time.Time  `json:"up_since,omitzero"`
+	// AcctSessionID is its RADIUS Acct-Session-Id (with RADIUS only): a
+	// Disconnect-Request may name it.
+	AcctSessionID string `json:"acct_session_id,omitempty"`
 	// Counters are the kernel's for Ifname, read when asked for.
 	Counters *status.Counters `json:"counters,omitempty"`
 }

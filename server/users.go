@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/pppoed/pppoed/radius"
 	"github.com/pppoed/pppoed/secrets"
 )
 
@@ -30,6 +31,7 @@ type account struct {
 	password string
 	user     *User          // a static user, or nil
 	entry    *secrets.Entry // a secrets file's entry, or nil
+	radius   *radius.Accept // what RADIUS accepted the name with, or nil
 }
 
 // lookup finds name: a static user first, then the secrets files with
@@ -50,6 +52,9 @@ func (d *directory) lookup(name string) (account, bool) {
 func (a account) fixedAddress() netip.Addr {
 	if a.user != nil {
 		return a.user.RemoteAddress
+	}
+	if a.radius != nil {
+		return framedAddress(a.radius)
 	}
 	if a.entry != nil && len(a.entry.Addresses) == 1 && !a.entry.AnyAddress {
 		r := a.entry.Addresses[0]
