@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/pppoed/pppoed/ppp"
+	"github.com/pppoed/pppoed/radius"
 	"github.com/pppoed/pppoed/secrets"
 	"github.com/pppoed/pppoed/server"
 )
@@ -22,17 +24,17 @@ import (
 // LoadServer reads the access concentrator's file (server.DefaultConfigFile,
 // /etc/pppoed/server.toml) into a server.Config, which it has validated,
 // and whose Reload reads the file again (SIGHUP). Its keys are kebab-case;
-// the tables are [padi-limit] and [timers], the arrays of tables
-// [[interface]], [[pool]], [[profile]] and [[user]] (see README.md,
-// "Access concentrator"). The secrets files it names are read too
-// (secrets.ParseFile, which warns through log, when not nil, of one others
-// may read).
+// the tables are [padi-limit], [timers] and [radius], the arrays of
+// tables [[interface]], [[pool]], [[profile]], [[user]], [[radius.server]]
+// and [[radius.incoming.client]] (see README.md, "Access concentrator").
+// The secrets files it names are read too (secrets.ParseFile, which warns
+// through log, when not nil, of one others may read).
 //
 // Every error is one line naming the file, and the line and the key when
 // it is about one ("FILE:LINE: key "user.profile": want a string, got an
 // integer"; a key in an array of tables is named without its index, the
-// line telling which). A file with a password in it is refused when its
-// group or others may read it. No error quotes a password.
+// line telling which). A file with a password or a RADIUS secret in it is
+// refused when its group or others may read it. No error quotes either.
 func LoadServer(path string, log *slog.Logger) (*server.Config, error) {
 	data, perm, err := readFile(path)
 	if err != nil {
@@ -47,7 +49,15 @@ func LoadServer(path string, log *slog.Logger) (*server.Config, error) {
 }
 
 // serverSecrets are the keys whose values a syntax error must not quote.
-var serverSecrets = []Key{{Name: "user.password", Secret: true}, {Name: "password", Secret: true}}
+// The decoder names a key by its whole path, even in an inline table
+// ("radius.server.secret"); a line is withheld when it holds any of the
+// names, "secret" included (a line of secrets-files too: the cost of
+// never quoting "secret = hunter2").
+var serverSecrets = []Key{
+	{Name: "user.password", Secret: true}, {Name: "password", Secret: true},
+	{Name: "radius.server.secret", Secret: true}, {Name: "radius.incoming.client.secret", Secret: true},
+	{Name: "secret", Secret: true},
+}
 
 // parseServer is LoadServer on data read from file, of mode perm.
 func parseServer(file string, data []byte, perm fs.FileMode, log *slog.Logger) (*server.Config, error) {
@@ -287,11 +297,7 @@ func (d *serverDecoder) topFields(c *server.Config) []field {
 		}},
 		{name: "timers", set: func(v any, a at) error {
 			return d.subtable(v, a, []field{
-				{name: "restart", set: func(v any, _ at) error {
-					t, err := toDuration(v)
-					c.Timers.Restart = t
-					return err
-				}},
+				{name: "restart", set: setDuration(&c.Timers.Restart)},
 				{name: "max-configure", set: setCount(&c.Timers.MaxConfigure)},
 				{name: "max-terminate", set: setCount(&c.Timers.MaxTerminate)},
 				{name: "max-failure", set: setCount(&c.Timers.MaxFailure)},
@@ -308,6 +314,11 @@ func (d *serverDecoder) topFields(c *server.Config) []field {
 		}},
 		{name: "user", set: func(v any, a at) error {
 			return tables(d, v, a, &c.Users, d.userFields)
+		}},
+		{name: "radius", set: func(v any, a at) error {
+			r := &server.RADIUS{}
+			c.RADIUS = r
+			return d.subtable(v, a, d.radiusFields(r))
 		}},
 	}
 }
@@ -374,24 +385,222 @@ func (d *serverDecoder) userFields(u *server.User) []field {
 	return []field{
 		{name: "name", required: true, set: setString(&u.Name)},
 		{name: "password", required: true, set: func(v any, _ at) error {
-			// Only the type is ever named: never the value.
-			s, ok := v.(string)
-			if !ok {
-				return fmt.Errorf("want a string, got %s", typeName(v))
-			}
-			if d.perm&0o077 != 0 {
-				return fmt.Errorf("the file is readable by others (mode %04o): chmod 600 it", uint32(d.perm))
-			}
-			if s == "" {
-				return errors.New("empty: a user needs a password")
-			}
+			s, err := d.secret(v, "empty: a user needs a password")
 			u.Password = s
-			return nil
+			return err
 		}},
 		{name: "profile", set: setString(&u.Profile)},
 		{name: "remote-address", set: setAddr(&u.RemoteAddress)},
 		{name: "interface-name", set: setString(&u.Ifname)},
 	}
+}
+
+// secret reads the value of a password or a shared secret: a string, in
+// a file only its owner may read (as pppd wants of its secrets files),
+// not empty. Only its type is ever named, never its value.
+func (d *serverDecoder) secret(v any, empty string) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("want a string, got %s", typeName(v))
+	}
+	if d.perm&0o077 != 0 {
+		return "", fmt.Errorf("the file is readable by others (mode %04o): chmod 600 it", uint32(d.perm))
+	}
+	if s == "" {
+		return "", errors.New(empty)
+	}
+	return s, nil
+}
+
+// The ports a [[radius.server]] is asked on unless it says otherwise
+// (RFC 2865 §3, RFC 2866 §3).
+const (
+	radiusAuthPort = 1812
+	radiusAcctPort = 1813
+)
+
+// radiusFields are [radius]'s keys (RouterOS's /radius, /ppp aaa and
+// /radius incoming). What is left to check (interim-update's least
+// period) server.RADIUS checks, through Validate.
+func (d *serverDecoder) radiusFields(r *server.RADIUS) []field {
+	return []field{
+		{name: "order", set: func(v any, _ at) error {
+			s, ok := v.(string)
+			if !ok {
+				return fmt.Errorf("want a string, got %s", typeName(v))
+			}
+			o, err := server.ParseAuthOrder(s)
+			if err != nil {
+				return errors.New(strings.TrimPrefix(err.Error(), "server: "))
+			}
+			r.Order = o
+			return nil
+		}},
+		{name: "nas-identifier", set: setString(&r.NASIdentifier)},
+		// NAS-IP-Address is IPv4 (RFC 2865 §5.4).
+		{name: "nas-ip-address", set: setAddr(&r.NASIPAddress)},
+		// 0 is radius's default for each of these two (3 s, 30 s).
+		{name: "timeout", set: setDuration(&r.Timeout)},
+		{name: "dead-time", set: setDuration(&r.DeadTime)},
+		{name: "retries", set: func(v any, a at) error {
+			if err := setCount(&r.Retries)(v, a); err != nil {
+				return err
+			}
+			if r.Retries == 0 {
+				r.Retries = -1 // the file's 0 is none; RADIUS's zero is the default (2)
+			}
+			return nil
+		}},
+		{name: "interim-update", set: setDuration(&r.InterimInterval)},
+		{name: "accounting-spool", set: setCount(&r.Spool)},
+		{name: "server", required: true, set: func(v any, a at) error {
+			var servers []radiusServer
+			if err := tables(d, v, a, &servers, d.radiusServerFields); err != nil {
+				return err
+			}
+			if len(servers) == 0 {
+				return errors.New("an empty array: [radius] needs a [[radius.server]]")
+			}
+			for i, sv := range servers {
+				if sv.auth == 0 && sv.acct == 0 {
+					d.fail(a.elem(i), errors.New("authentication-port and accounting-port are both 0: the server would serve nothing"))
+				}
+				rs := server.RADIUSServer{Secret: radius.Secret(sv.secret)}
+				if sv.auth != 0 {
+					rs.Auth = net.JoinHostPort(sv.address, strconv.Itoa(sv.auth))
+				}
+				if sv.acct != 0 {
+					rs.Acct = net.JoinHostPort(sv.address, strconv.Itoa(sv.acct))
+				}
+				r.Servers = append(r.Servers, rs)
+			}
+			return nil
+		}},
+		{name: "incoming", set: func(v any, a at) error {
+			err := d.subtable(v, a, []field{
+				{name: "listen", set: func(v any, _ at) error {
+					s, ok := v.(string)
+					if !ok {
+						return fmt.Errorf("want a string, got %s", typeName(v))
+					}
+					// A number, not a service name; the port is "" when s
+					// is not host:port.
+					_, port, _ := net.SplitHostPort(s)
+					if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+						return fmt.Errorf("want host:port, such as \":3799\", got %q", s)
+					}
+					r.DAEListen = s
+					return nil
+				}},
+				{name: "client", set: func(v any, a at) error {
+					return tables(d, v, a, &r.DAEClients, d.daeClientFields)
+				}},
+			})
+			if err == nil && r.DAEListen != "" && len(r.DAEClients) == 0 {
+				d.fail(at{a.loc, a.key("client").name}, errors.New("missing: requests are listened for, but no client may send them"))
+			}
+			return err
+		}},
+	}
+}
+
+// radiusServer is a [[radius.server]] as the file gives it.
+type radiusServer struct {
+	address    string
+	secret     string
+	auth, acct int // ports, 0: not asked for it
+}
+
+func (d *serverDecoder) radiusServerFields(s *radiusServer) []field {
+	s.auth, s.acct = radiusAuthPort, radiusAcctPort // the defaults, before the file's keys
+	return []field{
+		{name: "address", required: true, set: func(v any, _ at) error {
+			h, ok := v.(string)
+			if !ok {
+				return fmt.Errorf("want a string, got %s", typeName(v))
+			}
+			if err := checkHost(h); err != nil {
+				return err
+			}
+			s.address = h
+			return nil
+		}},
+		{name: "secret", required: true, set: func(v any, _ at) error {
+			sec, err := d.secret(v, "empty: RADIUS needs a shared secret (RFC 2865 §3)")
+			s.secret = sec
+			return err
+		}},
+		{name: "authentication-port", set: setPort(&s.auth)},
+		{name: "accounting-port", set: setPort(&s.acct)},
+	}
+}
+
+func (d *serverDecoder) daeClientFields(c *radius.DAEClient) []field {
+	return []field{
+		{name: "address", required: true, set: func(v any, _ at) error {
+			s, ok := v.(string)
+			if !ok {
+				return fmt.Errorf("want a string, got %s", typeName(v))
+			}
+			p, err := parseClientPrefix(s)
+			c.Prefix = p
+			return err
+		}},
+		{name: "secret", required: true, set: func(v any, _ at) error {
+			sec, err := d.secret(v, "empty: RADIUS needs a shared secret (RFC 5176 §2.3)")
+			c.Secret = radius.Secret(sec)
+			return err
+		}},
+	}
+}
+
+// checkHost takes an IP address or a host name, without a port (the
+// ports are keys of their own).
+func checkHost(s string) error {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return nil
+	}
+	if strings.ContainsAny(s, ":[]") {
+		return fmt.Errorf("%q is not an IP address or a host name (give the ports as authentication-port and accounting-port)", s)
+	}
+	// A host name's characters (Go's resolver takes '_' too); one whose
+	// last label is a number is a mistyped IPv4 address (RFC 1123 §2.1).
+	labels := strings.Split(strings.TrimSuffix(s, "."), ".")
+	last := labels[len(labels)-1]
+	if strings.Trim(last, "0123456789") == "" || slices.Contains(labels, "") ||
+		strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != "" {
+		return fmt.Errorf("%q is not an IP address or a host name", s)
+	}
+	return nil
+}
+
+// parseClientPrefix reads who may send Disconnect- and CoA-Requests: an
+// address (its /32 or /128) or a prefix. The listener matches a sender's
+// address unmapped and without a zone, so neither can be written here.
+func parseClientPrefix(s string) (netip.Prefix, error) {
+	var p netip.Prefix
+	if strings.Contains(s, "/") {
+		var err error
+		if p, err = netip.ParsePrefix(s); err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or prefix", s)
+		}
+		if m := p.Masked(); m != p {
+			return netip.Prefix{}, fmt.Errorf("%q has host bits set (%s?)", s, m)
+		}
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or prefix", s)
+		}
+		if a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q has a zone: no request matches it", s)
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if p.Addr().Is4In6() {
+		return netip.Prefix{}, fmt.Errorf("%q is IPv4-mapped: no request matches it (write it as IPv4)", s)
+	}
+	return p, nil
 }
 
 func setString(p *string) func(any, at) error {
@@ -442,6 +651,28 @@ func setCount(p *int) func(any, at) error {
 			return fmt.Errorf("%d is negative", *p)
 		}
 		return nil
+	}
+}
+
+// setPort takes a UDP port, 0 included.
+func setPort(p *int) func(any, at) error {
+	set := setInt(p)
+	return func(v any, a at) error {
+		if err := set(v, a); err != nil {
+			return err
+		}
+		if *p < 0 || *p > math.MaxUint16 {
+			return fmt.Errorf("%d is not a port (0..65535)", *p)
+		}
+		return nil
+	}
+}
+
+func setDuration(p *time.Duration) func(any, at) error {
+	return func(v any, _ at) error {
+		t, err := toDuration(v)
+		*p = t
+		return err
 	}
 }
 
@@ -521,8 +752,9 @@ func toStrings(v any) ([]string, error) {
 
 // keyLines maps every key of a TOML document the decoder took to the line
 // it is on, by its path with the index of each array-of-tables element
-// ("user[1].password" for the password of the second [[user]]); a key in
-// an inline table is not mapped (its enclosing key is).
+// ("user[1].password" for the password of the second [[user]]; "user"
+// alone is the first one's line); a key in an inline table is not mapped
+// (its enclosing key is), a table a header implies is (its line).
 //
 // The decoder's MetaData records one position per dotted key, so that all
 // the [[user]] tables' "name" keys share the last one's line: hence this
@@ -602,8 +834,15 @@ func (s *lineScanner) header() {
 	if len(keys) == 0 {
 		return
 	}
+	// The tables a header's key passes through are defined there unless
+	// they were before ([radius.incoming] alone defines [radius]: TOML
+	// v1.0.0, "Table").
+	for i := 1; i < len(keys); i++ {
+		s.mark(s.resolve(keys[:i]))
+	}
 	if array {
 		base := join(s.resolve(keys[:len(keys)-1]), keys[len(keys)-1])
+		s.mark(base) // the array's line is its first element's
 		n := s.arrays[base]
 		s.arrays[base] = n + 1
 		s.ctx = base + "[" + strconv.Itoa(n) + "]"

@@ -221,7 +221,7 @@ func TestLoadServerErrors(t *testing.T) {
 	}{
 		// Keys.
 		{"unknown key", "bogus = 1\n" + minimal, 0o644, `:1: key "bogus": unknown key`},
-		{"unknown table", minimal + "[radius]\nserver = \"x\"\n", 0o644, `:6: key "radius": unknown key`},
+		{"unknown table", minimal + "[ldap]\nserver = \"x\"\n", 0o644, `:6: key "ldap": unknown key`},
 		{"unknown key in a table", minimal + "[timers]\nrestart = \"1s\"\nbogus = 1\n", 0o644, `:8: key "timers.bogus": unknown key`},
 		{"unknown key in the second user", minimal + u + "\n[[user]]\nname = \"bob\"\npassword = \"hunter2\"\npasword = \"hunter2\"\n", 0o600, `:14: key "user.pasword": unknown key`},
 		{"unknown key in an inline table: the array's line", "user = [{name = \"a\", password = \"hunter2\"},\n  {name = \"b\", pw = \"hunter2\"}]\n" + minimal, 0o600, `:1: key "user.pw": unknown key`},
@@ -392,9 +392,9 @@ l = [{n = 1},
      {n = 2}]
 `
 	want := map[string]int{
-		"a": 2, "c": 6, "e.f": 10, "e.f.g": 10, "t.u": 12, "t.u.h": 13,
-		"user[0]": 14, "user[0].name": 15, "user[0].extra": 16, "user[0].extra.k": 17,
-		"user[1]": 18, "user[1].name": 19, "user[1].sub[0]": 20, "user[1].sub[0].m": 21,
+		"a": 2, "c": 6, "e.f": 10, "e.f.g": 10, "t": 12, "t.u": 12, "t.u.h": 13,
+		"user": 14, "user[0]": 14, "user[0].name": 15, "user[0].extra": 16, "user[0].extra.k": 17,
+		"user[1]": 18, "user[1].name": 19, "user[1].sub": 20, "user[1].sub[0]": 20, "user[1].sub[0].m": 21,
 		"user[1].sub[1]": 22, "user[1].sub[1].m": 23, "user[1].sub[1].l": 24,
 	}
 	if got := keyLines([]byte(doc)); !reflect.DeepEqual(got, want) {
@@ -473,8 +473,8 @@ func TestServerExampleInREADME(t *testing.T) {
 }
 
 // FuzzParseServer: any file either fails with one line naming the file or
-// gives a configuration Validate takes; no password of a file others may
-// read is taken.
+// gives a configuration Validate takes; no password or RADIUS secret of a
+// file others may read is taken.
 func FuzzParseServer(f *testing.F) {
 	ex, err := os.ReadFile("../systemd/server.example.toml")
 	if err != nil {
@@ -487,6 +487,9 @@ func FuzzParseServer(f *testing.F) {
 		"user = [{name = \"a\", password = \"p\"}]\n" + minimal,
 		"a = \"\"\"\n[[user]]\n\"\"\"\n" + minimal,
 		"[[a.b]]\n[[a.b.c]]\nx = [\n1,\n]\n",
+		minimal + "[radius]\norder = \"radius\"\nretries = 0\n[[radius.server]]\naddress = \"2001:db8::1\"\nsecret = \"s\"\naccounting-port = 0\n" +
+			"[radius.incoming]\nlisten = \":3799\"\n[[radius.incoming.client]]\naddress = \"192.0.2.0/24\"\nsecret = \"s\"\n",
+		"radius = {server = [{address = \"h\", secret = \"\"\"\ns\"\"\"}]}\n" + minimal,
 	} {
 		f.Add([]byte(s), true)
 	}
@@ -516,6 +519,11 @@ func FuzzParseServer(f *testing.F) {
 		}
 		if len(cfg.Users) > 0 && !private {
 			t.Fatalf("users with passwords taken from a file others may read")
+		}
+		// Every RADIUS server has a secret (Validate): none from a file
+		// others may read.
+		if cfg.RADIUS != nil && !private {
+			t.Fatalf("RADIUS secrets taken from a file others may read")
 		}
 	})
 }
