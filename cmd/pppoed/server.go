@@ -348,9 +348,16 @@ func serverCheckCommand(stdout, stderr io.Writer) *cli.Command {
 			for i, ifc := range cfg.Interfaces {
 				names[i] = ifc.Name
 			}
-			_, err = fmt.Fprintf(stdout, "%s: good: %s (%s); %s, %s, %s, %s\n", path,
+			radius := ""
+			if r := cfg.RADIUS; r != nil {
+				radius = fmt.Sprintf("; radius: %s (order %s)", plural(len(r.Servers), "server"), r.Order)
+				if r.DAEListen != "" {
+					radius += ", incoming on " + r.DAEListen
+				}
+			}
+			_, err = fmt.Fprintf(stdout, "%s: good: %s (%s); %s, %s, %s, %s%s\n", path,
 				plural(len(cfg.Interfaces), "interface"), strings.Join(names, ","), plural(len(cfg.Profiles), "profile"),
-				plural(len(cfg.Pools), "pool"), plural(len(cfg.Users), "user"), plural(len(cfg.Secrets), "secrets entry"))
+				plural(len(cfg.Pools), "pool"), plural(len(cfg.Users), "user"), plural(len(cfg.Secrets), "secrets entry"), radius)
 			return err
 		},
 	}

@@ -190,6 +190,21 @@ func TestServerCheck(t *testing.T) {
 	os.Chmod(readable, 0o644)
 	bad := filepath.Join(dir, "bad.toml")
 	os.WriteFile(bad, []byte(goodServerFile+"bogus = 1\n"), 0o600)
+	withRADIUS := filepath.Join(dir, "radius.toml")
+	os.WriteFile(withRADIUS, []byte(goodServerFile+`[radius]
+order = "radius,local"
+[[radius.server]]
+address = "192.0.2.10"
+secret = "hunter2"
+[[radius.server]]
+address = "192.0.2.11"
+secret = "hunter2"
+[radius.incoming]
+listen = "192.0.2.1:3799"
+[[radius.incoming.client]]
+address = "192.0.2.10"
+secret = "hunter2"
+`), 0o600)
 	tests := []struct {
 		name   string
 		args   []string
@@ -198,6 +213,7 @@ func TestServerCheck(t *testing.T) {
 		stderr string
 	}{
 		{"good", []string{"--config", good}, 0, good + ": good: 2 interfaces (eth1,eth2); 1 profile, 0 pools, 1 user, 0 secrets entries\n", ""},
+		{"radius", []string{"--config", withRADIUS}, 0, withRADIUS + ": good: 2 interfaces (eth1,eth2); 1 profile, 0 pools, 1 user, 0 secrets entries; radius: 2 servers (order radius,local), incoming on 192.0.2.1:3799\n", ""},
 		{"unknown key", []string{"--config", bad}, client.ExitOptionError, "", "pppoed: " + bad + `:11: key "user.bogus": unknown key` + "\n"},
 		{"readable passwords", []string{"--config", readable}, client.ExitOptionError, "", "pppoed: " + readable + `:10: key "user.password": the file is readable by others (mode 0644): chmod 600 it` + "\n"},
 		{"missing", []string{"--config", filepath.Join(dir, "nope.toml")}, client.ExitOptionError, "", "pppoed: " + filepath.Join(dir, "nope.toml") + ": no such file or directory\n"},
