@@ -274,6 +274,7 @@ type fakeLink struct {
 	modes     map[ppp.Protocol]pppox.NPMode
 	sent      []ppp.Packet // what the AC sent, parsed
 	lastHeard time.Time    // when the AC last got a frame from the client
+	dataAt    time.Time    // when the unit last received data (received)
 }
 
 // ReadFrame implements ppp.Link for the AC.
@@ -334,8 +335,23 @@ func (l *fakeLink) isClosed() bool {
 	}
 }
 
-// ReceiveIdle: no data ever reaches the fake's unit.
-func (l *fakeLink) ReceiveIdle() time.Duration { return 1<<63 - 1 }
+// ReceiveIdle: no data reaches the fake's unit, unless received says
+// when some did.
+func (l *fakeLink) ReceiveIdle() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dataAt.IsZero() {
+		return 1<<63 - 1
+	}
+	return time.Since(l.dataAt)
+}
+
+// received makes the fake's unit have received a data packet now.
+func (l *fakeLink) received() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dataAt = time.Now()
+}
 
 func (l *fakeLink) HangUp(err error) {
 	if err == nil {

@@ -41,6 +41,7 @@ type fakeRADIUS struct {
 	down   map[string]bool // addresses that do not answer
 	users  map[string]string
 	accept func(p *lr.Packet, r *lr.Packet) // adds attributes to an Access-Accept
+	reject func(p *lr.Packet, r *lr.Packet) // replaces the Access-Reject's attributes
 	got    []fakeReq
 }
 
@@ -116,6 +117,9 @@ func (f *fakeRADIUS) serve(addr string, b []byte) []byte {
 		if !known || !ok {
 			r := p.Response(lr.CodeAccessReject)
 			rfc2865.ReplyMessage_SetString(r, "Go away "+name)
+			if f.reject != nil {
+				f.reject(p, r)
+			}
 			return sign(r, true)
 		}
 		r := p.Response(lr.CodeAccessAccept)
@@ -722,12 +726,25 @@ func TestRADIUSValidate(t *testing.T) {
 		{func(r *RADIUS) { r.Servers = nil }, "radius: no server"},
 		{func(r *RADIUS) { r.Servers[0].Secret = nil }, "server 1 has no secret"},
 		{func(r *RADIUS) { r.Servers[1].Auth, r.Servers[1].Acct = "", "" }, "server 2 serves neither"},
-		{func(r *RADIUS) { r.Servers[0].Auth = "r1" }, `address "r1": want host:port`},
+		{func(r *RADIUS) { r.Servers[0].Auth = "r1" }, `server 1: address "r1": want host:port`},
+		{func(r *RADIUS) { r.Servers[0].Secret = radius.Secret{} }, "server 1 has no secret"},
+		{func(r *RADIUS) { r.Timeout = -1 }, "negative"},
+		{func(r *RADIUS) { r.InterimInterval = 59 * time.Second }, "interim-update 59s is under 1m0s"},
+		{func(r *RADIUS) {
+			r.DAEListen = ":3799"
+			r.DAEClients = []radius.DAEClient{{Secret: radius.Secret("x")}}
+		}, "incoming client 1 has no address"},
+		{func(r *RADIUS) {
+			r.DAEListen = ":3799"
+			r.DAEClients = []radius.DAEClient{{Prefix: netip.MustParsePrefix("10.0.0.0/8")}}
+		}, "incoming client 10.0.0.0/8 has no secret"},
+		{func(r *RADIUS) { r.DAEListen = "3799" }, `incoming listen "3799": want host:port`},
 		{func(r *RADIUS) { r.InterimInterval = 10 * time.Second }, "interim-update 10s is under 1m0s"},
 		{func(r *RADIUS) { r.DAEListen = ":3799" }, "no client may send them"},
 		{func(r *RADIUS) { r.Order = 7 }, "AuthOrder(7)"},
 	} {
 		cfg := radiusConfig(LocalFirst)
+		cfg.RADIUS.InterimInterval = minInterim // the least allowed
 		tt.mod(cfg.RADIUS)
 		err := cfg.Validate()
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -791,4 +808,210 @@ func TestRADIUSAcceptWithoutSuccess(t *testing.T) {
 			t.Errorf("%d local fallbacks, want 0", n)
 		}
 	})
+}
+
+// What RADIUS says reaches the client in the AC's answer: the
+// Reply-Message in the PAP Ack/Nak or CHAP Success/Failure (MS-CHAPv2's
+// M=, after RADIUS's S=), RADIUS's own MS-CHAP-Error as the Failure, and
+// ppp's texts when RADIUS says nothing.
+func TestRADIUSReplyToClient(t *testing.T) {
+	const mserr = "E=691 R=0 C=000102030405060708090A0B0C0D0E0F V=3 M=bad"
+	for _, tt := range []struct {
+		name    string
+		m       ppp.AuthMethod
+		pass    string
+		accept  func(_, r *lr.Packet)
+		reject  func(_, r *lr.Packet)
+		code    ppp.Code
+		message string // the answer's text; with "*", its start
+	}{
+		{"pap accept", ppp.AuthPAP, "carol-pw", welcome, nil, ppp.CodePAPAuthAck, "Welcome carol"},
+		{"pap accept plain", ppp.AuthPAP, "carol-pw", nil, nil, ppp.CodePAPAuthAck, "Login ok"},
+		{"pap reject", ppp.AuthPAP, "x", nil, nil, ppp.CodePAPAuthNak, "Go away carol"},
+		{"pap reject plain", ppp.AuthPAP, "x", nil, noReplyMessage, ppp.CodePAPAuthNak, "Login incorrect"},
+		{"chap accept", ppp.AuthCHAPMD5, "carol-pw", welcome, nil, ppp.CodeCHAPSuccess, "Welcome carol"},
+		{"chap accept plain", ppp.AuthCHAPMD5, "carol-pw", nil, nil, ppp.CodeCHAPSuccess, "Access granted"},
+		{"chap reject", ppp.AuthCHAPMD5, "x", nil, nil, ppp.CodeCHAPFailure, "Go away carol"},
+		{"mschap2 accept", ppp.AuthMSCHAPv2, "carol-pw", welcome, nil, ppp.CodeCHAPSuccess, "S=* M=Welcome carol"},
+		{"mschap2 accept plain", ppp.AuthMSCHAPv2, "carol-pw", nil, nil, ppp.CodeCHAPSuccess, "S=* M=Access granted"},
+		{"mschap2 reject with MS-CHAP-Error", ppp.AuthMSCHAPv2, "x", nil, func(_, r *lr.Packet) {
+			microsoft.MSCHAPError_Add(r, append([]byte{1}, mserr...))
+		}, ppp.CodeCHAPFailure, mserr},
+		{"mschap2 reject with a bad MS-CHAP-Error", ppp.AuthMSCHAPv2, "x", nil, func(_, r *lr.Packet) {
+			microsoft.MSCHAPError_Add(r, []byte("\x01nonsense"))
+		}, ppp.CodeCHAPFailure, "E=691 R=0 C=* V=3 M=Go away carol"},
+		{"mschap2 reject plain", ppp.AuthMSCHAPv2, "x", nil, noReplyMessage, ppp.CodeCHAPFailure, "E=691 R=0 C=* V=3 M=Access denied"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := newFakeRADIUS(t)
+				f.accept, f.reject = tt.accept, tt.reject
+				cfg := radiusConfig(RADIUSOnly)
+				cfg.Auth = []ppp.AuthMethod{tt.m}
+				h := startRADIUS(t, cfg, f)
+				c := h.session("eth0", macA)
+				c.login("carol", tt.pass, allow(tt.m))
+				c.waitIPv4()
+				var got []string
+				for _, p := range c.link.sentPackets() {
+					if p.Code != tt.code || (p.Protocol != ppp.ProtoPAP && p.Protocol != ppp.ProtoCHAP) {
+						continue
+					}
+					msg := p.Data
+					if p.Protocol == ppp.ProtoPAP {
+						r, _ := ppp.ParsePAPResponse(p.Data)
+						msg = r.Message
+					}
+					got = append(got, string(msg))
+				}
+				if len(got) != 1 || !matches(got[0], tt.message) {
+					t.Errorf("answers %q, want one %q", got, tt.message)
+				}
+			})
+		})
+	}
+}
+
+func welcome(_, r *lr.Packet) { rfc2865.ReplyMessage_SetString(r, "Welcome carol") }
+
+func noReplyMessage(_, r *lr.Packet) { rfc2865.ReplyMessage_Del(r) }
+
+// matches compares s with a pattern whose "*" stands for one word.
+func matches(s, pattern string) bool {
+	pw, sw := strings.Split(pattern, " "), strings.Split(s, " ")
+	if len(pw) != len(sw) {
+		return false
+	}
+	for i := range pw {
+		if p, ok := strings.CutSuffix(pw[i], "*"); ok {
+			if !strings.HasPrefix(sw[i], p) || len(sw[i]) <= len(p) {
+				return false
+			}
+		} else if pw[i] != sw[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// MS-CHAPv1 is not sent to RADIUS: the unknown name is refused at once.
+func TestRADIUSNoMSCHAPv1(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRADIUS(t)
+		cfg := radiusConfig(LocalFirst)
+		cfg.Auth = []ppp.AuthMethod{ppp.AuthMSCHAPv1}
+		var buf syncBuffer
+		cfg.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+		h := startRADIUS(t, cfg, f)
+		c := h.session("eth0", macA)
+		c.login("carol", "carol-pw", allow(ppp.AuthMSCHAPv1))
+		if _, ok := c.waitIPv4(); ok {
+			t.Fatal("MS-CHAPv1 through RADIUS came up")
+		}
+		if n := len(f.requests(lr.CodeAccessRequest)); n != 0 {
+			t.Errorf("%d Access-Requests", n)
+		}
+		if !strings.Contains(buf.String(), "mschap1 is not passed to RADIUS") {
+			t.Errorf("the log does not say why:\n%s", buf.String())
+		}
+		// A local user still logs in with it.
+		h.connect("eth0", macB, "alice", "alice-pw", allow(ppp.AuthMSCHAPv1))
+	})
+}
+
+// Two sessions cannot be given one address by RADIUS, outside the pools
+// too.
+func TestRADIUSFramedIPTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRADIUS(t)
+		f.accept = func(_, r *lr.Packet) { rfc2865.FramedIPAddress_Set(r, net.IPv4(10, 9, 9, 9)) }
+		h := startRADIUS(t, radiusConfig(LocalFirst), f)
+		_, up := h.connect("eth0", macA, "carol", "carol-pw")
+		if up.Local != ip("10.9.9.9") {
+			t.Fatalf("first session got %v", up.Local)
+		}
+		c := h.session("eth0", macB)
+		c.login("dave", "dave-pw")
+		if up, ok := c.waitIPv4(); ok {
+			t.Errorf("second session up with %v", up.Local)
+		}
+	})
+}
+
+// A CoA's Session-Timeout counts from the login, and Idle-Timeout from
+// the last data received.
+func TestRADIUSTimeoutsCounted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRADIUS(t)
+		f.accept = func(req, r *lr.Packet) {
+			if rfc2865.UserName_GetString(req) == "dave" {
+				rfc2865.IdleTimeout_Set(r, 40)
+			}
+		}
+		h := startRADIUS(t, radiusConfig(LocalFirst), f)
+		start := time.Now()
+		carol, _ := h.connect("eth0", macA, "carol", "carol-pw")
+		dave, _ := h.connect("eth0", macB, "dave", "dave-pw")
+		time.Sleep(5 * time.Second)
+		if err := h.s.dynamicAuthorization(radius.Target{Kind: radius.CoA, UserName: "carol", SessionTimeout: 10 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(4 * time.Second)
+		if carol.ended() {
+			t.Fatalf("carol's session ended after %v, want 10 s from her login", time.Since(start))
+		}
+		time.Sleep(2 * time.Second)
+		if !carol.ended() {
+			t.Fatalf("carol's session still up after %v, want 10 s from her login", time.Since(start))
+		}
+		time.Sleep(9 * time.Second)
+		dave.link.received() // at 20 s: idle from then
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		if dave.ended() {
+			t.Fatalf("dave's session ended %v after its last data", time.Since(start)-20*time.Second)
+		}
+		dave.waitDown()
+		if took := time.Since(start); took < 60*time.Second || took > 62*time.Second {
+			t.Errorf("dave's session ended after %v, want 40 s after the data at 20 s", took)
+		}
+	})
+}
+
+// A stop while no accounting server answers waits a bounded time for the
+// spool, says what was lost, and returns.
+func TestRADIUSShutdownUndelivered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRADIUS(t)
+		f.setDown("r1:1813", true)
+		f.setDown("r2:1813", true)
+		cfg := radiusConfig(LocalFirst)
+		var buf syncBuffer
+		cfg.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+		h := startRADIUS(t, cfg, f)
+		h.connect("eth0", macA, "alice", "alice-pw")
+		start := time.Now()
+		h.stop()
+		if took := time.Since(start); took > acctFlushTimeout+5*time.Second {
+			t.Errorf("stop took %v", took)
+		}
+		if !strings.Contains(buf.String(), "accounting records not delivered at shutdown") {
+			t.Errorf("the log does not say records were lost:\n%s", buf.String())
+		}
+	})
+}
+
+func TestAuthOrderNames(t *testing.T) {
+	for _, o := range []AuthOrder{LocalFirst, RADIUSOnly, RADIUSFirst} {
+		got, err := ParseAuthOrder(o.String())
+		if err != nil || got != o {
+			t.Errorf("%v: parsed as %v, %v", o, got, err)
+		}
+	}
+	if s := AuthOrder(3).String(); s != "AuthOrder(3)" {
+		t.Errorf("AuthOrder(3) is %q", s)
+	}
+	if _, err := ParseAuthOrder("ldap"); err == nil || !strings.Contains(err.Error(), `"ldap" is not one of local,radius, radius, radius,local`) {
+		t.Errorf("ParseAuthOrder(ldap): %v", err)
+	}
 }
