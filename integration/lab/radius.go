@@ -15,8 +15,8 @@ package lab
 //     behaviour;
 //   - the `files` module puts a user's reply items in the reply before the
 //     password is checked, so an Access-Reject carried Framed-IP-Address and
-//     the rest: the reject section empties the reply, as Debian's default
-//     attr_filter.access_reject does;
+//     the rest: the reject section empties the reply but for mschap's
+//     MS-CHAP-Error, as Debian's default attr_filter.access_reject does;
 //   - a reject is delayed one second (security.reject_delay) by default:
 //     0 here, so that a wrong password costs a test nothing;
 //   - an Access-Request without Message-Authenticator, or signed with the
@@ -60,7 +60,11 @@ type RadiusAttr struct {
 type RadiusUser struct {
 	Name     string
 	Password string
-	Reply    []RadiusAttr
+	// Check are more check items, each set with := after the password
+	// (Auth-Type = Accept takes any password: an Access-Accept for a
+	// client that must still refuse it).
+	Check []RadiusAttr
+	Reply []RadiusAttr
 }
 
 // RadiusClient is a NAS allowed to send requests.
@@ -435,7 +439,17 @@ func (c FreeRADIUSConfig) render(dir string) ([]raddbFile, error) {
 			return nil, fmt.Errorf("lab: freeradius: user %s's password: %v", u.Name, err)
 		}
 		// Single quotes: the value is literal, no %{...} expansion.
-		fmt.Fprintf(&users, "%s\tCleartext-Password := '%s'\n", u.Name, u.Password)
+		fmt.Fprintf(&users, "%s\tCleartext-Password := '%s'", u.Name, u.Password)
+		for j, a := range u.Check {
+			if err := confWord(a.Name); err != nil || a.Name == "" {
+				return nil, fmt.Errorf("lab: freeradius: user %s's check item %d: empty or %v", u.Name, j, err)
+			}
+			if err := confString(a.Value); err != nil {
+				return nil, fmt.Errorf("lab: freeradius: user %s's %s: %v", u.Name, a.Name, err)
+			}
+			fmt.Fprintf(&users, ", %s := '%s'", a.Name, a.Value)
+		}
+		users.WriteByte('\n')
 		for j, a := range u.Reply {
 			if err := confWord(a.Name); err != nil || a.Name == "" {
 				return nil, fmt.Errorf("lab: freeradius: user %s's reply attribute %d: empty or %v", u.Name, j, err)
@@ -610,9 +624,18 @@ server default {
 	post-auth {%[7]s
 		Post-Auth-Type REJECT {
 			# files put the user's reply items in before the password
-			# was checked: a reject carries none of them.
+			# was checked: a reject carries none of them, only what
+			# mschap put there, MS-CHAP-Error (RFC 2548 §2.1.5), as
+			# Debian's attr_filter.access_reject keeps it. (An absent
+			# attribute on the right makes its update a no-op.)
+			update control {
+				&Tmp-String-0 := &reply:MS-CHAP-Error
+			}
 			update {
 				&reply: !* ANY
+			}
+			update reply {
+				&MS-CHAP-Error := &control:Tmp-String-0
 			}%[7]s
 		}
 	}

@@ -8,6 +8,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pppoed/pppoed/config"
+	"github.com/pppoed/pppoed/radius"
+	"github.com/pppoed/pppoed/server"
 )
 
 // What FreeRADIUS 3.2.1 writes: two complete records and one it is still
@@ -98,6 +103,8 @@ func radiusTestConfig() FreeRADIUSConfig {
 		Clients: []RadiusClient{{Addr: netip.MustParsePrefix("192.0.2.2/32"), Secret: "s3cret"}},
 		Users: []RadiusUser{{Name: "alice", Password: "wonder land", Reply: []RadiusAttr{
 			{"Framed-IP-Address", "10.64.0.5"}, {"Session-Timeout", "3600"},
+		}}, {Name: "mallory", Check: []RadiusAttr{{"Auth-Type", "Accept"}}, Reply: []RadiusAttr{
+			{"MS-CHAP2-Success", "0x01533d30303030"},
 		}}},
 	}
 }
@@ -120,6 +127,9 @@ func TestFreeRADIUSRenderRefuses(t *testing.T) {
 		{"double quote in password", func(c *FreeRADIUSConfig) { c.Users[0].Password = `a"` }},
 		{"DEL in value", func(c *FreeRADIUSConfig) { c.Users[0].Reply[0].Value = "a\x7f" }},
 		{"comma in attribute name", func(c *FreeRADIUSConfig) { c.Users[0].Reply[0].Name = "A,B" }},
+		{"empty check item name", func(c *FreeRADIUSConfig) { c.Users[1].Check[0].Name = "" }},
+		{"space in check item name", func(c *FreeRADIUSConfig) { c.Users[1].Check[0].Name = "Auth Type" }},
+		{"quote in check item", func(c *FreeRADIUSConfig) { c.Users[1].Check[0].Value = "Accept'" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,7 +187,8 @@ func TestFreeRADIUSRenderChecks(t *testing.T) {
 			t.Fatalf("freeradius -C: %v\n%s%s", err, out, b)
 		}
 	}
-	if got, err := os.ReadFile(filepath.Join(dir, "users")); err != nil || !strings.Contains(string(got), "alice\tCleartext-Password := 'wonder land'\n\tFramed-IP-Address = '10.64.0.5',\n\tSession-Timeout = '3600'\n") {
+	if got, err := os.ReadFile(filepath.Join(dir, "users")); err != nil || !strings.Contains(string(got), "alice\tCleartext-Password := 'wonder land'\n\tFramed-IP-Address = '10.64.0.5',\n\tSession-Timeout = '3600'\n") ||
+		!strings.Contains(string(got), "mallory\tCleartext-Password := '', Auth-Type := 'Accept'\n\tMS-CHAP2-Success = '0x01533d30303030'\n") {
 		t.Errorf("users file: %v\n%s", err, got)
 	}
 }
@@ -212,5 +223,82 @@ func TestRadclientDictionary(t *testing.T) {
 		if strings.HasPrefix(line, "$INCLUDE") && (strings.Contains(line, "cisco") || !strings.HasPrefix(line, "$INCLUDE /")) {
 			t.Errorf("dictionary includes a vendor or a relative path: %s", line)
 		}
+	}
+}
+
+// The [radius] table ACConfig writes is read back by pppoed's own loader,
+// each key landing where the lab means it to: the lab's struct and the
+// server's file must not drift apart.
+func TestACConfigRenderRADIUS(t *testing.T) {
+	cfg := ACConfig{
+		Interfaces: []ACInterface{{Name: "vac1"}},
+		Profiles:   []ACProfile{{Name: "default", LocalAddress: "10.0.0.1", RemoteAddress: "10.0.0.2"}},
+		RADIUS: &ACRADIUS{
+			Order: "radius,local", NASIdentifier: "ac1", NASIPAddress: "192.0.2.1",
+			Timeout: "1s", DeadTime: "7s", Retries: Ptr(0), InterimUpdate: "2m", AccountingSpool: 9,
+			Servers: []ACRADIUSServer{
+				{Address: "192.0.2.2", Secret: `s'e"c\ret`},
+				{Address: "192.0.2.3", Secret: "two", AuthenticationPort: Ptr(0), AccountingPort: Ptr(21813)},
+				{Address: "192.0.2.4", Secret: "three", AuthenticationPort: Ptr(21812), AccountingPort: Ptr(0)},
+			},
+			Incoming: &ACRADIUSIncoming{Listen: "192.0.2.1:3799", Clients: []ACRADIUSClient{
+				{Address: "192.0.2.2", Secret: "dae"}, {Address: "198.51.100.0/24", Secret: "dae2"},
+			}},
+		},
+	}
+	b, err := cfg.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "server.toml")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := config.LoadServer(path, nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	r := got.RADIUS
+	if r == nil {
+		t.Fatalf("no RADIUS read from\n%s", b)
+	}
+	if r.Order != server.RADIUSFirst || r.NASIdentifier != "ac1" || r.NASIPAddress != netip.MustParseAddr("192.0.2.1") ||
+		r.Timeout != time.Second || r.DeadTime != 7*time.Second || r.Retries >= 0 || r.InterimInterval != 2*time.Minute || r.Spool != 9 {
+		t.Errorf("[radius] read as %+v (retries 0 must be none, a negative Retries)", r)
+	}
+	want := []server.RADIUSServer{
+		{Auth: "192.0.2.2:1812", Acct: "192.0.2.2:1813", Secret: radius.Secret(`s'e"c\ret`)},
+		{Acct: "192.0.2.3:21813", Secret: radius.Secret("two")},
+		{Auth: "192.0.2.4:21812", Secret: radius.Secret("three")},
+	}
+	if !reflect.DeepEqual(r.Servers, want) {
+		t.Errorf("servers %+v, want %+v", r.Servers, want)
+	}
+	wantDAE := []radius.DAEClient{
+		{Prefix: netip.MustParsePrefix("192.0.2.2/32"), Secret: radius.Secret("dae")},
+		{Prefix: netip.MustParsePrefix("198.51.100.0/24"), Secret: radius.Secret("dae2")},
+	}
+	if r.DAEListen != "192.0.2.1:3799" || !reflect.DeepEqual(r.DAEClients, wantDAE) {
+		t.Errorf("incoming %q %+v, want %+v", r.DAEListen, r.DAEClients, wantDAE)
+	}
+
+	// Left out, each takes the server's default.
+	cfg.RADIUS = &ACRADIUS{Servers: []ACRADIUSServer{{Address: "192.0.2.2", Secret: "x"}}}
+	if b, err = cfg.Render(); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"order", "retries", "timeout", "incoming", "port", "interim", "spool"} {
+		if strings.Contains(string(b), key) {
+			t.Errorf("%q written:\n%s", key, b)
+		}
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = config.LoadServer(path, nil); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if r := got.RADIUS; r.Order != server.LocalFirst || r.Retries != 0 || r.Timeout != 0 || r.DAEListen != "" {
+		t.Errorf("defaults not left to the server: %+v", r)
 	}
 }

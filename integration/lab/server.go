@@ -48,7 +48,57 @@ type ACConfig struct {
 	Pools      []ACPool      `toml:"pool,omitempty"`
 	Profiles   []ACProfile   `toml:"profile,omitempty"`
 	Users      []ACUser      `toml:"user,omitempty"`
+
+	// RADIUS is the [radius] table; nil: none.
+	RADIUS *ACRADIUS `toml:"radius,omitempty"`
 }
+
+// ACRADIUS is the [radius] table. Its secrets go into the file (mode
+// 0600), never onto a command line.
+type ACRADIUS struct {
+	// Order is "local,radius" (the server's default), "radius" or
+	// "radius,local".
+	Order         string `toml:"order,omitempty"`
+	NASIdentifier string `toml:"nas-identifier,omitempty"`
+	NASIPAddress  string `toml:"nas-ip-address,omitempty"`
+	// Timeout, DeadTime and InterimUpdate are durations ("1s").
+	Timeout  string `toml:"timeout,omitempty"`
+	DeadTime string `toml:"dead-time,omitempty"`
+	// Retries are the retransmissions to one server; nil: the server's
+	// default, 0: none (Ptr(0)).
+	Retries         *int   `toml:"retries,omitempty"`
+	InterimUpdate   string `toml:"interim-update,omitempty"`
+	AccountingSpool int    `toml:"accounting-spool,omitzero"`
+
+	Servers  []ACRADIUSServer  `toml:"server"`
+	Incoming *ACRADIUSIncoming `toml:"incoming,omitempty"`
+}
+
+// ACRADIUSServer is a [[radius.server]] table.
+type ACRADIUSServer struct {
+	Address string `toml:"address"`
+	Secret  string `toml:"secret"`
+	// The ports: nil takes the server's default (1812, 1813), Ptr(0)
+	// leaves the server out of authentication or accounting.
+	AuthenticationPort *int `toml:"authentication-port,omitempty"`
+	AccountingPort     *int `toml:"accounting-port,omitempty"`
+}
+
+// ACRADIUSIncoming is the [radius.incoming] table (RFC 5176).
+type ACRADIUSIncoming struct {
+	Listen  string           `toml:"listen"`
+	Clients []ACRADIUSClient `toml:"client"`
+}
+
+// ACRADIUSClient is a [[radius.incoming.client]] table: who may send
+// Disconnect- and CoA-Requests (an address or a prefix).
+type ACRADIUSClient struct {
+	Address string `toml:"address"`
+	Secret  string `toml:"secret"`
+}
+
+// Ptr returns a pointer to v: the optional values of ACRADIUS.
+func Ptr[T any](v T) *T { return &v }
 
 // ACPADILimit is the [padi-limit] table.
 type ACPADILimit struct {
