@@ -150,6 +150,7 @@ const minInterim = 60 * time.Second
 // aaa is the server's RADIUS at run time.
 type aaa struct {
 	cfg  RADIUS
+	nas  radius.NAS     // in every request, and checked in DAE requests
 	auth *radius.Client // nil: no server authenticates
 	acct *radius.Accounting
 	// acctClient is acct's, for its servers' counters.
@@ -162,9 +163,9 @@ type aaa struct {
 
 func newAAA(cfg RADIUS, acName string, s *Server) (*aaa, error) {
 	a := &aaa{cfg: cfg, ids: radius.NewSessionIDs(time.Now())}
-	nas := radius.NAS{Identifier: cfg.NASIdentifier, IPAddress: cfg.NASIPAddress}
-	if nas.Identifier == "" {
-		nas.Identifier = acName
+	a.nas = radius.NAS{Identifier: cfg.NASIdentifier, IPAddress: cfg.NASIPAddress}
+	if a.nas.Identifier == "" {
+		a.nas.Identifier = acName
 	}
 	var auth, acct []radius.Server
 	for _, sv := range cfg.Servers {
@@ -175,7 +176,7 @@ func newAAA(cfg RADIUS, acName string, s *Server) (*aaa, error) {
 			acct = append(acct, radius.Server{Addr: sv.Acct, Secret: sv.Secret})
 		}
 	}
-	base := radius.Config{NAS: nas, Timeout: cfg.Timeout, Retries: cfg.Retries, DeadTime: cfg.DeadTime, Logger: s.log,
+	base := radius.Config{NAS: a.nas, Timeout: cfg.Timeout, Retries: cfg.Retries, DeadTime: cfg.DeadTime, Logger: s.log,
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if s.radiusDial != nil { // tests' in-memory servers
 				return s.radiusDial(ctx, network, addr)
@@ -209,12 +210,8 @@ func (a *aaa) listenDAE(s *Server) error {
 	if a.cfg.DAEListen == "" {
 		return nil
 	}
-	nas := radius.NAS{Identifier: a.cfg.NASIdentifier, IPAddress: a.cfg.NASIPAddress}
-	if nas.Identifier == "" {
-		nas.Identifier = s.cfg.ACName
-	}
 	l, err := radius.ListenDAE(a.cfg.DAEListen, radius.DAEConfig{
-		Clients: a.cfg.DAEClients, NAS: nas, Handle: s.dynamicAuthorization, Logger: s.log,
+		Clients: a.cfg.DAEClients, NAS: a.nas, Handle: s.dynamicAuthorization, Logger: s.log,
 	})
 	if err != nil {
 		return fmt.Errorf("server: radius incoming: %w", err)
@@ -296,6 +293,9 @@ func (st secretStore) Secret(user string) (string, bool) {
 func (ss *session) verify(ctx context.Context, c ppp.Credentials) ppp.Verdict {
 	s := ss.srv
 	a := s.aaa
+	if !ss.verifyAllowed() {
+		return ppp.Verdict{Detail: fmt.Sprintf("more than %d RADIUS logins in %s: refused without asking", maxVerifies, verifyWindow)}
+	}
 	req := radius.Request{UserName: c.User, Port: radius.Port{
 		ID: ss.port.ifi.Name, ClientMAC: ss.mac, CalledStationID: radius.FormatMAC(ss.port.ifi.HardwareAddr),
 	}}
@@ -385,6 +385,36 @@ func (ss *session) verify(ctx context.Context, c ppp.Credentials) ppp.Verdict {
 func validFailure(b []byte) bool {
 	_, err := mschap.ParseFailure(b)
 	return err == nil
+}
+
+// maxVerifies in verifyWindow bound the Access-Requests one session makes:
+// each LCP renegotiation starts authentication over (RFC 1661 §3.5), and a
+// peer renegotiating in a loop would otherwise turn each into a request
+// to the shared RADIUS servers.
+const (
+	maxVerifies  = 5
+	verifyWindow = time.Minute
+)
+
+// verifyAllowed counts an Access-Request of the session against
+// maxVerifies.
+func (ss *session) verifyAllowed() bool {
+	s := ss.srv
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	recent := ss.verifies[:0]
+	for _, t := range ss.verifies {
+		if now.Sub(t) < verifyWindow {
+			recent = append(recent, t)
+		}
+	}
+	ss.verifies = recent
+	if len(recent) >= maxVerifies {
+		return false
+	}
+	ss.verifies = append(ss.verifies, now)
+	return true
 }
 
 // grant is what RADIUS accepted a name with.

@@ -1015,3 +1015,116 @@ func TestAuthOrderNames(t *testing.T) {
 		t.Errorf("ParseAuthOrder(ldap): %v", err)
 	}
 }
+
+// A server for accounting only: local users log in and are accounted,
+// other names are refused without asking anyone, and the file's
+// interim-update applies when there is no Accept to give one.
+func TestRADIUSAccountingOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRADIUS(t)
+		cfg := radiusConfig(LocalFirst)
+		cfg.RADIUS.Servers = []RADIUSServer{{Acct: "r1:1813", Secret: radius.Secret(radiusSecret)}}
+		cfg.RADIUS.InterimInterval = 2 * time.Minute
+		h := startRADIUS(t, cfg, f)
+		if h.s.aaa.auth != nil {
+			t.Fatal("an authentication client without an authentication server")
+		}
+		c := h.session("eth0", macA)
+		c.login("carol", "carol-pw")
+		if _, ok := c.waitIPv4(); ok {
+			t.Fatal("carol logged in without an authentication server")
+		}
+		h.connect("eth0", macB, "alice", "alice-pw")
+		time.Sleep(119 * time.Second)
+		synctest.Wait()
+		if n := len(f.acct(rfc2866.AcctStatusType_Value_InterimUpdate)); n != 0 {
+			t.Errorf("%d Interim-Updates before 2 min", n)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if n := len(f.acct(rfc2866.AcctStatusType_Value_InterimUpdate)); n != 1 {
+			t.Errorf("%d Interim-Updates at 2 min, want 1", n)
+		}
+		if n := len(f.requests(lr.CodeAccessRequest)); n != 0 {
+			t.Errorf("%d Access-Requests", n)
+		}
+	})
+}
+
+// Records the spool has no room for are logged, not lost silently.
+func TestRADIUSSpoolFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRADIUS(t)
+		f.setDown("r1:1813", true)
+		f.setDown("r2:1813", true)
+		cfg := radiusConfig(LocalFirst)
+		cfg.RADIUS.Spool = 1
+		var buf syncBuffer
+		cfg.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+		h := startRADIUS(t, cfg, f)
+		h.connect("eth0", macA, "alice", "alice-pw") // its Start finds the On in the spool
+		h.stop()
+		for _, want := range []string{"Start for session", "Stop for session", "Accounting-Off for session"} {
+			if !slices.ContainsFunc(strings.Split(buf.String(), "\n"), func(l string) bool {
+				return strings.Contains(l, `msg="server: accounting"`) && strings.Contains(l, `err="radius: accounting spool full: `+want)
+			}) {
+				t.Errorf("no line for %q in\n%s", want, buf.String())
+			}
+		}
+		var b bytes.Buffer
+		h.s.Metrics().WritePrometheus(&b)
+		if !strings.Contains(b.String(), "pppoed_server_radius_accounting_overflow_total 3\n") {
+			t.Errorf("overflow not counted:\n%s", b.String())
+		}
+	})
+}
+
+// A CoA with a Session-Timeout of 0 takes the Accept's away.
+func TestRADIUSCoARemovesTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRADIUS(t)
+		f.accept = func(_, r *lr.Packet) { rfc2865.SessionTimeout_Set(r, 30) }
+		h := startRADIUS(t, radiusConfig(LocalFirst), f)
+		c, _ := h.connect("eth0", macA, "carol", "carol-pw")
+		if err := h.s.dynamicAuthorization(radius.Target{Kind: radius.CoA, UserName: "carol"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		if c.ended() {
+			t.Error("the session ended at the Accept's Session-Timeout after a CoA removed it")
+		}
+	})
+}
+
+// A session's Access-Requests are bounded: a peer renegotiating LCP in a
+// loop (each renegotiation authenticates again) cannot make one per
+// renegotiation to the shared servers.
+func TestRADIUSVerifyBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRADIUS(t)
+		h := startRADIUS(t, radiusConfig(LocalFirst), f)
+		c := h.session("eth0", macA)
+		h.s.mu.Lock()
+		var ss *session
+		for _, x := range h.s.sessions {
+			ss = x
+		}
+		h.s.mu.Unlock()
+		cred := ppp.Credentials{Method: ppp.AuthPAP, User: "carol", Password: []byte("carol-pw")}
+		for i := range maxVerifies + 2 {
+			v := ss.verify(context.Background(), cred)
+			if want := i < maxVerifies; v.Accept != want {
+				t.Errorf("verify %d: %+v, want accept %v", i+1, v, want)
+			}
+			time.Sleep(time.Second)
+		}
+		if n := len(f.requests(lr.CodeAccessRequest)); n != maxVerifies {
+			t.Errorf("%d Access-Requests, want %d", n, maxVerifies)
+		}
+		time.Sleep(verifyWindow)
+		if v := ss.verify(context.Background(), cred); !v.Accept {
+			t.Errorf("after the window: %+v", v)
+		}
+		_ = c
+	})
+}

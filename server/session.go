@@ -96,6 +96,7 @@ type session struct {
 	padtSeen bool
 	counted  bool   // in byUser
 	granted  *grant // what RADIUS accepted the user with, or nil
+	verifies []time.Time
 }
 
 // byCookie returns the live session a PADR from mac with this cookie
