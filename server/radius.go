@@ -329,10 +329,8 @@ func (ss *session) verify(ctx context.Context, c ppp.Credentials) ppp.Verdict {
 			if msg == "" {
 				msg = "Access granted"
 			}
-			var sr []byte
-			if len(acc.MSCHAP2Success) > 1 {
-				sr = acc.MSCHAP2Success[1:] // after its Ident
-			}
+			// After its Ident octet (ppp refuses what is not S=…).
+			sr := acc.MSCHAP2Success[min(1, len(acc.MSCHAP2Success)):]
 			return ppp.Verdict{Accept: true, Message: []byte(string(sr) + " M=" + msg)}
 		default:
 			v := ppp.Verdict{Accept: true}
