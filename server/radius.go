@@ -159,10 +159,33 @@ type aaa struct {
 	ids        *radius.SessionIDs
 
 	accepts, rejects, unavailable, fallbacks atomic.Uint64
+	// inflight bounds the Access-Requests outstanding at once: stations
+	// with random MACs could otherwise have MaxPending sessions each wait
+	// on a server that is down.
+	inflight chan struct{}
 }
 
+// authBudget bounds one login's RADIUS exchange, all servers and retries
+// included, under ppp's default authentication timeout (30 s), so that a
+// refusal or the radius,local fallback reaches the client in time.
+const authBudget = 20 * time.Second
+
+// maxInflight is how many Access-Requests may be outstanding at once.
+const maxInflight = 256
+
+func (a *aaa) acquire(ctx context.Context) error {
+	select {
+	case a.inflight <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (a *aaa) release() { <-a.inflight }
+
 func newAAA(cfg RADIUS, acName string, s *Server) (*aaa, error) {
-	a := &aaa{cfg: cfg, ids: radius.NewSessionIDs(time.Now())}
+	a := &aaa{cfg: cfg, ids: radius.NewSessionIDs(time.Now()), inflight: make(chan struct{}, maxInflight)}
 	a.nas = radius.NAS{Identifier: cfg.NASIdentifier, IPAddress: cfg.NASIPAddress}
 	if a.nas.Identifier == "" {
 		a.nas.Identifier = acName
@@ -293,6 +316,11 @@ func (st secretStore) Secret(user string) (string, bool) {
 func (ss *session) verify(ctx context.Context, c ppp.Credentials) ppp.Verdict {
 	s := ss.srv
 	a := s.aaa
+	s.mu.Lock()
+	if !ss.counted {
+		ss.granted = nil // an abandoned verify's: not this one's
+	}
+	s.mu.Unlock()
 	if !ss.verifyAllowed() {
 		return ppp.Verdict{Detail: fmt.Sprintf("more than %d RADIUS logins in %s: refused without asking", maxVerifies, verifyWindow)}
 	}
@@ -313,7 +341,20 @@ func (ss *session) verify(ctx context.Context, c ppp.Credentials) ppp.Verdict {
 	default:
 		return ppp.Verdict{Detail: c.Method.String() + " is not passed to RADIUS (use pap, chap or mschap2)"}
 	}
-	acc, err := a.auth.Authenticate(ctx, req)
+	if err := a.acquire(ctx); err != nil {
+		return ppp.Verdict{Detail: "abandoned"}
+	}
+	defer a.release()
+	// ppp refuses at its AuthTimeout (30 s): the fallback must answer
+	// before that, whatever the servers' timeouts and retries add up to.
+	rctx, cancel := context.WithTimeout(ctx, authBudget)
+	defer cancel()
+	acc, err := a.auth.Authenticate(rctx, req)
+	if err != nil && ctx.Err() != nil {
+		// ppp abandoned the authentication (the session ended, LCP went
+		// down, the deadline passed): no outage, and no one to answer.
+		return ppp.Verdict{Detail: "abandoned"}
+	}
 	var rej *radius.RejectError
 	switch {
 	case err == nil:
@@ -362,18 +403,18 @@ func (ss *session) verify(ctx context.Context, c ppp.Credentials) ppp.Verdict {
 		// An answer that cannot be used (an Accept the client could not
 		// check): a refusal, not an outage, so no fallback.
 		a.rejects.Add(1)
-		ss.log.Warn("server: RADIUS answer refused", "user", peerlog.Text(c.User), "err", peerlog.Printable(err.Error()))
+		s.plog.Warn("server: RADIUS answer refused", "client", ss.mac.String(), "user", peerlog.Text(c.User), "err", peerlog.Printable(err.Error()))
 		return ppp.Verdict{Detail: peerlog.Printable(err.Error())}
 	default:
 		a.unavailable.Add(1)
 		if a.cfg.Order == RADIUSFirst {
 			if acct, ok := s.directory().lookup(c.User); ok {
 				a.fallbacks.Add(1)
-				ss.log.Warn("server: no RADIUS server answered: checking the local user", "user", peerlog.Text(c.User))
+				s.plog.Warn("server: no RADIUS server answered: checking the local user", "client", ss.mac.String(), "user", peerlog.Text(c.User))
 				return ppp.Verdict{Local: true, Password: acct.password}
 			}
 		}
-		ss.log.Warn("server: no RADIUS server answered", "user", peerlog.Text(c.User), "err", err)
+		s.plog.Warn("server: no RADIUS server answered", "client", ss.mac.String(), "user", peerlog.Text(c.User), "err", err)
 		return ppp.Verdict{Detail: "no RADIUS server answered"}
 	}
 }
@@ -453,10 +494,11 @@ func (s *Server) checkFramed(ss *session, a netip.Addr, local netip.Addr) error 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range s.sessions {
-		if o != ss && o.remote == a {
+		if o != ss && (o.remote == a || o.framed == a) {
 			return fmt.Errorf("server: RADIUS gave %q the address %s, which session %#x has", ss.user, a, o.key.id)
 		}
 	}
+	ss.framed = a // until Release: claimed before IPCP is up
 	return nil
 }
 
@@ -520,7 +562,12 @@ func (ss *session) setSessionTimeout(d time.Duration) {
 	if d <= 0 || ss.timersDone {
 		return
 	}
-	left := d - time.Since(ss.authAt)
+	// Before authenticated ran (a CoA may come as the session is
+	// authorized) it counts from now.
+	left := d
+	if !ss.authAt.IsZero() {
+		left -= time.Since(ss.authAt)
+	}
 	ss.sessionTimer = time.AfterFunc(max(left, 0), func() {
 		ss.log.Info("server: session timeout", "user", peerlog.Text(ss.userName()), "timeout", d.String())
 		ss.stopWith(radius.CauseSessionTimeout, "Session timeout")
@@ -584,14 +631,17 @@ func (ss *session) acctStart() {
 	}
 	var tick func()
 	tick = func() {
-		if c, err := ss.srv.kernel.counters(ss.ifnameNow()); err == nil {
-			ss.send(ss.record(radius.AcctInterimUpdate, c))
-		}
+		c, err := ss.srv.kernel.counters(ss.ifnameNow())
 		ss.timers.Lock()
 		defer ss.timers.Unlock()
-		if !ss.timersDone {
-			ss.interimTimer = time.AfterFunc(iv, tick)
+		if ss.timersDone {
+			return // the Stop is queued, or about to be: nothing after it
 		}
+		if err == nil {
+			ss.lastCounters = c
+			ss.send(ss.record(radius.AcctInterimUpdate, c))
+		}
+		ss.interimTimer = time.AfterFunc(iv, tick)
 	}
 	ss.timers.Lock()
 	defer ss.timers.Unlock()
@@ -612,7 +662,7 @@ func (ss *session) record(st radius.AcctStatus, c *status.Counters) radius.Recor
 	s := ss.srv
 	s.mu.Lock()
 	r := radius.Record{
-		Status: st, SessionID: ss.acctID, UserName: ss.user, FramedIP: ss.remote,
+		Status: st, SessionID: ss.acctID, UserName: ss.user, FramedIP: ss.acctIP,
 		Port:      radius.Port{ID: ss.port.ifi.Name, ClientMAC: ss.mac, CalledStationID: radius.FormatMAC(ss.port.ifi.HardwareAddr)},
 		Authentic: 2, // Local (RFC 2866 §5.6)
 	}

@@ -74,7 +74,7 @@ type session struct {
 	// session's goroutine, the DAE listener's and their own.
 	acctID       string
 	acctStarted  bool             // a Start went: a Stop must follow
-	lastCounters *status.Counters // pppN's, read as the NCPs go down
+	lastCounters *status.Counters // pppN's, last read (timers): the Stop's
 	framedMTU    int
 	authAt       time.Time
 	cause        atomic.Uint32
@@ -89,6 +89,8 @@ type session struct {
 	ifname   string
 	local    netip.Addr
 	remote   netip.Addr
+	acctIP   netip.Addr // the last IPv4 peer address: the Stop's, after IPCP went down
+	framed   netip.Addr // a Framed-IP-Address claimed before IPCP is up
 	remote6  netip.Addr
 	linkUp   bool
 	linkUpAt time.Time // when LCP came up (the authentication latency's start)
@@ -314,7 +316,10 @@ func (ss *session) finish(err error) {
 	s.mu.Unlock()
 	ss.stopTimers()
 	if ss.acctStarted {
-		r := ss.record(radius.AcctStop, ss.lastCounters)
+		ss.timers.Lock()
+		c := ss.lastCounters // an Interim's, should the last read have failed
+		ss.timers.Unlock()
+		r := ss.record(radius.AcctStop, c)
 		r.Cause = ss.terminateCause(down, padtSeen)
 		ss.send(r)
 	}
@@ -381,7 +386,7 @@ func (ss *session) onEvent(ev ppp.Event) {
 			fail(err)
 			return
 		}
-		ss.up(func() { ss.local, ss.remote = e.Local, e.Peer })
+		ss.up(func() { ss.local, ss.remote, ss.acctIP = e.Local, e.Peer, e.Peer })
 		ss.log.Info("server: IPv4 up", "user", peerlog.Text(ss.userName()), "ifname", ss.ifname, "local", e.Local.String(), "remote", e.Peer.String(),
 			"setup", time.Since(ss.since).Round(time.Millisecond).String())
 	case ppp.IPv6Up:
@@ -441,7 +446,9 @@ func (ss *session) readCounters() {
 		return
 	}
 	if c, err := ss.srv.kernel.counters(ss.ifnameNow()); err == nil {
+		ss.timers.Lock()
 		ss.lastCounters = c
+		ss.timers.Unlock()
 	} else {
 		ss.log.Warn("server: reading the session's counters", "err", err)
 	}
@@ -488,8 +495,17 @@ func (ss *session) authenticated(peer string) {
 			s.mu.Unlock()
 		}
 	}
-	ss.authAt = time.Now()
-	if acc := acct.radius; acc != nil {
+	// The first authentication arms the RADIUS timers; a renegotiation's
+	// (RFC 1661 §3.5 authenticates again) must not restart the
+	// Session-Timeout (RFC 2865 §5.27: the session's maximum) nor add a
+	// second idle timer.
+	ss.timers.Lock()
+	first := ss.authAt.IsZero()
+	if first {
+		ss.authAt = time.Now()
+	}
+	ss.timers.Unlock()
+	if acc := acct.radius; acc != nil && first {
 		// Framed-MTU lowers pppN's MTU as a profile's does; under 128
 		// (minMTU) it is ignored as nonsense.
 		if acc.FramedMTU >= minMTU {
@@ -640,6 +656,9 @@ func (sp *sessionPool) Allocate(peer string) (netip.Addr, error) {
 }
 
 func (sp *sessionPool) Release(a netip.Addr) {
+	sp.ss.srv.mu.Lock()
+	sp.ss.framed = netip.Addr{}
+	sp.ss.srv.mu.Unlock()
 	if sp.pool != nil {
 		sp.pool.Release(a)
 		sp.pool = nil
