@@ -93,7 +93,8 @@ type AccountingConfig struct {
 	// Spool is how many records wait for delivery at most (default 4096).
 	Spool int
 	// RetryInterval is the pause after a round in which no server took
-	// the record at the head (default 5s).
+	// the record at the head (default 5s). The head's session then
+	// waits behind the others (see Accounting).
 	RetryInterval time.Duration
 	Logger        *slog.Logger
 }
@@ -114,16 +115,36 @@ type AcctStats struct {
 type spooled struct {
 	Record
 	queued time.Time
+	seq    uint64 // order of Send: the spool's order changes (rotate)
 }
 
+// barrier says whether a record must keep its place relative to every
+// other: servers take an Accounting-On or -Off (RFC 2866 §5.1) as the
+// NAS's restart and close its open sessions (FreeRADIUS clears them from
+// radacct), so what was queued before it must reach the server before
+// it, and what was queued after it, after it.
+func barrier(s AcctStatus) bool { return s == AcctOn || s == AcctOff }
+
 // Accounting delivers records through a Client (configured with the
-// accounting servers), in order, one at a time, from a bounded spool:
-// a record leaves the spool only once a server acknowledged it. When the
-// spool is full, the oldest Interim-Update not being sent is dropped to
-// make room (an Interim is superseded by the next one and by the Stop;
-// a Start or a Stop is not); if there is none, the new record is refused.
-// Every drop is counted. The spool is in memory: records still queued at
-// exit are lost (Flush before Accounting-Off and exit).
+// accounting servers), one at a time, from a bounded spool: a record
+// leaves the spool only once a server acknowledged it.
+//
+// The records of one session (one Acct-Session-Id) are delivered in the
+// order they were sent, and an Accounting-On or -Off in the order it was
+// sent relative to every record. The records of different sessions
+// between two Accounting-On/Off are not ordered: after a round in which
+// no server took the record at the head, that record and every other of
+// its session before the next Accounting-On/Off go behind the other
+// sessions' records there, so that one record a server never
+// acknowledges (its accounting fails on that row and it stays silent)
+// does not hold up everyone's until the spool overflows. An On or Off at
+// the head holds up everything after it, as it must.
+//
+// When the spool is full, the oldest Interim-Update not being sent is
+// dropped to make room (an Interim is superseded by the next one and by
+// the Stop; a Start or a Stop is not); if there is none, the new record
+// is refused. Every drop is counted. The spool is in memory: records
+// still queued at exit are lost (Flush before Accounting-Off and exit).
 type Accounting struct {
 	c     *Client
 	cap   int
@@ -133,6 +154,7 @@ type Accounting struct {
 	mu    sync.Mutex
 	queue []*spooled
 	busy  bool          // queue[0] is being sent
+	seq   uint64        // Sends so far, for spooled.seq
 	wake  chan struct{} // a record was queued
 	empty chan struct{} // closed and replaced when the queue empties
 
@@ -177,15 +199,16 @@ func (a *Accounting) Send(r Record) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.queue) >= a.cap {
+		// The oldest by Send, not the first in the spool: rotate
+		// reorders sessions.
 		victim := -1
 		first := 0
 		if a.busy {
 			first = 1
 		}
 		for i := first; i < len(a.queue); i++ {
-			if a.queue[i].Status == AcctInterimUpdate {
+			if a.queue[i].Status == AcctInterimUpdate && (victim < 0 || a.queue[i].seq < a.queue[victim].seq) {
 				victim = i
-				break
 			}
 		}
 		a.overflow.Add(1)
@@ -200,7 +223,8 @@ func (a *Accounting) Send(r Record) error {
 	if len(a.queue) == 0 {
 		a.empty = make(chan struct{})
 	}
-	a.queue = append(a.queue, &spooled{Record: r, queued: now})
+	a.seq++
+	a.queue = append(a.queue, &spooled{Record: r, queued: now, seq: a.seq})
 	select {
 	case a.wake <- struct{}{}:
 	default:
@@ -262,6 +286,8 @@ func (a *Accounting) Run(ctx context.Context) error {
 				a.queue = nil
 				close(a.empty)
 			}
+		} else if ctx.Err() == nil {
+			a.rotate()
 		}
 		a.mu.Unlock()
 		if err == nil {
@@ -280,6 +306,33 @@ func (a *Accounting) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// rotate moves the head's session behind the other sessions after a
+// failed round: every record of the head's Acct-Session-Id before the
+// first Accounting-On/Off goes, in its order, after the other records
+// before that On/Off, which keep theirs. An On/Off at the head stays.
+// Called with a.mu held, between rounds (nothing is being sent).
+func (a *Accounting) rotate() {
+	q := a.queue
+	if len(q) == 0 || barrier(q[0].Status) {
+		return
+	}
+	end := 1
+	for end < len(q) && !barrier(q[end].Status) {
+		end++
+	}
+	id := q[0].SessionID
+	var mine, others []*spooled
+	for _, r := range q[:end] {
+		if r.SessionID == id {
+			mine = append(mine, r)
+		} else {
+			others = append(others, r)
+		}
+	}
+	n := copy(q, others)
+	copy(q[n:], mine)
 }
 
 func (a *Accounting) deliver(ctx context.Context, r *spooled) error {

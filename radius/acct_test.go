@@ -141,8 +141,10 @@ func TestAccountingRetry(t *testing.T) {
 	})
 	c := newTestClient(t, Config{Timeout: 5 * time.Millisecond, Retries: -1}, srv.addr())
 	a := NewAccounting(c, AccountingConfig{RetryInterval: time.Millisecond})
+	// One session's: the spool orders each session's records, not
+	// different sessions' (TestAccountingHeadOfLine).
 	for i := range 5 {
-		if err := a.Send(Record{Status: AcctInterimUpdate, SessionID: fmt.Sprint(i)}); err != nil {
+		if err := a.Send(Record{Status: AcctInterimUpdate, SessionID: "S", SessionTime: time.Duration(i) * time.Second}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -162,21 +164,203 @@ func TestAccountingRetry(t *testing.T) {
 	}
 	answering.Store(true)
 	flush(t, a)
-	var order []string
-	seen := map[string]bool{}
+	var order []uint32
 	for _, raw := range srv.requests() {
 		p, _ := radius.Parse(raw, []byte(testSecret))
-		id := rfc2866.AcctSessionID_GetString(p)
-		if !seen[id] {
-			seen[id] = true
-			order = append(order, id)
+		n := uint32(rfc2866.AcctSessionTime_Get(p))
+		if len(order) == 0 || order[len(order)-1] != n {
+			order = append(order, n)
 		}
 	}
 	if fmt.Sprint(order) != "[0 1 2 3 4]" {
-		t.Errorf("order = %v", order)
+		t.Errorf("records sent in the order %v", order)
 	}
 	if st := a.Stats(); st.Sent != 5 || st.Queued != 0 {
 		t.Errorf("stats = %+v", st)
+	}
+}
+
+// acctLog is an accounting server that leaves the records of the
+// sessions in silent unanswered, as FreeRADIUS does when its accounting
+// section fails on a row, and logs "Status/session" of every request it
+// got and of every one it answered.
+type acctLog struct {
+	*fakeServer
+	mu         sync.Mutex
+	silent     map[string]bool
+	got, acked []string
+}
+
+func newAcctLog(t *testing.T, silent ...string) *acctLog {
+	l := &acctLog{silent: map[string]bool{}}
+	for _, s := range silent {
+		l.silent[s] = true
+	}
+	l.fakeServer = newFake(t, testSecret, func(raw []byte, p *radius.Packet) [][]byte {
+		id := rfc2866.AcctSessionID_GetString(p)
+		r := AcctStatus(rfc2866.AcctStatusType_Get(p)).String() + "/" + id
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.got = append(l.got, r)
+		if l.silent[id] {
+			return nil
+		}
+		l.acked = append(l.acked, r)
+		return [][]byte{signedReply(raw, radius.CodeAccountingResponse, []byte(testSecret), nil, ok())}
+	})
+	return l
+}
+
+func (l *acctLog) answer(session string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.silent, session)
+}
+
+// logs returns the requests received and those answered; an answer
+// repeated at once (ours came too late for the client, which sent the
+// record again) is listed once.
+func (l *acctLog) logs() (got, answered []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range l.acked {
+		if len(answered) == 0 || answered[len(answered)-1] != r {
+			answered = append(answered, r)
+		}
+	}
+	return append([]string(nil), l.got...), answered
+}
+
+// waitAcct polls a's counters (real UDP: synctest cannot wait on it).
+func waitAcct(t *testing.T, a *Accounting, cond func(AcctStats) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond(a.Stats()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v: condition not reached", a.Stats())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestAccountingHeadOfLine: a session whose records no server
+// acknowledges does not hold up the other sessions' (B's are delivered
+// while A's wait); A's are still queued, never sent out of their order,
+// and delivered in it once the server answers them.
+func TestAccountingHeadOfLine(t *testing.T) {
+	srv := newAcctLog(t, "A")
+	c := newTestClient(t, Config{Timeout: 20 * time.Millisecond, Retries: -1}, srv.addr())
+	a := NewAccounting(c, AccountingConfig{RetryInterval: time.Millisecond})
+	for _, r := range []Record{
+		{Status: AcctStart, SessionID: "A"}, {Status: AcctStart, SessionID: "B"},
+		{Status: AcctInterimUpdate, SessionID: "A"}, {Status: AcctStop, SessionID: "B"},
+		{Status: AcctStop, SessionID: "A"},
+	} {
+		if err := a.Send(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runAcct(t, a)
+	waitAcct(t, a, func(s AcctStats) bool { return s.Sent >= 2 && s.Retries >= 3 })
+	got, answered := srv.logs()
+	if fmt.Sprint(answered) != "[Start/B Stop/B]" {
+		t.Errorf("answered %v, want B's Start and Stop", answered)
+	}
+	for _, r := range got {
+		if r != "Start/B" && r != "Stop/B" && r != "Start/A" {
+			t.Errorf("%s sent before A's Start was acknowledged: %v", r, got)
+		}
+	}
+	if st := a.Stats(); st.Queued != 3 || st.Overflow != 0 {
+		t.Errorf("A's records not all queued: %+v", st)
+	}
+	srv.answer("A")
+	flush(t, a)
+	_, answered = srv.logs()
+	if want := "[Start/B Stop/B Start/A Interim-Update/A Stop/A]"; fmt.Sprint(answered) != want {
+		t.Errorf("answered %v, want %s", answered, want)
+	}
+	if st := a.Stats(); st.Sent != 5 || st.Queued != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+// TestAccountingBarrier: an Accounting-On (or -Off) keeps its place:
+// while A's Start goes unacknowledged, B's Start before the On is
+// delivered, but neither the On nor C's Start after it is sent, since the
+// server would clear C's session on the On.
+func TestAccountingBarrier(t *testing.T) {
+	for _, barrier := range []AcctStatus{AcctOn, AcctOff} {
+		t.Run(barrier.String(), func(t *testing.T) {
+			srv := newAcctLog(t, "A")
+			c := newTestClient(t, Config{Timeout: 20 * time.Millisecond, Retries: -1}, srv.addr())
+			a := NewAccounting(c, AccountingConfig{RetryInterval: time.Millisecond})
+			for _, r := range []Record{
+				{Status: AcctStart, SessionID: "A"}, {Status: AcctStart, SessionID: "B"},
+				{Status: barrier, SessionID: "NAS"}, {Status: AcctStart, SessionID: "C"},
+			} {
+				if err := a.Send(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runAcct(t, a)
+			waitAcct(t, a, func(s AcctStats) bool { return s.Sent >= 1 && s.Retries >= 5 })
+			got, _ := srv.logs()
+			for _, r := range got {
+				if r != "Start/A" && r != "Start/B" {
+					t.Errorf("%s sent before A's Start was acknowledged: %v", r, got)
+				}
+			}
+			srv.answer("A")
+			flush(t, a)
+			_, answered := srv.logs()
+			if want := fmt.Sprintf("[Start/B Start/A %s/NAS Start/C]", barrier); fmt.Sprint(answered) != want {
+				t.Errorf("answered %v, want %s", answered, want)
+			}
+		})
+	}
+}
+
+// TestSpoolRotate: where a failed round leaves the records (Run's
+// rotation without a network).
+func TestSpoolRotate(t *testing.T) {
+	rec := func(s AcctStatus, id string) Record { return Record{Status: s, SessionID: id} }
+	tests := []struct {
+		name string
+		fill []Record
+		want string
+	}{
+		{"empty", nil, "[]"},
+		{"alone", []Record{rec(AcctStart, "a"), rec(AcctStop, "a")}, "[Start/a Stop/a]"},
+		{"head's session behind the others, each in order", []Record{rec(AcctStart, "a"), rec(AcctStart, "b"), rec(AcctInterimUpdate, "a"), rec(AcctStart, "c"), rec(AcctStop, "b"), rec(AcctStop, "a")},
+			"[Start/b Start/c Stop/b Start/a Interim-Update/a Stop/a]"},
+		{"not past an On", []Record{rec(AcctStart, "a"), rec(AcctStart, "b"), rec(AcctOn, "on"), rec(AcctStop, "a"), rec(AcctStart, "c")},
+			"[Start/b Start/a Accounting-On/on Stop/a Start/c]"},
+		{"not past an Off", []Record{rec(AcctStop, "a"), rec(AcctOff, "off"), rec(AcctStart, "b")},
+			"[Stop/a Accounting-Off/off Start/b]"},
+		{"On at the head stays", []Record{rec(AcctOn, "on"), rec(AcctStart, "a"), rec(AcctStart, "b")},
+			"[Accounting-On/on Start/a Start/b]"},
+		{"Off at the head stays", []Record{rec(AcctOff, "off"), rec(AcctStart, "a")},
+			"[Accounting-Off/off Start/a]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newTestClient(t, Config{}, "127.0.0.1:9")
+			a := NewAccounting(c, AccountingConfig{})
+			for _, r := range tc.fill {
+				if err := a.Send(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a.rotate()
+			q := []string{}
+			for _, s := range a.queue {
+				q = append(q, s.Status.String()+"/"+s.SessionID)
+			}
+			if fmt.Sprint(q) != tc.want {
+				t.Errorf("queue = %v, want %v", q, tc.want)
+			}
+		})
 	}
 }
 
@@ -186,17 +370,20 @@ func TestSpoolOverflow(t *testing.T) {
 	tests := []struct {
 		name      string
 		busy      bool // the head is being sent
+		rotate    bool // a failed round reordered fill
 		fill      []Record
 		add       Record
 		wantErr   bool
 		wantQueue string
 	}{
-		{"room", false, []Record{rec(AcctStart, "a")}, rec(AcctStop, "a"), false, "[Start/a Stop/a]"},
-		{"oldest Interim goes", false, []Record{rec(AcctStart, "a"), rec(AcctInterimUpdate, "a1"), rec(AcctInterimUpdate, "a2")}, rec(AcctStop, "a"), false, "[Start/a Interim-Update/a2 Stop/a]"},
-		{"not the one being sent", true, []Record{rec(AcctInterimUpdate, "a1"), rec(AcctStart, "b"), rec(AcctInterimUpdate, "a2")}, rec(AcctStop, "a"), false, "[Interim-Update/a1 Start/b Stop/a]"},
-		{"head not being sent goes", false, []Record{rec(AcctInterimUpdate, "a1"), rec(AcctStart, "b"), rec(AcctInterimUpdate, "a2")}, rec(AcctStop, "a"), false, "[Start/b Interim-Update/a2 Stop/a]"},
-		{"no Interim: Stop refused", false, []Record{rec(AcctStart, "a"), rec(AcctStart, "b"), rec(AcctStop, "c")}, rec(AcctStop, "a"), true, "[Start/a Start/b Stop/c]"},
-		{"no Interim: Interim refused", false, []Record{rec(AcctStart, "a"), rec(AcctStart, "b"), rec(AcctStop, "c")}, rec(AcctInterimUpdate, "a"), true, "[Start/a Start/b Stop/c]"},
+		{"room", false, false, []Record{rec(AcctStart, "a")}, rec(AcctStop, "a"), false, "[Start/a Stop/a]"},
+		{"oldest Interim goes", false, false, []Record{rec(AcctStart, "a"), rec(AcctInterimUpdate, "a1"), rec(AcctInterimUpdate, "a2")}, rec(AcctStop, "a"), false, "[Start/a Interim-Update/a2 Stop/a]"},
+		{"not the one being sent", true, false, []Record{rec(AcctInterimUpdate, "a1"), rec(AcctStart, "b"), rec(AcctInterimUpdate, "a2")}, rec(AcctStop, "a"), false, "[Interim-Update/a1 Start/b Stop/a]"},
+		{"head not being sent goes", false, false, []Record{rec(AcctInterimUpdate, "a1"), rec(AcctStart, "b"), rec(AcctInterimUpdate, "a2")}, rec(AcctStop, "a"), false, "[Start/b Interim-Update/a2 Stop/a]"},
+		{"no Interim: Stop refused", false, false, []Record{rec(AcctStart, "a"), rec(AcctStart, "b"), rec(AcctStop, "c")}, rec(AcctStop, "a"), true, "[Start/a Start/b Stop/c]"},
+		{"no Interim: Interim refused", false, false, []Record{rec(AcctStart, "a"), rec(AcctStart, "b"), rec(AcctStop, "c")}, rec(AcctInterimUpdate, "a"), true, "[Start/a Start/b Stop/c]"},
+		// Oldest by Send, wherever a rotation put it.
+		{"oldest Interim after a rotation", false, true, []Record{rec(AcctInterimUpdate, "a"), rec(AcctInterimUpdate, "b"), rec(AcctStart, "c")}, rec(AcctStop, "c"), false, "[Interim-Update/b Start/c Stop/c]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,6 +393,9 @@ func TestSpoolOverflow(t *testing.T) {
 				if err := a.Send(r); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if tc.rotate {
+				a.rotate()
 			}
 			a.busy = tc.busy
 			err := a.Send(tc.add)
