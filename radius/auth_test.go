@@ -477,6 +477,45 @@ func TestFailover(t *testing.T) {
 	}
 }
 
+// TestDeadOnce: a dead server is sent a request once, without
+// retransmissions, so that with every server down a request fails after
+// one timeout per server, not (Retries+1) per server: soon enough for the
+// caller's fallback to local users. An alive one keeps its retries, and
+// a dead one is alive again when its dead time is over.
+func TestDeadOnce(t *testing.T) {
+	a, b := silentServer(t), silentServer(t)
+	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	c := newTestClient(t, Config{Timeout: 20 * time.Millisecond, Retries: 2, DeadTime: time.Minute, Now: clock.Now}, a.addr(), b.addr())
+	req := Request{UserName: "u", PAP: &PAP{Password: Secret("p")}}
+	steps := []struct {
+		advance      time.Duration
+		wantA, wantB int // cumulative datagrams received
+		wantRetrans  uint64
+	}{
+		{0, 3, 3, 2},                // both alive: 1 + 2 retransmissions each, then both dead
+		{30 * time.Second, 4, 4, 2}, // both dead: once each
+		{time.Second, 5, 5, 2},      // still dead (the failure renewed the dead time)
+		{61 * time.Second, 8, 8, 4}, // dead time over: alive, full retries again
+	}
+	for i, st := range steps {
+		clock.Add(st.advance)
+		if _, err := c.Authenticate(context.Background(), req); !errors.Is(err, ErrNoServer) {
+			t.Fatalf("step %d: err = %v, want ErrNoServer", i, err)
+		}
+		if got := len(a.requests()); got != st.wantA {
+			t.Errorf("step %d: a got %d datagrams, want %d", i, got, st.wantA)
+		}
+		if got := len(b.requests()); got != st.wantB {
+			t.Errorf("step %d: b got %d datagrams, want %d", i, got, st.wantB)
+		}
+		for j, s := range c.Stats() {
+			if s.Retransmits != st.wantRetrans || !s.Dead {
+				t.Errorf("step %d: server %d: %+v", i, j, s)
+			}
+		}
+	}
+}
+
 // TestAllDead: every server dead is not an instant failure; they are
 // still tried, in order, and one that answers is alive again.
 func TestAllDead(t *testing.T) {

@@ -39,12 +39,14 @@ type Config struct {
 	// Timeout is how long one transmission waits for a reply
 	// (default DefaultTimeout).
 	Timeout time.Duration
-	// Retries is how many times a request is retransmitted to one server
-	// before that server is marked dead and the next one is tried
-	// (default DefaultRetries; negative means none).
+	// Retries is how many times a request is retransmitted to an alive
+	// server before that server is marked dead and the next one is tried
+	// (default DefaultRetries; negative means none). A dead server is sent
+	// the request once, without retransmissions.
 	Retries int
 	// DeadTime is how long a server that did not answer is tried only
-	// after every alive one (default DefaultDeadTime).
+	// after every alive one, and only once per request (default
+	// DefaultDeadTime).
 	DeadTime time.Duration
 	// Logger gets a line per server going dead or coming back and per
 	// dropped reply (default: discard).
@@ -215,22 +217,32 @@ func (c *Client) Stats() []ServerStats {
 	return out
 }
 
-// order returns the servers to try: the alive ones in configuration order,
-// then the dead ones, so that a dead server is retried once its dead time
-// is over, and still tried (last) when every server is dead rather than
-// failing every login until one's time is over.
-func (c *Client) order() []*server {
+// attempt is a server to try and how many retransmissions it gets.
+type attempt struct {
+	s       *server
+	retries int
+}
+
+// order returns the servers to try: the alive ones in configuration order
+// with c.retries retransmissions each, then the dead ones with none, so
+// that a dead server is retried once its dead time is over, and still
+// tried (last) when every server is dead rather than failing every login
+// until one's time is over, but for one timeout only: a request to
+// servers that are all down then fails after servers × Timeout instead of
+// servers × (Retries+1) × Timeout, soon enough for the caller's fallback
+// (the AC's local users, within the peer's 30 s authentication timeout).
+func (c *Client) order() []attempt {
 	now := c.now()
-	alive := make([]*server, 0, len(c.servers))
-	var dead []*server
+	alive := make([]attempt, 0, len(c.servers))
+	var dead []attempt
 	for _, s := range c.servers {
 		s.mu.Lock()
 		d := now.Before(s.deadUntil)
 		s.mu.Unlock()
 		if d {
-			dead = append(dead, s)
+			dead = append(dead, attempt{s: s})
 		} else {
-			alive = append(alive, s)
+			alive = append(alive, attempt{s: s, retries: c.retries})
 		}
 	}
 	return append(alive, dead...)
@@ -262,7 +274,8 @@ func (c *Client) markAlive(s *server) {
 // User-Password and the Message-Authenticator depend on the server.
 func (c *Client) exchange(ctx context.Context, build func(s *server) (*radius.Packet, error), requireMA bool, want ...radius.Code) (*radius.Packet, *server, error) {
 	var last error
-	for _, s := range c.order() {
+	for _, at := range c.order() {
+		s := at.s
 		if err := ctx.Err(); err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrNoServer, err)
 		}
@@ -270,7 +283,7 @@ func (c *Client) exchange(ctx context.Context, build func(s *server) (*radius.Pa
 		if err != nil {
 			return nil, nil, err
 		}
-		reply, err := c.exchangeOne(ctx, s, p, requireMA, want)
+		reply, err := c.exchangeOne(ctx, s, p, at.retries, requireMA, want)
 		if err == nil {
 			c.markAlive(s)
 			return reply, s, nil
@@ -286,8 +299,9 @@ func (c *Client) exchange(ctx context.Context, build func(s *server) (*radius.Pa
 }
 
 // exchangeOne sends p to s, retransmitting the same octets (same
-// Identifier and authenticator: RFC 5080 §2.2.1) after each timeout.
-func (c *Client) exchangeOne(ctx context.Context, s *server, p *radius.Packet, requireMA bool, want []radius.Code) (*radius.Packet, error) {
+// Identifier and authenticator: RFC 5080 §2.2.1) after each timeout, at
+// most retries times.
+func (c *Client) exchangeOne(ctx context.Context, s *server, p *radius.Packet, retries int, requireMA bool, want []radius.Code) (*radius.Packet, error) {
 	var id [1]byte
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, fmt.Errorf("radius: %w", err)
@@ -310,7 +324,7 @@ func (c *Client) exchangeOne(ctx context.Context, s *server, p *radius.Packet, r
 	// One octet more than the largest packet, to see an oversized one.
 	buf := make([]byte, maxPacketLen+1)
 	var last error
-	for try := 0; try <= c.retries; try++ {
+	for try := 0; try <= retries; try++ {
 		if try == 0 {
 			s.requests.Add(1)
 		} else {
