@@ -31,11 +31,15 @@ const (
 type Target struct {
 	Kind DAEKind
 	// Session identification (RFC 5176 §3): at least one of the first
-	// three is set; the session must match every one that is.
+	// three is set; the session must match every field that is set, the
+	// last three included (they narrow the first three, never name
+	// sessions alone: a request with only those is NAKed 402).
 	AcctSessionID    string
 	UserName         string
 	FramedIP         netip.Addr
-	CallingStationID string // also matched if set
+	CallingStationID string // the client's MAC, as Record.Port sends it
+	NASPortID        string // NAS-Port-Id (RFC 2869 §5.17): the AC's interface, as Port.ID
+	CalledStationID  string // the AC's MAC on that interface, as Port.CalledStationID
 	// SessionTimeout is the CoA's new limit (RFC 2865 §5.27), counted
 	// from the session's start as a Session-Timeout from the Accept is.
 	SessionTimeout time.Duration
@@ -184,9 +188,16 @@ func (l *DAEListener) serve() {
 	}
 }
 
-// dynamic authorization attributes we understand (RFC 5176's table of
-// attributes);
-// anything else is NAKed 401.
+// daeAllowed says whether we understand an attribute of a Disconnect- or
+// CoA-Request (RFC 5176 §3.5's table); anything else is NAKed 401
+// Unsupported-Attribute (RFC 5176 §3.6), never ignored: an ignored session
+// identification attribute would widen the request to sessions it does
+// not name. RFC 5176 §3's session identification attributes we do not
+// match, and so NAK, are NAS-Port, Vendor-Specific, Acct-Multi-Session-Id,
+// NAS-Port-Type, Chargeable-User-Identity (RFC 4372), Originating-Line-Info,
+// Framed-Interface-Id and Framed-IPv6-Prefix; NAS-IPv6-Address too (our
+// NAS has none). State is taken and unused: it only means something with
+// Service-Type Authorize-Only (RFC 5176 §3.3), which is NAKed.
 func daeAllowed(t radius.Type, kind DAEKind) bool {
 	switch t {
 	case rfc2865.UserName_Type, rfc2865.NASIPAddress_Type, rfc2865.FramedIPAddress_Type,
@@ -305,10 +316,17 @@ func (l *DAEListener) target(p *radius.Packet) (Target, uint32) {
 		t.Kind = CoA
 	}
 	hasTimeout := false
+	var seen [256]bool
 	for _, avp := range p.Attributes {
 		if !daeAllowed(avp.Type, t.Kind) {
 			return t, ErrorCauseUnsupportedAttribute
 		}
+		// RFC 5176 §3.5: each at most once but Proxy-State; a second
+		// value would otherwise replace the first unseen.
+		if seen[avp.Type] && avp.Type != rfc2865.ProxyState_Type {
+			return t, ErrorCauseInvalidRequest
+		}
+		seen[avp.Type] = true
 		v := avp.Attribute
 		switch avp.Type {
 		case rfc2866.AcctSessionID_Type:
@@ -317,6 +335,10 @@ func (l *DAEListener) target(p *radius.Packet) (Target, uint32) {
 			t.UserName = string(v)
 		case rfc2865.CallingStationID_Type:
 			t.CallingStationID = string(v)
+		case rfc2865.CalledStationID_Type:
+			t.CalledStationID = string(v)
+		case rfc2869.NASPortID_Type:
+			t.NASPortID = string(v)
 		case rfc2865.FramedIPAddress_Type:
 			ip, err := ipv4Attr(v)
 			if err != nil {
