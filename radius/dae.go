@@ -90,30 +90,76 @@ type DAEConfig struct {
 	// the listener's goroutine: it must not block for long.
 	Handle func(Target) error
 	// EventWindow: a request whose Event-Timestamp is further than this
-	// from now is dropped as a replay (RFC 5176, Security Considerations:
-	// replay protection; default 300s).
+	// from now is dropped as a replay (RFC 5176 §6.3, RFC 5080 §2.2.2;
+	// default 300s). Within it, a request answered before is answered
+	// again with the same reply and not handled again (see DAEListener).
 	EventWindow time.Duration
-	Logger      *slog.Logger
-	Now         func() time.Time
+	// RequireEventTimestamp drops a request without Event-Timestamp,
+	// counted in DAEStats.Replays. Without one, nothing dates a request:
+	// captured on the wire, it is acted on again when replayed once the
+	// duplicate cache has forgotten it (after EventWindow). Servers add
+	// it as RFC 5176 §6.3 asks (radclient adds none unless given one).
+	RequireEventTimestamp bool
+	Logger                *slog.Logger
+	Now                   func() time.Time
 }
 
 // DAEStats counts a DAEListener's requests.
 type DAEStats struct {
-	Requests      uint64 // authentic requests
-	ACKs, NAKs    uint64
+	Requests      uint64 // authentic requests decided (duplicates not included)
+	ACKs, NAKs    uint64 // replies to Requests (a duplicate's repeated reply not included)
 	UnknownClient uint64 // from an address not in Clients
-	Replays       uint64 // Event-Timestamp out of the window
-	Dropped       DropCounts
+	Replays       uint64 // Event-Timestamp out of the window, or absent when required
+	// Duplicates: authentic requests answered before within the window
+	// (retransmissions, or replays of a captured request), answered
+	// again with the same reply and not handled again.
+	Duplicates uint64
+	Dropped    DropCounts
+}
+
+// daeCacheSize bounds the duplicate cache: the answers to this many
+// requests are remembered at most, the oldest forgotten first.
+const daeCacheSize = 4096
+
+// daeKey identifies a request for duplicate detection (RFC 5080
+// §2.2.2): the source address without its port (a replay may come from
+// any port; a retransmission comes from the same address), the
+// Identifier and the Request Authenticator, an MD5 over the whole packet
+// and the secret (RFC 5176 §2.3), so that the same key is the same
+// request.
+type daeKey struct {
+	from netip.Addr
+	id   byte
+	auth [16]byte
+}
+
+type daeAnswer struct {
+	key     daeKey
+	out     []byte // the reply sent
+	expires time.Time
 }
 
 // DAEListener answers Disconnect- and CoA-Requests on a UDP socket.
+//
+// It remembers its answers (at most daeCacheSize, each until the request
+// could no longer pass the Event-Timestamp check, or EventWindow after it
+// was answered if it had no Event-Timestamp): a request that comes again
+// gets the same reply without reaching Handle again, so that a server's
+// retransmission gets its answer (an ACK, not a NAK 503 because the
+// session is gone by then) and a replayed request does nothing (RFC 5176
+// §6.3, RFC 5080 §2.2.2).
 type DAEListener struct {
 	conn net.PacketConn
 	cfg  DAEConfig
 	wg   sync.WaitGroup
 
-	requests, acks, naks, unknown, replays atomic.Uint64
-	drops                                  dropCounters
+	// The duplicate cache, owned by the goroutine calling respond: answers
+	// by key, and in the order they were stored, to forget the oldest.
+	answers map[daeKey]*daeAnswer
+	order   []*daeAnswer
+
+	requests, acks, naks, unknown, replays, duplicates atomic.Uint64
+	drops                                              dropCounters
 }
 
 // ListenDAE listens on addr (e.g. ":3799", RFC 5176 §2.3's port) and
@@ -147,7 +193,7 @@ func newDAE(conn net.PacketConn, cfg DAEConfig) *DAEListener {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &DAEListener{conn: conn, cfg: cfg}
+	return &DAEListener{conn: conn, cfg: cfg, answers: make(map[daeKey]*daeAnswer)}
 }
 
 // Addr is the address listened on.
@@ -164,7 +210,35 @@ func (l *DAEListener) Close() error {
 func (l *DAEListener) Stats() DAEStats {
 	by, _ := l.drops.snapshot()
 	return DAEStats{Requests: l.requests.Load(), ACKs: l.acks.Load(), NAKs: l.naks.Load(),
-		UnknownClient: l.unknown.Load(), Replays: l.replays.Load(), Dropped: by}
+		UnknownClient: l.unknown.Load(), Replays: l.replays.Load(), Duplicates: l.duplicates.Load(), Dropped: by}
+}
+
+// answered returns the reply to a request answered before, nil if none
+// (or forgotten).
+func (l *DAEListener) answered(k daeKey, now time.Time) []byte {
+	a, ok := l.answers[k]
+	if !ok || now.After(a.expires) {
+		return nil
+	}
+	return a.out
+}
+
+// remember stores the reply to a request until expires (included: the
+// Event-Timestamp check lets a request through at exactly EventWindow
+// away), forgetting what has expired at the front of the order and, when
+// full, the oldest.
+func (l *DAEListener) remember(k daeKey, out []byte, now, expires time.Time) {
+	for len(l.order) > 0 && (len(l.order) >= daeCacheSize || now.After(l.order[0].expires)) {
+		old := l.order[0]
+		l.order[0] = nil
+		l.order = l.order[1:]
+		if l.answers[old.key] == old {
+			delete(l.answers, old.key)
+		}
+	}
+	a := &daeAnswer{key: k, out: out, expires: expires}
+	l.answers[k] = a
+	l.order = append(l.order, a)
 }
 
 func (l *DAEListener) serve() {
@@ -230,13 +304,30 @@ func (l *DAEListener) respond(b []byte, from netip.AddrPort) []byte {
 		l.cfg.Logger.Debug("radius: dynamic authorization request dropped", "from", from, "reason", reason.String())
 		return nil
 	}
+	now := l.cfg.Now()
+	key := daeKey{from: from.Addr().Unmap(), id: p.Identifier, auth: p.Authenticator}
+	if out := l.answered(key, now); out != nil {
+		l.duplicates.Add(1)
+		return out
+	}
+	// The answer is remembered for as long as the request could pass
+	// this check again: until its Event-Timestamp leaves the window
+	// (which may be up to 2 × EventWindow away for one stamped in the
+	// future), at least EventWindow.
+	expires := now.Add(l.cfg.EventWindow)
 	if v, ok := p.Lookup(rfc2869.EventTimestamp_Type); ok {
 		ts, err := radius.Date(v)
-		d := l.cfg.Now().Sub(ts)
+		d := now.Sub(ts)
 		if err != nil || d > l.cfg.EventWindow || d < -l.cfg.EventWindow {
 			l.replays.Add(1)
 			return nil
 		}
+		if e := ts.Add(l.cfg.EventWindow); e.After(expires) {
+			expires = e
+		}
+	} else if l.cfg.RequireEventTimestamp {
+		l.replays.Add(1)
+		return nil
 	}
 	l.requests.Add(1)
 	tgt, cause := l.target(p)
@@ -275,6 +366,7 @@ func (l *DAEListener) respond(b []byte, from netip.AddrPort) []byte {
 	if err != nil {
 		return nil
 	}
+	l.remember(key, out, now, expires)
 	return out
 }
 

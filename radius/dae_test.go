@@ -326,13 +326,16 @@ func TestDAEConfigErrors(t *testing.T) {
 	}
 }
 
-// FuzzDAERequest: any datagram from an allowed client; nothing panics and
-// nothing unauthentic reaches Handle.
+// FuzzDAERequest: any datagram from an allowed client, twice; nothing
+// panics, nothing unauthentic reaches Handle, and the second time it is
+// answered as the first without reaching Handle.
 func FuzzDAERequest(f *testing.F) {
 	f.Add(signedDAE(radius.CodeDisconnectRequest, radius.Attributes{sessAttr}, daeOpts{}))
 	f.Add(signedDAE(radius.CodeCoARequest, radius.Attributes{sessAttr, a(rfc2865.SessionTimeout_Type, radius.NewInteger(5))}, daeOpts{}))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		calls := 0
 		l := testDAE(func(Target) error {
+			calls++
 			pkt, _, _ := frame(b)
 			var zero [16]byte
 			if !validAuthenticator(pkt, zero, []byte(testSecret)) {
@@ -340,7 +343,11 @@ func FuzzDAERequest(f *testing.F) {
 			}
 			return nil
 		})
-		_ = l.respond(b, from)
+		first := l.respond(b, from)
+		n := calls
+		if again := l.respond(b, from); !bytes.Equal(again, first) || calls != n {
+			t.Fatalf("sent again: answer % x, then % x; Handle ran %d times, then %d", first, again, n, calls)
+		}
 	})
 }
 
@@ -365,4 +372,152 @@ func FuzzDAEAttributes(f *testing.F) {
 		l := testDAE(func(Target) error { return nil })
 		_ = l.respond(b, from)
 	})
+}
+
+// TestDAEDuplicates: a request answered before is answered again with the
+// same octets and not handled again, for as long as it could pass the
+// Event-Timestamp check (RFC 5080 §2.2.2, RFC 5176 §6.3): a server's
+// retransmission gets the ACK it missed (not a NAK 503, the session being
+// gone), a replay does nothing. Handle ACKs its first call and NAKs 503
+// every later one, so that a request handled twice shows.
+func TestDAEDuplicates(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	ts := func(d time.Duration) *radius.AVP {
+		v, _ := radius.NewDate(now.Add(d))
+		return a(rfc2869.EventTimestamp_Type, v)
+	}
+	disc := func(attrs ...*radius.AVP) []byte { return signedDAE(radius.CodeDisconnectRequest, attrs, daeOpts{}) }
+	plain := disc(sessAttr)
+	const (
+		ack  = "ACK"  // handled, ACKed
+		nak  = "NAK"  // handled, NAKed 503
+		dup  = "dup"  // not handled, the answer of step `of` again
+		drop = "drop" // not handled, not answered (Replays)
+	)
+	type step struct {
+		at   time.Duration // after now
+		req  []byte
+		from string
+		want string
+		of   int
+	}
+	h1, h2 := "127.0.0.1:40000", "127.0.0.2:40000"
+	tests := []struct {
+		name    string
+		require bool // RequireEventTimestamp
+		steps   []step
+	}{
+		{"retransmission", false, []step{{0, plain, h1, ack, 0}, {3 * time.Second, plain, h1, dup, 0}, {6 * time.Second, plain, h1, dup, 0}}},
+		{"replay with Event-Timestamp, within the window", false, []step{
+			{0, disc(sessAttr, ts(-10*time.Second)), h1, ack, 0}, {4 * time.Minute, disc(sessAttr, ts(-10*time.Second)), h1, dup, 0}}},
+		{"from another port: the same request", false, []step{{0, plain, h1, ack, 0}, {time.Second, plain, "127.0.0.1:40001", dup, 0}}},
+		{"from another address: another request", false, []step{
+			{0, plain, h1, ack, 0}, {time.Second, plain, h2, nak, 0}, {2 * time.Second, plain, h2, dup, 1}, {3 * time.Second, plain, h1, dup, 0}}},
+		{"another request", false, []step{{0, plain, h1, ack, 0}, {time.Second, disc(a(rfc2865.UserName_Type, []byte("alice"))), h1, nak, 0}}},
+		{"no Event-Timestamp: remembered for the window", false, []step{
+			{0, plain, h1, ack, 0}, {300 * time.Second, plain, h1, dup, 0}, {301 * time.Second, plain, h1, nak, 0}}},
+		// Stamped 200 s ahead, it passes the check until 500 s from now.
+		{"stamped in the future: remembered while in the window", false, []step{
+			{0, disc(sessAttr, ts(200*time.Second)), h1, ack, 0}, {301 * time.Second, disc(sessAttr, ts(200*time.Second)), h1, dup, 0},
+			{500 * time.Second, disc(sessAttr, ts(200*time.Second)), h1, dup, 0}, {501 * time.Second, disc(sessAttr, ts(200*time.Second)), h1, drop, 0}}},
+		// X's first answer, expired, stays behind A's in the cache's
+		// order while X's second is remembered; forgetting the first
+		// later (at Y) must not forget the second.
+		{"answered again after expiry, then the old answer forgotten", false, []step{
+			{0, disc(sessAttr, ts(200*time.Second)), h1, ack, 0}, {time.Second, plain, h1, nak, 0},
+			{302 * time.Second, plain, h1, nak, 0}, {502 * time.Second, disc(a(rfc2865.UserName_Type, []byte("alice"))), h1, nak, 0},
+			{503 * time.Second, plain, h1, dup, 2}}},
+		{"required Event-Timestamp absent", true, []step{{0, plain, h1, drop, 0}, {time.Second, plain, h1, drop, 0}}},
+		{"required Event-Timestamp present", true, []step{{0, disc(sessAttr, ts(0)), h1, ack, 0}, {time.Second, disc(sessAttr, ts(0)), h1, dup, 0}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var at time.Duration
+			calls := 0
+			l := newDAE(nil, DAEConfig{
+				Clients: []DAEClient{{Prefix: netip.MustParsePrefix("127.0.0.0/8"), Secret: Secret(testSecret)}},
+				NAS:     testNAS(),
+				Handle: func(Target) error {
+					calls++
+					if calls > 1 {
+						return ErrSessionNotFound
+					}
+					return nil
+				},
+				RequireEventTimestamp: tc.require,
+				Now:                   func() time.Time { return now.Add(at) },
+			})
+			var outs [][]byte
+			var want DAEStats
+			for i, st := range tc.steps {
+				at = st.at
+				before := calls
+				out := l.respond(st.req, netip.MustParseAddrPort(st.from))
+				outs = append(outs, out)
+				handled := calls != before
+				switch st.want {
+				case ack, nak:
+					want.Requests++
+					code := radius.CodeDisconnectACK
+					if st.want == nak {
+						code = radius.CodeDisconnectNAK
+						want.NAKs++
+					} else {
+						want.ACKs++
+					}
+					if !handled || out == nil || radius.Code(out[0]) != code {
+						t.Errorf("step %d: handled %v, answer % x, want %s", i, handled, out, st.want)
+					}
+				case dup:
+					want.Duplicates++
+					if handled || !bytes.Equal(out, outs[st.of]) {
+						t.Errorf("step %d: handled %v, answer % x, want step %d's % x", i, handled, out, st.of, outs[st.of])
+					}
+				case drop:
+					want.Replays++
+					if handled || out != nil {
+						t.Errorf("step %d: handled %v, answer % x, want dropped", i, handled, out)
+					}
+				}
+			}
+			if st := l.Stats(); st != want {
+				t.Errorf("stats = %+v, want %+v", st, want)
+			}
+		})
+	}
+}
+
+// TestDAECacheBound: the duplicate cache holds daeCacheSize answers, the
+// oldest forgotten first, and lets go of what has expired.
+func TestDAECacheBound(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	at := time.Duration(0)
+	calls := 0
+	l := testDAE(func(Target) error { calls++; return nil })
+	l.cfg.Now = func() time.Time { return now.Add(at) }
+	req := func(i int) []byte {
+		return signedDAE(radius.CodeDisconnectRequest, radius.Attributes{a(rfc2866.AcctSessionID_Type, []byte(fmt.Sprint("S", i)))}, daeOpts{})
+	}
+	for i := range daeCacheSize + 1 {
+		if l.respond(req(i), from) == nil {
+			t.Fatalf("request %d dropped", i)
+		}
+	}
+	if len(l.answers) != daeCacheSize || len(l.order) != daeCacheSize {
+		t.Errorf("%d answers remembered (%d in order), want %d", len(l.answers), len(l.order), daeCacheSize)
+	}
+	calls = 0
+	l.respond(req(1), from) // the oldest left: remembered
+	if calls != 0 {
+		t.Error("the oldest answer remembered was handled again")
+	}
+	l.respond(req(0), from) // forgotten to make room for the last
+	if calls != 1 {
+		t.Error("the answer forgotten to make room is still remembered")
+	}
+	at = 301 * time.Second
+	l.respond(req(-1), from)
+	if len(l.answers) != 1 || len(l.order) != 1 {
+		t.Errorf("after the window: %d answers remembered (%d in order), want 1", len(l.answers), len(l.order))
+	}
 }
