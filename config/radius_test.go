@@ -54,6 +54,7 @@ authentication-port = 0
 
 [radius.incoming]
 listen = "192.0.2.1:3799"
+require-event-timestamp = true
 
 [[radius.incoming.client]]
 address = "192.0.2.10"
@@ -74,15 +75,16 @@ secret = "d3"
 				{Auth: "[2001:db8::1]:1812", Secret: radius.Secret(`two "quoted" \ words`)},
 				{Acct: "radius.example.net:1813", Secret: radius.Secret("s3")},
 			},
-			Order:           server.RADIUSFirst,
-			NASIdentifier:   "ac1",
-			NASIPAddress:    addr("192.0.2.1"),
-			Timeout:         2 * time.Second,
-			Retries:         4,
-			DeadTime:        time.Minute,
-			InterimInterval: 5 * time.Minute,
-			Spool:           100,
-			DAEListen:       "192.0.2.1:3799",
+			Order:                    server.RADIUSFirst,
+			NASIdentifier:            "ac1",
+			NASIPAddress:             addr("192.0.2.1"),
+			Timeout:                  2 * time.Second,
+			Retries:                  4,
+			DeadTime:                 time.Minute,
+			InterimInterval:          5 * time.Minute,
+			Spool:                    100,
+			DAEListen:                "192.0.2.1:3799",
+			DAERequireEventTimestamp: true,
 			DAEClients: []radius.DAEClient{
 				{Prefix: netip.MustParsePrefix("192.0.2.10/32"), Secret: radius.Secret("d1")},
 				{Prefix: netip.MustParsePrefix("2001:db8::/64"), Secret: radius.Secret("d2")},

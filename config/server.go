@@ -495,6 +495,7 @@ func (d *serverDecoder) radiusFields(r *server.RADIUS) []field {
 				{name: "client", set: func(v any, a at) error {
 					return tables(d, v, a, &r.DAEClients, d.daeClientFields)
 				}},
+				{name: "require-event-timestamp", set: setBool(&r.DAERequireEventTimestamp)},
 			})
 			if err == nil && r.DAEListen != "" && len(r.DAEClients) == 0 {
 				d.fail(at{a.loc, a.key("client").name}, errors.New("missing: requests are listened for, but no client may send them"))

@@ -50,6 +50,9 @@ type RADIUS struct {
 	// them.
 	DAEListen  string
 	DAEClients []radius.DAEClient
+	// DAERequireEventTimestamp drops a request without Event-Timestamp
+	// (RFC 5176 §3.2's replay protection made mandatory).
+	DAERequireEventTimestamp bool
 }
 
 // RADIUSServer is one server: its authentication and accounting
@@ -235,6 +238,7 @@ func (a *aaa) listenDAE(s *Server) error {
 	}
 	l, err := radius.ListenDAE(a.cfg.DAEListen, radius.DAEConfig{
 		Clients: a.cfg.DAEClients, NAS: a.nas, Handle: s.dynamicAuthorization, Logger: s.log,
+		RequireEventTimestamp: a.cfg.DAERequireEventTimestamp,
 	})
 	if err != nil {
 		return fmt.Errorf("server: radius incoming: %w", err)
@@ -521,6 +525,12 @@ func (s *Server) dynamicAuthorization(t radius.Target) error {
 		if t.CallingStationID != "" && !strings.EqualFold(radius.FormatMAC(ss.mac), t.CallingStationID) {
 			continue
 		}
+		if t.NASPortID != "" && ss.port.ifi.Name != t.NASPortID {
+			continue
+		}
+		if t.CalledStationID != "" && !strings.EqualFold(radius.FormatMAC(ss.port.ifi.HardwareAddr), t.CalledStationID) {
+			continue
+		}
 		if ss.user == "" {
 			continue // not authenticated: RADIUS cannot know it
 		}
@@ -765,6 +775,7 @@ func (a *aaa) writeMetrics(w io.Writer) {
 		metrics.Counter(w, "pppoed_server_radius_dae_naks_total", st.NAKs)
 		metrics.Counter(w, "pppoed_server_radius_dae_unknown_client_total", st.UnknownClient)
 		metrics.Counter(w, "pppoed_server_radius_dae_replays_total", st.Replays)
+		metrics.Counter(w, "pppoed_server_radius_dae_duplicates_total", st.Duplicates)
 		for _, d := range dropsOf(st.Dropped) {
 			metrics.Counter(w, "pppoed_server_radius_dae_dropped_total{reason=\""+d.reason+"\"}", d.n)
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"github.com/pppoed/pppoed/discovery"
 	"github.com/pppoed/pppoed/radius"
@@ -363,5 +364,44 @@ func TestRADIUSRenegotiationOneIdleTimer(t *testing.T) {
 		if strings.Contains(buf.String(), "idle timeout") {
 			t.Errorf("an idle timer fired after the session ended:\n%s", buf.String())
 		}
+	})
+}
+
+// poisonConn loses the Accounting-Requests about one user, as a server
+// whose accounting module fails on one record does not answer it.
+type poisonConn struct {
+	net.Conn
+	user string
+}
+
+func (c poisonConn) Write(b []byte) (int, error) {
+	if p, err := lr.Parse(b, []byte(radiusSecret)); err == nil && p.Code == lr.CodeAccountingRequest && rfc2865.UserName_GetString(p) == c.user {
+		return len(b), nil
+	}
+	return c.Conn.Write(b)
+}
+
+// one record no server acknowledges holds every other session's
+// accounting behind it, for ever.
+func TestRADIUSAccountingHeadOfLine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeRADIUS(t)
+		h := startHarness(t, radiusConfig(LocalFirst), harnessOpts{setup: func(s *Server) {
+			s.radiusDial = func(ctx context.Context, n, a string) (net.Conn, error) {
+				c, err := f.dial(ctx, n, a)
+				return poisonConn{c, "carol"}, err
+			}
+		}})
+		h.connect("eth0", macA, "carol", "carol-pw")
+		time.Sleep(time.Second)
+		h.connect("eth0", macB, "dave", "dave-pw")
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		for _, r := range f.acct(rfc2866.AcctStatusType_Value_Start) {
+			if rfc2865.UserName_GetString(r) == "dave" {
+				return
+			}
+		}
+		t.Errorf("dave's Start not delivered in 10 min: carol's unanswered Start holds it (queue %+v)", h.s.aaa.acct.Stats())
 	})
 }

@@ -625,6 +625,8 @@ func TestRADIUSDynamicAuthorization(t *testing.T) {
 			{Kind: radius.Disconnect, AcctSessionID: idA, UserName: "dave"}, // both must match
 			{Kind: radius.Disconnect, FramedIP: ip("10.0.0.99")},
 			{Kind: radius.Disconnect, UserName: "carol", CallingStationID: "02-00-00-00-00-0B"},
+			{Kind: radius.Disconnect, UserName: "carol", NASPortID: "eth1"},
+			{Kind: radius.Disconnect, UserName: "carol", CalledStationID: "02-AC-00-00-00-09"},
 		} {
 			if err := h.s.dynamicAuthorization(tgt); !errors.Is(err, radius.ErrSessionNotFound) {
 				t.Errorf("%+v: %v, want not found", tgt, err)
@@ -638,7 +640,8 @@ func TestRADIUSDynamicAuthorization(t *testing.T) {
 		if err := h.s.dynamicAuthorization(radius.Target{Kind: radius.CoA, UserName: "dave", SessionTimeout: 10 * time.Second}); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.s.dynamicAuthorization(radius.Target{Kind: radius.Disconnect, AcctSessionID: idA, FramedIP: upA.Local, CallingStationID: "02-00-00-00-00-0a"}); err != nil {
+		if err := h.s.dynamicAuthorization(radius.Target{Kind: radius.Disconnect, AcctSessionID: idA, FramedIP: upA.Local, CallingStationID: "02-00-00-00-00-0a",
+			NASPortID: "eth0", CalledStationID: "02-ac-00-00-00-01"}); err != nil {
 			t.Fatal(err)
 		}
 		if d := ca.waitDown(); d == nil || d.Reason != ppp.ReasonPeerTerminated {
