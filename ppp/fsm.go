@@ -80,19 +80,81 @@ func (t Timers) withDefaults() Timers {
 	return t
 }
 
-// fastRetransmit is how long we wait, once the peer's first
-// Configure-Request shows that it is listening, before re-sending our own
-// unanswered request (same Identifier, which RFC 1661 §5.1 allows at any
-// time). A peer that starts after us (pppoe-server forks pppd per session)
-// lost our first request; waiting out the 3 s restart timer is most of
-// pppd's connect time against it. The delay leaves room for the peer's
-// Ack of a request it did get, so that a duplicate does not reach it
-// already Opened.
-const fastRetransmit = 200 * time.Millisecond
+// The fast retransmit. Once the peer's first Configure-Request of a
+// negotiation shows that it listens, our own request, if still unanswered,
+// goes again (same Identifier: RFC 1661 §5.1 allows a retransmission at any
+// time) as soon as an answer to it would have arrived, instead of after the
+// restart time (3 s). It was lost before the peer started: an AC that forks
+// its pppd per session misses the LCP request we send right after the PADS,
+// and a fast AC drops the NCP request we send as authentication succeeds
+// when its own NCP starts a few milliseconds later (pppd tosses NCP packets
+// before its network phase).
+//
+// The hazard is a duplicate reaching a peer already Opened: pppd then
+// renegotiates (RFC 1661 §4.1, RCR in Opened), taking the protocol down and
+// up again. The peer is Opened only once it has acknowledged our request, so
+// the duplicate may go only once that Ack would have arrived. With R the
+// round trip (rttEstimate), it could still be coming in two ways:
+//
+//   - the peer got our request and answered it as it came: the Ack arrives
+//     R after our latest transmission, R including the peer's turnaround.
+//     Hence the age guard: our request must be 2R + fastMargin old.
+//   - the peer held our request until it started its own negotiation (a
+//     frame queued while its pppd starts, or an NCP packet deferred during
+//     authentication as our server does): it answers right after sending
+//     its own request, so that its Ack follows the request by its turnaround.
+//     Hence the delay guard: R + fastMargin after the peer's request.
+//
+// The retransmission goes at whichever guard ends later, and only if that
+// is before the restart timer's own expiry: the restart timer is the
+// ceiling, so a round trip long enough for the guards to reach it leaves
+// the retransmission to the restart timer, as without a fast retransmit.
+// Without any round trip measured, the guards are the fixed ones LCP had
+// before they were derived: fastDefaultAge and fastDefaultDelay.
+const (
+	// fastMargin is the floor of both guards, beyond twice (age) or once
+	// (delay) the round trip: the scheduling of the peer and of ourselves
+	// (a busy AC, an emulated VM), and the jitter of one measurement.
+	fastMargin = 100 * time.Millisecond
+	// fastDefaultAge and fastDefaultDelay are the guards with no round
+	// trip measured: our request older than any plausible round trip, and
+	// room for the Ack of a request the peer held.
+	fastDefaultAge   = time.Second
+	fastDefaultDelay = 200 * time.Millisecond
+)
 
-// fastRetransmitAge is how old our unanswered request must be for the
-// fast retransmit: older than any plausible round trip.
-const fastRetransmitAge = time.Second
+// fastGuards returns the fast retransmit's age and delay guards for a
+// round trip rtt (known false: none measured).
+func fastGuards(rtt time.Duration, known bool) (age, delay time.Duration) {
+	if !known {
+		return fastDefaultAge, fastDefaultDelay
+	}
+	return 2*rtt + fastMargin, rtt + fastMargin
+}
+
+// rttEstimate is a session's round trip to its peer, shared by its automata:
+// the latest one measured, by a Configure-Request sent once and its
+// answer or by an Echo-Request and its reply; before any, Config.RTT.
+type rttEstimate struct {
+	d     time.Duration
+	known bool
+}
+
+// get returns the round trip; known is false when none was measured (rt
+// nil included).
+func (rt *rttEstimate) get() (d time.Duration, known bool) {
+	if rt == nil {
+		return 0, false
+	}
+	return rt.d, rt.known
+}
+
+// sample records a measurement.
+func (rt *rttEstimate) sample(d time.Duration) {
+	if rt != nil && d >= 0 {
+		rt.d, rt.known = d, true
+	}
+}
 
 // layer is what a protocol adds to the automaton: its options and the
 // this-layer actions (RFC 1661 §4.4), like pppd's fsm_callbacks. The
@@ -168,9 +230,13 @@ type fsm struct {
 	termReason []byte // data of our Terminate-Request
 	passive    bool   // TO- in Req-Sent.. stays Stopped without tlf ("p")
 	silent     bool   // Open and Up wait in Stopped for the peer's first packet (pppd's silent)
-	noFast     bool   // disables fastRetransmit (all but LCP)
+	noFast     bool   // disables the fast retransmit (tests of the bare automaton)
 	timerSet   time.Duration
-	reqSentAt  time.Time // when our current request first went out
+	timerAt    time.Time // when the timer was last started
+	lastSent   time.Time // our current request's latest transmission
+	sends      int       // transmissions of our current request
+	fast       bool      // the timer runs for a fast retransmit
+	rtt        *rttEstimate
 	now        func() time.Time
 	// idleAcks counts restart timeouts in Ack-Rcvd with no request from
 	// the peer in between: a peer that acknowledges ours but never sends
@@ -261,7 +327,7 @@ func (f *fsm) zrc() {
 }
 
 func (f *fsm) startTimer(d time.Duration) {
-	f.timerSet = d
+	f.timerSet, f.timerAt, f.fast = d, f.clock(), false
 	f.timer.start(d)
 }
 
@@ -286,9 +352,11 @@ func (f *fsm) scr(retransmit bool) {
 		f.id++
 		f.reqID = f.id
 		f.seenReply = false
-		f.reqSentAt = f.clock()
+		f.sends = 0
 	}
 	f.restart--
+	f.sends++
+	f.lastSent = f.clock()
 	f.send(CodeConfReq, f.reqID, f.reqData)
 	f.startTimer(f.timers.Restart)
 }
@@ -537,17 +605,44 @@ func (f *fsm) rcvConfReq(id uint8, data []byte) {
 			f.setState(StateReqSent)
 		}
 	}
-	// The peer is listening now. If our request went out long before and
-	// is still unanswered, it was lost before the peer started (an AC that
-	// forks its pppd per session): resend soon. A fresh request may just
-	// be crossing the peer's, and a duplicate reaching a peer already
-	// Opened makes pppd renegotiate, so it is left to the restart timer.
+	// The peer is listening now: our request, if still unanswered, goes
+	// again once an answer would have come (see fastMargin).
 	if !f.heard {
 		f.heard = true
-		if !f.noFast && !f.seenReply && (f.state == StateReqSent || f.state == StateAckSent) &&
-			f.timerSet > fastRetransmit && f.clock().Sub(f.reqSentAt) >= fastRetransmitAge {
-			f.startTimer(fastRetransmit)
-		}
+		f.armFast()
+	}
+}
+
+// armFast starts the timer for the fast retransmit of our unanswered
+// request, when the guards end before the restart timer would.
+func (f *fsm) armFast() {
+	if f.noFast || f.seenReply || f.state != StateReqSent && f.state != StateAckSent {
+		return
+	}
+	age, delay := fastGuards(f.rtt.get())
+	now := f.clock()
+	at := f.lastSent.Add(age)
+	if d := now.Add(delay); d.After(at) {
+		at = d
+	}
+	if !at.Before(f.timerAt.Add(f.timerSet)) {
+		return // the restart timer comes first: the ceiling
+	}
+	f.startTimer(at.Sub(now))
+	f.fast = true
+}
+
+// answered is a reply (Ack, Nak, Reject) to our outstanding request. It
+// measures the round trip, unless the request went more than once: the
+// reply may then answer an earlier copy (Karn's rule). And a fast
+// retransmit no longer has a reason: the timer goes back to the restart
+// timer's expiry, which Ack-Rcvd keeps waiting for (RFC 1661 §4.1).
+func (f *fsm) answered() {
+	if f.sends == 1 {
+		f.rtt.sample(f.clock().Sub(f.lastSent))
+	}
+	if f.fast {
+		f.startTimer(f.lastSent.Add(f.timers.Restart).Sub(f.clock()))
 	}
 }
 
@@ -563,6 +658,7 @@ func (f *fsm) rcvConfAck(id uint8, data []byte) {
 		return
 	}
 	f.layer.acked()
+	f.answered()
 	f.seenReply = true
 	f.rnakLoops, f.refused = 0, 0
 	switch f.state {
@@ -608,6 +704,7 @@ func (f *fsm) rcvConfNakRej(code Code, id uint8, data []byte) {
 		f.peerLog(slog.LevelDebug, "invalid Configure-"+what+": dropped")
 		return
 	}
+	f.answered()
 	f.seenReply = true
 	if code == CodeConfNak {
 		f.rnakLoops++

@@ -13,8 +13,8 @@ import (
 )
 
 // Negotiation as the peer sees it, beyond the basic exchange: the MRU
-// the link allows, the fast retransmit against a peer that starts late,
-// renegotiation, and an NCP finishing while another still negotiates.
+// the link allows, renegotiation, and an NCP finishing while another
+// still negotiates (the fast retransmit: fastretransmit_session_test.go).
 
 // The peer may ask for an MRU up to MaxMTU (default 1492, RFC 2516 §7;
 // more with RFC 4638); a larger one is Nak'd down to it.
@@ -69,80 +69,6 @@ func TestPeerMRU(t *testing.T) {
 			})
 		})
 	}
-}
-
-// An AC that forks its pppd per session lost our first request: once its
-// own request shows it listens, LCP resends ours 200 ms later instead of
-// after the 3 s restart time. IPCP, which both ends start together, waits
-// the restart time.
-func TestFastRetransmitAgainstLateAC(t *testing.T) {
-	for _, proto := range []ppp.Protocol{ppp.ProtoLCP, ppp.ProtoIPCP} {
-		t.Run(proto.String(), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				var mu sync.Mutex
-				var at []time.Duration
-				t0 := time.Now()
-				a, b := ppptest.Pipe(ppptest.Config{Tap: func(from string, pr ppp.Protocol, p []byte, _ bool) {
-					if from == "a" && pr == proto && len(p) > 0 && ppp.Code(p[0]) == ppp.CodeConfReq {
-						mu.Lock()
-						at = append(at, time.Since(t0))
-						mu.Unlock()
-					}
-				}})
-				// The peer starts 1.3 s after the request it needs, and
-				// answers only what it receives after that.
-				sentReq := map[ppp.Protocol]bool{}
-				runScript(b, func(s *script, p ppp.Packet) {
-					if p.Protocol == proto && time.Since(t0) < 1300*time.Millisecond {
-						go func() {
-							time.Sleep(1300*time.Millisecond - time.Since(t0))
-							s.end.Send(proto, ppp.CodeConfReq, 1, ipcpOr(t, proto))
-						}()
-						return
-					}
-					switch {
-					case p.Code == ppp.CodeConfReq:
-						s.end.Send(p.Protocol, ppp.CodeConfAck, p.ID, p.Data)
-						if !sentReq[p.Protocol] && p.Protocol != proto {
-							sentReq[p.Protocol] = true
-							s.end.Send(p.Protocol, ppp.CodeConfReq, 1, ipcpOr(t, p.Protocol))
-						}
-					case p.Code == ppp.CodeTermReq:
-						s.end.Send(p.Protocol, ppp.CodeTermAck, p.ID, nil)
-					}
-				})
-				cfg := clientConfig(true, false)
-				cfg.User = ""
-				cfg.IPv4.Local = clientAddr
-				cli := start(cfg, a)
-				time.Sleep(10 * time.Second)
-				if _, ok := find[ppp.IPv4Up](cli.rec); !ok {
-					t.Errorf("not up: %s", kinds(cli.rec))
-				}
-				mu.Lock()
-				got := fmt.Sprint(at)
-				mu.Unlock()
-				want := fmt.Sprint([]time.Duration{0, 1500 * time.Millisecond})
-				if proto == ppp.ProtoIPCP {
-					want = fmt.Sprint([]time.Duration{0, 3 * time.Second})
-				}
-				if got != want {
-					t.Errorf("%s requests at %s, want %s", proto, got, want)
-				}
-				cli.s.Close("")
-				cli.wait(t)
-			})
-		})
-	}
-}
-
-// ipcpOr is the peer's request of proto: an address for IPCP, a magic
-// number for LCP.
-func ipcpOr(t *testing.T, proto ppp.Protocol) []byte {
-	if proto == ppp.ProtoIPCP {
-		return opts(t, ppp.IPAddress(acAddr))
-	}
-	return opts(t, ppp.MagicNumber(0xac))
 }
 
 // The peer renegotiates LCP once the link is up (RFC 1661 §4.1: RCR in

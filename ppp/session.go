@@ -109,6 +109,14 @@ type Config struct {
 	// Default 1492.
 	MaxMTU uint16
 
+	// RTT is a round trip to the peer measured before the session
+	// starts: PPPoE discovery's PADR->PADS time. Zero: unknown. Until the
+	// session measures its own (a Configure-Request and its answer, an
+	// Echo-Request and its reply), it sizes the guards of the fast
+	// retransmit, which resends an unanswered Configure-Request once the
+	// peer's first one shows it listens (see fastMargin in fsm.go).
+	RTT time.Duration
+
 	// Silent makes LCP wait for the peer's first packet before sending
 	// its own Configure-Request (pppd's silent option). An access
 	// concentrator uses it: its request sent right after the PADS may
@@ -275,6 +283,7 @@ type Session struct {
 	rand io.Reader
 
 	lcp, ipcp, ipv6cp *fsm
+	rtt               rttEstimate // shared by the automata
 	lcpL              *lcpLayer
 	ipcpL             *ipcpLayer
 	ipv6cpL           *ipv6cpLayer
@@ -350,6 +359,9 @@ func NewSession(link Link, cfg Config) *Session {
 		readerDone: make(chan struct{}),
 		mb:         &mailbox{},
 	}
+	if cfg.RTT > 0 {
+		s.rtt.sample(cfg.RTT)
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -371,9 +383,7 @@ func NewSession(link Link, cfg Config) *Session {
 }
 
 func (s *Session) newFSM(proto Protocol, l layer) *fsm {
-	// Fast retransmit serves LCP against ACs that start late; NCPs start
-	// together on both sides, where a duplicate would only hurt.
-	f := &fsm{proto: proto, layer: l, timers: s.cfg.Timers, log: s.log, plog: s.plog, noFast: proto != ProtoLCP,
+	f := &fsm{proto: proto, layer: l, timers: s.cfg.Timers, log: s.log, plog: s.plog, rtt: &s.rtt,
 		silent: proto == ProtoLCP && s.cfg.Silent}
 	f.timer = s.newTimer(f.timeout)
 	f.send = func(code Code, id uint8, data []byte) { s.send(proto, code, id, data) }
@@ -495,6 +505,11 @@ func (s *Session) runLater() {
 func (s *Session) defer_(fn func()) { s.later = append(s.later, fn) }
 
 func (s *Session) emit(ev Event) {
+	if e, ok := ev.(EchoRTT); ok {
+		// A keepalive's round trip, of our latest request only: the
+		// fast retransmit's guards follow it.
+		s.rtt.sample(e.RTT)
+	}
 	if s.cfg.OnEvent != nil {
 		s.cfg.OnEvent(ev)
 	}
