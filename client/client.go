@@ -7,6 +7,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -336,8 +337,16 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 	}
 	log.Info("client: looking for an access concentrator", "interface", cfg.Interface, "service-name", cfg.ServiceName)
 	dctx, stopDiscovery := mergeCancel(ctx, lost)
+	discovering := time.Now()
 	pppoe, err := dc.Discover(dctx)
 	stopDiscovery()
+	// PPP's fast retransmit sizes its guards from a round trip: discovery
+	// has no PADR->PADS time to give, but its whole time bounds it when
+	// nothing was sent twice (within the first wait); otherwise none.
+	rtt := time.Since(discovering)
+	if rtt >= cmp.Or(cfg.PADITimeout, discovery.DefaultTimeout) {
+		rtt = 0
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("client: stopped during discovery")
@@ -374,7 +383,7 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 		}
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
-	c := &connection{cfg: cfg, log: log, start: start, pppoe: pppoe, link: link, ifname: link.Ifname, openIface: openNetcfg, report: r, lost: lost, dm: dm}
+	c := &connection{cfg: cfg, log: log, start: start, pppoe: pppoe, rtt: rtt, link: link, ifname: link.Ifname, openIface: openNetcfg, report: r, lost: lost, dm: dm}
 	c.known = Moment{Ifname: link.Ifname, Unit: link.Unit, Interface: cfg.Interface, AC: pppoe.AC, SessionID: pppoe.ID, Start: time.Now()}
 	r.linkUp(link.Ifname)
 	return c.run(ctx, dc, maxPayload)
@@ -432,6 +441,7 @@ type connection struct {
 	start time.Time
 
 	pppoe   *discovery.Session
+	rtt     time.Duration // bounds the PADR->PADS round trip (ppp.Config.RTT); 0: unknown
 	link    kernelLink
 	ifname  string   // the link's interface, pppN
 	iface   ifconfig // pppN's configuration
@@ -568,6 +578,7 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		Logger:       log,
 		MRU:          uint16(min(cfg.MRU, int(maxMTU))),
 		MaxMTU:       uint16(min(cfg.MTU, int(maxMTU))),
+		RTT:          c.rtt,
 		EchoInterval: cfg.KeepaliveInterval,
 		EchoFailures: cfg.KeepaliveFailures,
 		EchoAdaptive: cfg.KeepaliveAdaptive,
