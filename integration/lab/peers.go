@@ -381,6 +381,11 @@ func (c PPPDConfig) args(logPath string) []string {
 // returned process is pppd itself).
 func StartPPPD(s Scope, ns *Netns, cfg PPPDConfig) (*PPPD, error) {
 	s.Helper()
+	return startPPPD(s, ns, cfg, func(name string, args ...string) (*Process, error) { return ns.Start(s, name, args...) })
+}
+
+// startPPPD starts pppd in ns through start.
+func startPPPD(s Scope, ns *Netns, cfg PPPDConfig, start func(name string, args ...string) (*Process, error)) (*PPPD, error) {
 	if cfg.Interface == "" || cfg.User == "" {
 		return nil, errors.New("lab: PPPDConfig needs Interface and User")
 	}
@@ -396,7 +401,7 @@ func StartPPPD(s Scope, ns *Netns, cfg PPPDConfig) (*PPPD, error) {
 		return nil, err
 	}
 	logPath := filepath.Join(s.TempDir(), uniqueName("pppd")+".log")
-	p, err := ns.Start(s, "pppd", cfg.args(logPath)...)
+	p, err := start("pppd", cfg.args(logPath)...)
 	if err != nil {
 		return nil, err
 	}

@@ -69,13 +69,17 @@ func StartPppoed(s Scope, ns *Netns, ifname string, args ...string) (*Pppoed, er
 	if err != nil {
 		return nil, err
 	}
+	return newPppoed(p, ns, ifname, args), nil
+}
+
+func newPppoed(p *Process, ns *Netns, ifname string, args []string) *Pppoed {
 	c := &Pppoed{Process: p, Ifname: ifname, ns: ns}
 	for i, a := range args[:max(len(args)-1, 0)] {
 		if a == "--control-socket" {
 			c.ControlSocket = args[i+1]
 		}
 	}
-	return c, nil
+	return c
 }
 
 // WaitUp waits until the PPP interface is up with an IPv4 address and

@@ -25,16 +25,26 @@ type Process struct {
 // Start runs args in n in the background.
 func (n *Netns) Start(s Scope, name string, args ...string) (*Process, error) {
 	s.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", n.Name}, args...)...)
+	p, err := startProcess(s, name, cmd, (*exec.Cmd).Start)
+	if err != nil {
+		return nil, fmt.Errorf("lab: starting %s in %s: %w", name, n.Name, err)
+	}
+	return p, nil
+}
+
+// startProcess starts cmd through start, its output going to a log file
+// in the scope's directory, and stops it when the scope ends.
+func startProcess(s Scope, name string, cmd *exec.Cmd, start func(*exec.Cmd) error) (*Process, error) {
 	logPath := filepath.Join(s.TempDir(), uniqueName(name)+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
 	defer f.Close()
-	cmd := exec.Command("ip", append([]string{"netns", "exec", n.Name}, args...)...)
 	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("lab: starting %s in %s: %w", name, n.Name, err)
+	if err := start(cmd); err != nil {
+		return nil, err
 	}
 	p := &Process{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
