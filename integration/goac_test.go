@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -23,26 +25,77 @@ import (
 
 // goAC is a small access concentrator scripted in Go, for what Debian's
 // pppoe-server cannot do: echo RFC 4638's PPP-Max-Payload (so the MRU can
-// reach 1500), or refuse a session with an error tag in its PADS. It runs
-// one session, on the kernel's data path like pppoed's client, with the
-// ppp package in the server role.
+// reach 1500), or refuse a session with an error tag in its PADS, or lose
+// what a fast AC loses (retransmit_test.go). It runs one session at a time
+// (a PADR while one runs is ignored), on the kernel's data path like
+// pppoed's client, with the ppp package in the server role, and keeps each
+// session's log (acSession): the AC's view of the negotiation.
 type goAC struct {
 	ns      *lab.Netns
 	iface   string
 	echoMax bool          // echo PPP-Max-Payload in PADO and PADS
 	refuse  discovery.Tag // answer the PADR with this error instead
 	deaf    bool          // never answer an LCP Terminate-Request
+	// dropIPCP: like a fast AC seen in the VM, it loses the client's first
+	// IPCP Configure-Request of each session, its own IPCP not started
+	// yet, and its own request goes 5 ms after that loss.
+	dropIPCP bool
+	// eagerLCP: its LCP Configure-Request goes right after the PADS (the
+	// session is made ready before the PADS is sent), racing the client's
+	// set-up of its channel.
+	eagerLCP bool
+	// silent: its LCP waits for the client's request (ppp.Config.Silent,
+	// as pppoed's server does), so that no request of its own goes before
+	// the client's channel is up, to be lost.
+	silent bool
 
-	mu     sync.Mutex
-	events []ppp.Event
-	padts  int
-	done   chan struct{}
-	conn   *packet.Conn
-	sock   *pppox.Socket
-	link   *pppox.Link
+	mu       sync.Mutex
+	events   []ppp.Event
+	padts    int
+	done     chan struct{}
+	conn     *packet.Conn
+	sock     *pppox.Socket
+	link     *pppox.Link // the running session's; nil between sessions
+	sid      uint16      // the running (or last) session's id
+	sessions []*acSession
+	running  sync.WaitGroup
 }
 
-func startGoAC(t *testing.T, ns *lab.Netns, iface string, echoMax bool, refuse discovery.Tag, opts ...func(*goAC)) *goAC {
+// acSession is the AC's log of one session: its ppp package's debug lines
+// (every packet sent and received, every state change, in the session's
+// order) and the frames the AC lost on purpose, each with its time.
+type acSession struct {
+	mu    sync.Mutex
+	lines []acLine
+}
+
+type acLine struct {
+	at  time.Time
+	msg string
+}
+
+func (s *acSession) add(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lines = append(s.lines, acLine{time.Now(), msg})
+}
+
+func (s *acSession) log() []acLine {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]acLine(nil), s.lines...)
+}
+
+// acSession is also the slog.Handler of the session's logger.
+func (s *acSession) Enabled(context.Context, slog.Level) bool { return true }
+func (s *acSession) Handle(_ context.Context, r slog.Record) error {
+	s.add(r.Message)
+	return nil
+}
+func (s *acSession) WithAttrs([]slog.Attr) slog.Handler { return s }
+func (s *acSession) WithGroup(string) slog.Handler      { return s }
+
+func startGoAC(t testing.TB, ns *lab.Netns, iface string, echoMax bool, refuse discovery.Tag, opts ...func(*goAC)) *goAC {
 	t.Helper()
 	ac := &goAC{ns: ns, iface: iface, echoMax: echoMax, refuse: refuse, done: make(chan struct{})}
 	for _, o := range opts {
@@ -70,10 +123,30 @@ func startGoAC(t *testing.T, ns *lab.Netns, iface string, echoMax bool, refuse d
 func (ac *goAC) stop() {
 	ac.conn.Close()
 	<-ac.done
+	ac.mu.Lock()
 	if ac.link != nil {
 		ac.link.Close()
 	}
+	ac.mu.Unlock()
+	ac.running.Wait()
 	ac.sock.Close()
+}
+
+// idle reports whether no session runs.
+func (ac *goAC) idle() bool {
+	ac.mu.Lock()
+	defer ac.mu.Unlock()
+	return ac.link == nil
+}
+
+// session returns the i-th session's log.
+func (ac *goAC) session(i int) (*acSession, bool) {
+	ac.mu.Lock()
+	defer ac.mu.Unlock()
+	if i >= len(ac.sessions) {
+		return nil, false
+	}
+	return ac.sessions[i], true
 }
 
 func (ac *goAC) send(p *discovery.Packet, to net.HardwareAddr) error {
@@ -85,10 +158,14 @@ func (ac *goAC) send(p *discovery.Packet, to net.HardwareAddr) error {
 	return err
 }
 
-func (ac *goAC) serve(t *testing.T) {
+func (ac *goAC) serve(t testing.TB) {
 	defer close(ac.done)
 	buf := make([]byte, 1600)
-	const sid = 0x77
+	// When each client was sent its PADO: the PADR's arrival gives the
+	// session a round trip (ppp.Config.RTT), an upper bound as it holds
+	// the client's own time between the two, which keeps the fast
+	// retransmit's guards on the safe side.
+	padoAt := map[string]time.Time{}
 	for {
 		n, addr, err := ac.conn.ReadFrom(buf)
 		if err != nil {
@@ -108,76 +185,194 @@ func (ac *goAC) serve(t *testing.T) {
 				pado.Tags = append(pado.Tags, m)
 			}
 			ac.send(pado, from)
+			if len(padoAt) < 64 {
+				padoAt[from.String()] = time.Now()
+			}
 		case discovery.CodePADR:
 			if ac.refuse != nil {
 				ac.send(&discovery.Packet{Code: discovery.CodePADS, Tags: []discovery.Tag{discovery.HostUniq(hu), ac.refuse}}, from)
 				continue
 			}
-			if ac.link != nil {
-				continue // one session is all this AC does
+			if !ac.idle() {
+				continue // one session at a time
 			}
+			var rtt time.Duration
+			if at, ok := padoAt[from.String()]; ok {
+				rtt = time.Since(at)
+				delete(padoAt, from.String())
+			}
+			ac.mu.Lock()
+			n := len(ac.sessions)
+			sid := uint16(0x77 + n)
+			ac.mu.Unlock()
 			pads := &discovery.Packet{Code: discovery.CodePADS, SessionID: sid, Tags: []discovery.Tag{discovery.ServiceName("isp"), discovery.HostUniq(hu)}}
 			maxMTU := 1492
 			if m, ok := discovery.Find[discovery.PPPMaxPayload](p); ok && ac.echoMax {
 				pads.Tags = append(pads.Tags, m)
 				maxMTU = int(m)
 			}
+			var link *pppox.Link
+			ifname := fmt.Sprintf("gac%d", n)
 			if err := ac.ns.Do(func() error {
 				var err error
-				ac.link, err = ac.sock.Connect(pppox.Config{Interface: ac.iface, SessionID: sid, AC: from, Ifname: "gac0"})
+				link, err = ac.sock.Connect(pppox.Config{Interface: ac.iface, SessionID: sid, AC: from, Ifname: ifname})
 				return err
 			}); err != nil {
 				t.Errorf("go AC: %v", err)
 				return
 			}
-			if err := ac.send(pads, from); err != nil {
-				t.Errorf("go AC: %v", err)
-				return
+			sess := &acSession{}
+			ac.mu.Lock()
+			ac.link, ac.sid = link, sid
+			ac.sessions = append(ac.sessions, sess)
+			ac.mu.Unlock()
+			ac.running.Add(1)
+			run := ac.preparePPP(t, link, ifname, maxMTU, rtt, sess)
+			if !ac.eagerLCP {
+				// As most ACs do: the PADS, then the PPP session.
+				if err := ac.send(pads, from); err != nil {
+					t.Errorf("go AC: %v", err)
+				}
+				go run()
+				continue
 			}
-			go ac.runPPP(t, maxMTU)
+			// Everything ready before the PADS: LCP's request follows
+			// it at once.
+			err := ac.send(pads, from)
+			go run()
+			if err != nil {
+				t.Errorf("go AC: %v", err)
+			}
 		case discovery.CodePADT:
 			ac.mu.Lock()
 			ac.padts++
-			ac.mu.Unlock()
-			if ac.link != nil {
+			if ac.link != nil && p.SessionID == ac.sid {
 				ac.link.HangUp(errors.New("PADT"))
 			}
+			ac.mu.Unlock()
 		}
 	}
 }
 
-func (ac *goAC) runPPP(t *testing.T, maxMTU int) {
-	ni, err := netcfg.Open(ac.ns.Handle(), "gac0", nil)
-	if err != nil {
-		t.Errorf("go AC: %v", err)
-		return
+// preparePPP returns the session's run: with eagerLCP it sets up the
+// session at once (run only starts it), otherwise run does it all.
+func (ac *goAC) preparePPP(t testing.TB, kl *pppox.Link, ifname string, maxMTU int, rtt time.Duration, sess *acSession) (run func()) {
+	var ni *netcfg.Interface
+	var s *ppp.Session
+	setup := func() bool {
+		var err error
+		if ni, err = netcfg.Open(ac.ns.Handle(), ifname, nil); err != nil {
+			t.Errorf("go AC: %v", err)
+			return false
+		}
+		var link ppp.Link = kl
+		if ac.deaf {
+			link = deafLink{kl}
+		}
+		if ac.dropIPCP {
+			link = &ipcpDropper{Link: kl, sess: sess}
+		}
+		s = ppp.NewSession(link, ppp.Config{
+			Role: ppp.RoleServer, Name: "go-ac", MRU: uint16(maxMTU), MaxMTU: uint16(maxMTU),
+			Require: []ppp.AuthMethod{ppp.AuthCHAPMD5}, Secrets: ppp.Secrets{"go-user": "go-pass"},
+			IPv4:   &ppp.IPv4Config{Local: netip.MustParseAddr("10.66.0.1"), Pool: ppptest.NewPool(netip.MustParseAddr("10.66.0.2"), 1)},
+			Logger: slog.New(sess), RTT: rtt, Silent: ac.silent,
+			OnEvent: func(e ppp.Event) {
+				ac.mu.Lock()
+				ac.events = append(ac.events, e)
+				ac.mu.Unlock()
+				switch e := e.(type) {
+				case ppp.LinkUp:
+					ni.SetMTU(int(e.MTU))
+					kl.SetMRU(int(e.MRU))
+				case ppp.IPv4Up:
+					ni.AddIPv4(e.Local, e.Peer)
+					ni.Up()
+					// pppox.Connect leaves every protocol dropped.
+					kl.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass)
+				}
+			},
+		})
+		return true
 	}
-	defer ni.Close()
-	var link ppp.Link = ac.link
-	if ac.deaf {
-		link = deafLink{ac.link}
-	}
-	s := ppp.NewSession(link, ppp.Config{
-		Role: ppp.RoleServer, Name: "go-ac", MRU: uint16(maxMTU), MaxMTU: uint16(maxMTU),
-		Require: []ppp.AuthMethod{ppp.AuthCHAPMD5}, Secrets: ppp.Secrets{"go-user": "go-pass"},
-		IPv4: &ppp.IPv4Config{Local: netip.MustParseAddr("10.66.0.1"), Pool: ppptest.NewPool(netip.MustParseAddr("10.66.0.2"), 1)},
-		OnEvent: func(e ppp.Event) {
+	ready := ac.eagerLCP && setup()
+	return func() {
+		defer ac.running.Done()
+		defer func() {
 			ac.mu.Lock()
-			ac.events = append(ac.events, e)
+			ac.link = nil
 			ac.mu.Unlock()
-			switch e := e.(type) {
-			case ppp.LinkUp:
-				ni.SetMTU(int(e.MTU))
-				ac.link.SetMRU(int(e.MRU))
-			case ppp.IPv4Up:
-				ni.AddIPv4(e.Local, e.Peer)
-				ni.Up()
-				// pppox.Connect leaves every protocol dropped.
-				ac.link.SetNPMode(ppp.ProtoIPv4, pppox.NPModePass)
-			}
-		},
-	})
-	s.Run(context.Background())
+		}()
+		if !ready && (ac.eagerLCP || !setup()) {
+			kl.Close()
+			return
+		}
+		defer ni.Close()
+		s.Run(context.Background()) // closes kl
+	}
+}
+
+// ipcpDropper is the link of an AC whose IPCP starts late: it loses the
+// client's first IPCP Configure-Request, and holds the AC's own first
+// one until 5 ms after that loss (whichever comes first), as the fast AC
+// seen in the VM did.
+type ipcpDropper struct {
+	*pppox.Link
+	sess *acSession
+
+	mu      sync.Mutex
+	dropped time.Time // when the client's first request was lost
+	held    []byte    // the AC's first request, until then
+	ours    bool      // the AC's first request was seen
+}
+
+func isConfReq(proto ppp.Protocol, b []byte) bool {
+	return proto == ppp.ProtoIPCP && len(b) > 0 && ppp.Code(b[0]) == ppp.CodeConfReq
+}
+
+func (l *ipcpDropper) ReadFrame() (ppp.Protocol, []byte, error) {
+	for {
+		proto, b, err := l.Link.ReadFrame()
+		if err != nil || !isConfReq(proto, b) {
+			return proto, b, err
+		}
+		l.mu.Lock()
+		if !l.dropped.IsZero() {
+			l.mu.Unlock()
+			return proto, b, nil
+		}
+		l.dropped = time.Now()
+		l.sess.add("goac: dropped " + ppp.FormatFrame(append([]byte{byte(proto >> 8), byte(proto)}, b...)))
+		if l.held != nil {
+			l.writeLate(l.held)
+			l.held = nil
+		}
+		l.mu.Unlock()
+	}
+}
+
+// writeLate sends the AC's request 5 ms after the client's was lost.
+func (l *ipcpDropper) writeLate(b []byte) {
+	time.AfterFunc(time.Until(l.dropped.Add(5*time.Millisecond)), func() { l.Link.WriteFrame(ppp.ProtoIPCP, b) })
+}
+
+func (l *ipcpDropper) WriteFrame(proto ppp.Protocol, b []byte) error {
+	if !isConfReq(proto, b) {
+		return l.Link.WriteFrame(proto, b)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ours {
+		return l.Link.WriteFrame(proto, b)
+	}
+	l.ours = true
+	b = append([]byte(nil), b...)
+	if l.dropped.IsZero() {
+		l.held = b
+	} else {
+		l.writeLate(b)
+	}
+	return nil
 }
 
 // deafLink loses every LCP Terminate-Request the peer sends.
