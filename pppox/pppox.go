@@ -183,9 +183,20 @@ type frame struct {
 	err   error
 }
 
-// maxFrame is the read buffer: more than any MRU (a larger frame fails
-// the read with EOVERFLOW and is lost, as the kernel drops it).
+// maxFrame is the read buffer of the poller and of a unit's looped
+// packets: more than any MRU (a larger frame fails the read with
+// EOVERFLOW and is lost, as the kernel drops it).
 const maxFrame = 65536
+
+// linkFrame is a session's read buffer (Link's readers, drain): the
+// protocol field and the largest Information field a peer may send, 1500
+// octets, which must be received whatever MRU was negotiated (RFC 1661
+// §6.1) and which our MRU never exceeds (PPPoE carries at most 1500, RFC
+// 4638). pppd reads into as much (PPP_MRU + PPP_HDRLEN, less the address
+// and control fields it puts in front). A larger frame fails the read
+// with EOVERFLOW and is lost, as pppd loses it. Two buffers of maxFrame
+// were 128 KiB of a client's heap for the whole session.
+const linkFrame = 2 + 1500
 
 // newLink makes the link over its channel and unit descriptors; start
 // starts reading them.
@@ -231,7 +242,7 @@ func (l *Link) start() error {
 // says nothing.
 func (l *Link) read(r io.Reader, channel bool) {
 	defer l.readers.Done()
-	buf := make([]byte, maxFrame)
+	buf := make([]byte, linkFrame)
 	for {
 		n, err := r.Read(buf)
 		if err != nil && frameTooLarge(err) {
@@ -270,13 +281,21 @@ const maxEarly = 64
 // channel took over, reading each with recv until it fails (nothing left
 // without waiting). Until PPPIOCGCHAN binds the socket the kernel queues
 // the session's frames there; afterwards it hands them to the channel.
+// The socket cuts a frame longer than the buffer to fit (pppoe_recvmsg
+// ignores MSG_TRUNC), so the buffer has an octet more than linkFrame: a
+// read that fills it was a longer frame, lost, as the channel's reader
+// loses it.
 func drain(recv func([]byte) (int, error), log *slog.Logger) []frame {
 	var early []frame
-	buf := make([]byte, maxFrame)
+	buf := make([]byte, linkFrame+1)
 	for range maxEarly {
 		n, err := recv(buf)
 		if err != nil {
 			break
+		}
+		if n > linkFrame {
+			log.Debug("pppox: frame queued before the channel dropped: longer than the largest a peer may send", "max", linkFrame)
+			continue
 		}
 		if n < 2 {
 			continue // no protocol field: not a frame

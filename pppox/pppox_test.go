@@ -292,6 +292,51 @@ func TestLinkCloseWaitsForReaders(t *testing.T) {
 	})
 }
 
+// A peer may send a 1500-octet Information field whatever MRU was
+// negotiated (RFC 1661 §6.1): the channel's and the unit's readers take
+// it whole, and so does drain, which drops a longer frame: the socket
+// hands one over cut to the buffer (pppoe_recvmsg), and a frame cut short
+// must not pass for a whole one.
+func TestLargestFrame(t *testing.T) {
+	info := bytes.Repeat([]byte{0xa5}, 1500)
+	largest := append([]byte{0xc0, 0x21}, info...) // LCP, then 1500 octets
+	longer := append(slices.Clone(largest), 0x5a)  // one octet too many
+	want := got{ppp.ProtoLCP, info, nil}
+	for _, tt := range []struct {
+		name string
+		feed func(ch, unit *fakeFile)
+	}{
+		{"channel", func(ch, _ *fakeFile) { ch.reads <- read{b: largest} }},
+		{"unit", func(_, unit *fakeFile) { unit.reads <- read{b: largest} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l, ch, unit := fakeLink()
+			defer l.Close()
+			tt.feed(ch, unit)
+			if g := readFrame(l); !g.equal(want) {
+				t.Errorf("ReadFrame = %v %d octets %v, want %d octets", g.proto, len(g.b), g.err, len(info))
+			}
+		})
+	}
+	t.Run("drain", func(t *testing.T) {
+		queued := [][]byte{longer, largest, {0xc0, 0x21, 0x09}}
+		early := drain(func(b []byte) (int, error) {
+			if len(queued) == 0 {
+				return 0, errors.New("EAGAIN")
+			}
+			n := copy(b, queued[0]) // cut to the buffer, as the socket does
+			queued = queued[1:]
+			return n, nil
+		}, slog.New(slog.DiscardHandler))
+		if len(early) != 2 || !bytes.Equal(early[0].b, info) || !bytes.Equal(early[1].b, []byte{0x09}) {
+			for i, f := range early {
+				t.Logf("frame %d: %v, %d octets", i, f.proto, len(f.b))
+			}
+			t.Errorf("drained %d frames, want the largest (1500 octets) and the small one", len(early))
+		}
+	})
+}
+
 // drain keeps what queued on the socket, skips what has no protocol field,
 // stops at the first failure and never reads without bound.
 func TestDrain(t *testing.T) {
