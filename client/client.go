@@ -357,7 +357,11 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 		}
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
-	r.sessionFound(pppoe)
+	// The session's socket first, the state file after: an AC that sends
+	// its LCP Configure-Request right after the PADS loses it to a socket
+	// not yet connected (the kernel drops it), and the state file's two
+	// fsyncs took 100-400 ms in the VM (issue 13); a crash in between
+	// leaves the session to the AC's keepalive, as before the file existed.
 	pcfg := pppox.Config{Interface: cfg.Interface, SessionID: pppoe.ID, AC: pppoe.AC, Ifname: cfg.Ifname, Unit: cfg.Unit, Logger: log}
 	var link *pppox.Link
 	if dm != nil {
@@ -383,6 +387,7 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 		}
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
+	r.sessionFound(pppoe)
 	c := &connection{cfg: cfg, log: log, start: start, pppoe: pppoe, rtt: rtt, link: link, ifname: link.Ifname, openIface: openNetcfg, report: r, lost: lost, dm: dm}
 	c.known = Moment{Ifname: link.Ifname, Unit: link.Unit, Interface: cfg.Interface, AC: pppoe.AC, SessionID: pppoe.ID, Start: time.Now()}
 	r.linkUp(link.Ifname)
