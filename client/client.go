@@ -357,11 +357,11 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 		}
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
-	// The session's socket first, the state file after: an AC that sends
-	// its LCP Configure-Request right after the PADS loses it to a socket
-	// not yet connected (the kernel drops it), and the state file's two
-	// fsyncs took 100-400 ms in the VM (issue 13); a crash in between
-	// leaves the session to the AC's keepalive, as before the file existed.
+	// The session's socket first, the state file (two fsyncs) after: an
+	// AC that sends its LCP Configure-Request right after the PADS loses
+	// it to a socket not yet connected (the kernel drops it). A crash in
+	// between leaves the session to the AC's keepalive, as before the
+	// file existed.
 	pcfg := pppox.Config{Interface: cfg.Interface, SessionID: pppoe.ID, AC: pppoe.AC, Ifname: cfg.Ifname, Unit: cfg.Unit, Logger: log}
 	var link *pppox.Link
 	if dm != nil {
