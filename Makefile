@@ -15,8 +15,8 @@ MUTATE_THRESHOLD ?= 95
 MUTATE_FLAGS     ?=
 # The runner's limit; the tests get a minute less, so that a hung test
 # prints its goroutine dump before the VM is killed.
-INTEGRATION_TIMEOUT ?= 15m
-TEST_TIMEOUT        ?= 14m
+INTEGRATION_TIMEOUT ?= 20m
+TEST_TIMEOUT        ?= 19m
 # make bench's: the AC benchmarks set up hundreds of sessions per AC and
 # ramp pppoed server up to thousands (PPPOED_BENCH_AC_* in
 # integration/bench_server_test.go), minutes each under TCG.
