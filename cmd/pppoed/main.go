@@ -142,6 +142,7 @@ func connectCommand(stderr io.Writer) *cli.Command {
 			if cmd.Args().Len() > 0 {
 				return usageError("connect takes no arguments: %q", cmd.Args().Slice())
 			}
+			clientRuntime()
 			cfg, err := connectConfig(cmd)
 			if err != nil {
 				return err
@@ -449,6 +450,7 @@ func pppdCommand(stdout, stderr io.Writer) *cli.Command {
 		Usage:           "run as pppd would with these arguments (pppd's options, files, secrets, scripts and exit statuses)",
 		SkipFlagParsing: true,
 		Action: func(ctx context.Context, cmd *cli.Command) error {
+			clientRuntime()
 			args := append([]string{"pppd"}, cmd.Args().Slice()...)
 			if code := pppdcompat.Main(args, stdout, stderr, version()); code != 0 {
 				return &client.ExitError{Code: code, Err: errPPPD}
@@ -464,11 +466,13 @@ var errPPPD = errors.New("pppd mode failed")
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == pppdcompat.ScriptExecArg {
+		scriptRuntime()
 		os.Exit(pppdcompat.ExecScript(os.Args[2:], os.Stderr)) // pppd mode's scripts (pppdcompat.startScript)
 	}
 	// Installed as pppd (a link or a copy named pppd), pppoed is pppd:
 	// its whole command line is pppd's.
 	if filepath.Base(os.Args[0]) == "pppd" {
+		clientRuntime()
 		os.Exit(pppdcompat.Main(os.Args, os.Stdout, os.Stderr, version()))
 	}
 	err := newApp(os.Stdout, os.Stderr).Run(context.Background(), os.Args)
