@@ -9,7 +9,6 @@ import (
 	"io"
 
 	"github.com/pppoed/pppoed/internal/peerlog"
-	"github.com/vishvananda/netlink"
 )
 
 // dialErr and connErr are linkText's.
@@ -86,18 +85,4 @@ func ctxErr(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	return err
-}
-
-// ReadCounters reads the kernel's traffic counters of the interface
-// ifname, for Server.SetCounters.
-func ReadCounters(ifname string) (*Counters, error) {
-	l, err := netlink.LinkByName(ifname)
-	if err != nil {
-		return nil, fmt.Errorf("status: %s: %w", ifname, err)
-	}
-	s := l.Attrs().Statistics
-	if s == nil {
-		return nil, fmt.Errorf("status: %s: the kernel gave no counters", ifname)
-	}
-	return &Counters{RxBytes: s.RxBytes, TxBytes: s.TxBytes, RxPackets: s.RxPackets, TxPackets: s.TxPackets}, nil
 }
