@@ -351,7 +351,7 @@ func (p *parser) unrecognized(s *source, word string) *Error {
 // only until the plugin's interface is chosen, one of the plugin only
 // once it is loaded.
 func (p *parser) lookup(word string) (*optDef, *wildDef) {
-	if d := optIndex[word]; d != nil && p.visible(d.scope) {
+	if d := optIndex()[word]; d != nil && p.visible(d.scope) {
 		return d, nil
 	}
 	for _, w := range wildDefs {

@@ -5,6 +5,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -59,6 +60,7 @@ type OptionInfo struct {
 // ccp.c, ecp.c, cbcp.c, ipxcp.c, tty.c, then the plugin), with its class:
 // the list of what is unsupported and why comes from it.
 func Table() []OptionInfo {
+	optIndex() // it fills the aliases' definitions in
 	var t []OptionInfo
 	for _, d := range optDefs {
 		origin := d.origin
@@ -736,11 +738,24 @@ var wildDefs = []*wildDef{
 		apply: (*parser).setIPAddrs},
 }
 
-// optIndex finds a named option. It is built by init, not by its
-// initializer: optDefs' actions look options up (call, file).
-var optIndex map[string]*optDef
+// optIndex finds a named option. It is built at the first lookup, not
+// at start-up: only pppd mode reads options, and `pppoed connect` need
+// not pay for it (under TCG the index cost 0.8 ms of the start-up, 96
+// allocations). indexOptions reaches it through buildIndex, set by init,
+// because optDefs' actions look options up (call, file): a direct
+// reference would make optDefs' initializer depend on itself.
+func optIndex() map[string]*optDef {
+	optIndexOnce.Do(func() { optIndexMap = buildIndex() })
+	return optIndexMap
+}
 
-func init() { optIndex = indexOptions() }
+var (
+	optIndexOnce sync.Once
+	optIndexMap  map[string]*optDef
+	buildIndex   func() map[string]*optDef
+)
+
+func init() { buildIndex = indexOptions }
 
 // indexOptions indexes optDefs, filling aliases from their option.
 func indexOptions() map[string]*optDef {

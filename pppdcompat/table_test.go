@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"reflect"
 	"slices"
 	"strings"
@@ -239,7 +240,7 @@ func TestEveryOption(t *testing.T) {
 		})
 	}
 	for name := range supportedCases {
-		if d := optIndex[name]; d == nil || d.class != Supported || d.alias != "" {
+		if d := optIndex()[name]; d == nil || d.class != Supported || d.alias != "" {
 			t.Errorf("case for %s, which is not a supported option", name)
 		}
 	}
@@ -251,7 +252,7 @@ func TestAliases(t *testing.T) {
 		if d.alias == "" {
 			continue
 		}
-		main := optIndex[d.alias]
+		main := optIndex()[d.alias]
 		if d.args != main.args || d.class != main.class || d.flags != main.flags || d.group != main.group || d.scope != main.scope {
 			t.Errorf("%s differs from %s", d.name, main.name)
 		}
@@ -330,7 +331,7 @@ func TestTableMatchesPppd(t *testing.T) {
 		}
 		src, name, args, priv := fl[0], fl[1], fl[2], fl[3] == "priv"
 		seen[name] = true
-		d := optIndex[name]
+		d := optIndex()[name]
 		if d == nil {
 			t.Errorf("%s option %s is not in the table", src, name)
 			continue
@@ -739,5 +740,36 @@ func TestHardwareAddrKept(t *testing.T) {
 	o := mustLoad(t, []string{"plugin", "rp-pppoe.so", "pppoe-mac", "00:11:22:33:44:55", "nic-eth0"}, newSys().env(true))
 	if !slices.Equal(o.ACMAC, net.HardwareAddr{0, 0x11, 0x22, 0x33, 0x44, 0x55}) {
 		t.Errorf("ACMAC %v", o.ACMAC)
+	}
+}
+
+// TestTableFirst: Table called before any option was looked up (the
+// index is built lazily, and building it fills each alias in from its
+// option) lists every alias with its option's class and arguments. It
+// runs in a fresh process, as other tests have built the index here.
+func TestTableFirst(t *testing.T) {
+	if os.Getenv("PPPDCOMPAT_TABLE_FIRST") != "1" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestTableFirst$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "PPPDCOMPAT_TABLE_FIRST=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return
+	}
+	rows := map[string]OptionInfo{}
+	aliases := 0
+	for _, e := range Table() {
+		rows[e.Name] = e
+		if e.AliasOf == "" {
+			continue
+		}
+		aliases++
+		main := rows[e.AliasOf]
+		if e.Class != main.Class || e.Args != main.Args || e.Privileged != main.Privileged {
+			t.Errorf("%s: %+v; its option %s: %+v", e.Name, e, main.Name, main)
+		}
+	}
+	if aliases == 0 {
+		t.Error("no alias in the table")
 	}
 }
