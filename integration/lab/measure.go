@@ -392,35 +392,33 @@ func StageBinary(src, dst string) (string, error) {
 	return dst, nil
 }
 
-// Memory is a process's memory, in KiB.
+// Memory is a process's memory, in KiB, from /proc/PID/smaps_rollup,
+// which walks the page tables: /proc/PID/status's VmRSS and RssAnon come
+// from counters each thread batches (SPLIT_RSS_COUNTING, kernels before
+// 6.2), which lag by up to 64 pages a thread, and a Go daemon has several
+// threads (its VmRSS read 2 MB under its Pss in the VM).
 type Memory struct {
-	RSS  int // VmRSS: resident pages, shared ones included
-	Anon int // RssAnon: resident anonymous memory (heap, stacks, data written)
-	PSS  int // Pss (smaps_rollup): shared pages divided among their users
+	RSS  int // Rss: resident pages, shared ones included
+	Anon int // Anonymous: resident anonymous memory (heap, stacks, data written)
+	PSS  int // Pss: shared pages divided among their users
 }
 
-// ProcessMemory reads pid's Memory from /proc.
+// ProcessMemory reads pid's Memory.
 func ProcessMemory(pid int) (Memory, error) {
-	var m Memory
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return m, fmt.Errorf("lab: %w", err)
-	}
 	sm, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
-		return m, fmt.Errorf("lab: %w", err)
+		return Memory{}, fmt.Errorf("lab: %w", err)
 	}
-	kb := kbFields(string(st))
-	m.RSS, m.Anon = kb["VmRSS"], kb["RssAnon"]
-	m.PSS = kbFields(string(sm))["Pss"]
+	kb := kbFields(string(sm))
+	m := Memory{RSS: kb["Rss"], Anon: kb["Anonymous"], PSS: kb["Pss"]}
 	if m.RSS == 0 || m.PSS == 0 {
-		return m, fmt.Errorf("lab: no VmRSS or Pss for pid %d", pid)
+		return m, fmt.Errorf("lab: no Rss or Pss for pid %d", pid)
 	}
 	return m, nil
 }
 
-// kbFields reads the "Name:   123 kB" lines of /proc/PID/status or
-// smaps_rollup.
+// kbFields reads the "Name:   123 kB" lines of /proc/PID/smaps_rollup
+// (or status).
 func kbFields(s string) map[string]int {
 	out := map[string]int{}
 	sc := bufio.NewScanner(strings.NewReader(s))

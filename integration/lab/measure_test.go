@@ -127,7 +127,7 @@ func TestDiscoveryFilter(t *testing.T) {
 
 func TestKbFields(t *testing.T) {
 	status := "Name:\tpppoed\nVmPeak:\t 1245000 kB\nVmRSS:\t    8012 kB\nRssAnon:\t    4524 kB\nRssFile:\t    3488 kB\nThreads:\t7\nSigQ:\t0/3841\nOdd:\t12 pages\n"
-	rollup := "00400000-7ffd0fe8b000 ---p 00000000 00:00 0                  [rollup]\nRss:                8012 kB\nPss:                7621 kB\nPss_Anon:           4524 kB\n"
+	rollup := "00400000-7ffd0fe8b000 ---p 00000000 00:00 0                  [rollup]\nRss:                8012 kB\nPss:                7621 kB\nPss_Anon:           4524 kB\nAnonymous:          4530 kB\nAnonHugePages:         0 kB\n"
 	kb := kbFields(status)
 	if kb["VmRSS"] != 8012 || kb["RssAnon"] != 4524 || kb["RssFile"] != 3488 {
 		t.Errorf("status: %v", kb)
@@ -142,7 +142,7 @@ func TestKbFields(t *testing.T) {
 		t.Errorf("a count of pages read as kB: %v", kb)
 	}
 	kb = kbFields(rollup)
-	if kb["Pss"] != 7621 || kb["Pss_Anon"] != 4524 || kb["Rss"] != 8012 {
+	if kb["Pss"] != 7621 || kb["Pss_Anon"] != 4524 || kb["Rss"] != 8012 || kb["Anonymous"] != 4530 || kb["AnonHugePages"] != 0 {
 		t.Errorf("smaps_rollup: %v", kb)
 	}
 }
