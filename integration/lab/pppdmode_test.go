@@ -361,6 +361,12 @@ func TestComparePPPD(t *testing.T) {
 			callOf(o, "ip-up").Running = []Running{{"ipv6-up", 6}}
 		}},
 		{name: "exit status", change: func(o *PPPDObservation) { o.Exit = 0 }, want: "exit status: pppd 5, pppoed 0"},
+		{name: "pppd's exit status lost a race: stands for the usual one", opt: CompareOptions{PPPDExitRace: map[int]int{16: 5}},
+			change: func(o *PPPDObservation) {}, pppd: func(o *PPPDObservation) { o.Exit = 16 }},
+		{name: "pppd lost the race, pppoed gave the racy status", opt: CompareOptions{PPPDExitRace: map[int]int{16: 5}},
+			pppd: func(o *PPPDObservation) { o.Exit = 16 }, change: func(o *PPPDObservation) { o.Exit = 16 }, want: "exit status: pppd 16, pppoed 16"},
+		{name: "the race is pppd's only: pppoed's racy status differs", opt: CompareOptions{PPPDExitRace: map[int]int{16: 5}},
+			change: func(o *PPPDObservation) { o.Exit = 16 }, want: "exit status: pppd 5, pppoed 16"},
 		{name: "interface name", change: func(o *PPPDObservation) { o.Ifname = "ppp1" }, want: "interface"},
 		{name: "a script missing", change: func(o *PPPDObservation) {
 			o.Calls = slices.DeleteFunc(o.Calls, func(c ScriptCall) bool { return c.Label == "ip-pre-up" })
