@@ -335,6 +335,21 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 	case <-cfg.Hangup:
 	default:
 	}
+	// The session tap, opened before the PADR can go (discovery/tap.go):
+	// it keeps the AC's LCP Configure-Requests that arrive before the
+	// session's socket is connected, which the kernel would drop. Best
+	// effort: without it a session still connects, as pppd's does.
+	tap, err := discovery.ListenSessionTap(ifi)
+	if err != nil {
+		log.Debug("client: no session tap: an LCP request the AC sends right after its PADS may be lost", "err", err)
+	}
+	closeTap := func() {
+		if tap != nil {
+			_ = tap.Close()
+			tap = nil
+		}
+	}
+	defer closeTap()
 	log.Info("client: looking for an access concentrator", "interface", cfg.Interface, "service-name", cfg.ServiceName)
 	dctx, stopDiscovery := mergeCancel(ctx, lost)
 	discovering := time.Now()
@@ -386,6 +401,13 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 			return kernelExit(err)
 		}
 		return &ExitError{Code: ExitConnectFailed, Err: err}
+	}
+	if tap != nil {
+		if reqs := tap.Take(pppoe); len(reqs) > 0 {
+			link.Prepend(ppp.ProtoLCP, reqs)
+			log.Debug("client: the AC's LCP request came before the session's socket was connected: taken from the session tap", "requests", len(reqs))
+		}
+		closeTap()
 	}
 	r.sessionFound(pppoe)
 	c := &connection{cfg: cfg, log: log, start: start, pppoe: pppoe, rtt: rtt, link: link, ifname: link.Ifname, openIface: openNetcfg, report: r, lost: lost, dm: dm}

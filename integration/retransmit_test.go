@@ -25,11 +25,11 @@ import (
 //
 // The AC whose LCP request follows the PADS at once: in the VM, pppoed's
 // client connects its PPPoE socket some 100-400 ms after the PADS, and the
-// kernel drops the request before then; the client's own request is
-// answered, and LCP opens only when the AC sends its request again. That
-// is the AC's fast retransmit here (the goAC runs ppp, with its PADO->PADR
-// time as the round trip); an AC with pppd's fixed restart timer would make
-// it 3 s. The report gives that time, from the AC's first request.
+// kernel drops the request before then. The client's session tap
+// (discovery/tap.go) keeps it, so the AC must send it once only: lost, LCP
+// would open only when the AC sent it again, after its fast retransmit's
+// guard here (the goAC runs ppp), after 3 s with pppd's fixed restart
+// timer. The report gives that time, from the AC's first request.
 func TestRetransmitWaits(t *testing.T) {
 	lab.Require(t)
 	const connects = 7
@@ -105,6 +105,13 @@ func TestRetransmitWaits(t *testing.T) {
 						t.Errorf("connect %d: a request reached the AC Opened: %s\n%s", i, d, dumpLog(sess.log()))
 					}
 				}
+				// Its LCP request right after the PADS must reach the
+				// client (the session tap keeps it until the socket is
+				// connected): sent twice, the first was lost, and an AC
+				// without a fast retransmit would have waited 3 s.
+				if pv := view["LCP"]; ac.eagerLCP && pv != nil && pv.sent != 1 {
+					t.Errorf("connect %d: the AC sent its LCP request %d times: the one right after the PADS was lost\n%s", i, pv.sent, dumpLog(sess.log()))
+				}
 				if pv := view["IPCP"]; ac.dropIPCP && (pv == nil || !pv.dropped) {
 					t.Errorf("connect %d: the AC dropped nothing\n%s", i, dumpLog(sess.log()))
 				}
@@ -140,6 +147,7 @@ func opened(pv *protoView) time.Duration {
 type protoView struct {
 	first    time.Time // the client's first Configure-Request arrived (or was dropped)
 	ours     time.Time // the AC sent its first Configure-Request
+	sent     int       // the AC's Configure-Requests sent
 	opened   time.Time // the AC's automaton first reached Opened
 	dropped  bool      // the AC lost a request on purpose
 	inOpened []string  // the client's requests received while Opened
@@ -185,6 +193,7 @@ func acViewOf(lines []acLine) map[string]*protoView {
 			if pv.ours.IsZero() {
 				pv.ours = l.at
 			}
+			pv.sent++
 			continue
 		case pv.first.IsZero():
 			pv.first = l.at
