@@ -162,10 +162,10 @@ type Link struct {
 	early    []frame // read from the socket before the channel took over
 	// tapped are frames Prepend gave, read before all others; dups are
 	// their copies still expected from the socket (see Prepend).
-	tapped []frame
-	dups   []frame
-	frames   chan frame
-	readers  sync.WaitGroup
+	tapped  []frame
+	dups    []frame
+	frames  chan frame
+	readers sync.WaitGroup
 
 	hup     chan struct{} // closed by HangUp
 	hupErr  error
