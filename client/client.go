@@ -138,6 +138,11 @@ type Config struct {
 	// for it: MomentIPv4PreUp may block (pppd waits for ip-pre-up),
 	// the others must not for long.
 	OnMoment func(Moment)
+	// OnSettled, when set, is called once per session that has stayed up
+	// SettleDelay after its first network protocol came up: the set-up
+	// is over (cmd/pppoed then gives back the memory only the set-up used,
+	// internal/procmem). It runs on a goroutine of its own.
+	OnSettled func()
 	// Hangup ends the session in progress when a value arrives on it
 	// (pppd's SIGHUP): with Persist it is redialled after Holdoff,
 	// without, Run returns an error with ExitHangup. A value during the
@@ -167,6 +172,10 @@ const (
 	DefaultAuthHoldoffMax = 10 * time.Minute
 	DefaultStateDir       = "/var/lib/pppoed"
 	DefaultControlDir     = "/run/pppoed"
+	// SettleDelay is how long a session is up before Config.OnSettled:
+	// long enough for the other network protocol and the scripts that
+	// follow the first.
+	SettleDelay = 5 * time.Second
 )
 
 // Notifier is told the service manager's states (sd_notify(3) lines such
@@ -486,6 +495,7 @@ type connection struct {
 	// configuration, which outlives the session; nil otherwise.
 	dm       *onDemand
 	stopIdle func()      // ends the idle watch (watchIdle)
+	settle   *time.Timer // Config.OnSettled's, from the first network protocol up
 	idled    atomic.Bool // the session was closed for lack of traffic
 	hungUp   atomic.Bool // the session was closed by Config.Hangup
 
@@ -628,6 +638,9 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 	stopHurry := c.hurry(ctx)
 	stopHangup := c.watchHangup()
 	runErr := c.control.Run(ctx)
+	if c.settle != nil {
+		c.settle.Stop()
+	}
 	stopHangup()
 	hurried := stopHurry()
 	if c.stopIdle != nil {
@@ -659,6 +672,15 @@ func (c *connection) run(ctx context.Context, dc *discovery.Client, maxPayload u
 		}
 	}
 	return exitFor(runErr)
+}
+
+// settling starts the wait for Config.OnSettled at the session's first
+// network protocol up; run stops it when the session ends. Called on the
+// session's goroutine.
+func (c *connection) settling() {
+	if c.settle == nil && c.cfg.OnSettled != nil {
+		c.settle = time.AfterFunc(SettleDelay, c.cfg.OnSettled)
+	}
 }
 
 // hurry watches for Config.StopNow once ctx has ended, and hangs the link
@@ -752,6 +774,7 @@ func (c *connection) onEvent(ev ppp.Event) {
 			}
 		}
 		c.up4 = true
+		c.settling()
 		c.moment(MomentIPv4Up)
 		c.watchIdle()
 		log.Info("client: IPv4 up", "interface", c.ifname, "local", e.Local.String(), "peer", e.Peer.String(),
@@ -776,6 +799,7 @@ func (c *connection) onEvent(ev ppp.Event) {
 		}
 		c.known.LLLocal, c.known.LLPeer = local, peer
 		c.up6 = true
+		c.settling()
 		c.moment(MomentIPv6Up)
 		c.watchIdle()
 		log.Info("client: IPv6 up", "interface", c.ifname, "local", local.String(), "peer", peer.String())

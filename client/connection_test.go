@@ -825,3 +825,52 @@ func TestConnectionEscapesOnce(t *testing.T) {
 		}
 	})
 }
+
+// Config.OnSettled: once per session, SettleDelay after its first network
+// protocol came up (IPv6's coming later does not start it again), and
+// never for a session that ended before.
+func TestConnectionSettled(t *testing.T) {
+	tests := []struct {
+		name  string
+		endIn time.Duration // the session ends this long after IPv4 up
+		calls int
+	}{
+		{"up long enough", time.Hour, 1},
+		{"ended before", SettleDelay - time.Second, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				var calls atomic.Int32
+				var at time.Duration
+				began := time.Now()
+				h := start(t, setup{ctx: ctx, peer: ppp.Config{IPv6: &ppp.IPv6Config{}},
+					cfg: Config{OnSettled: func() { calls.Add(1); at = time.Since(began) }}})
+				waitEvent[ppp.IPv4Up](h)
+				up := time.Since(began)
+				waitEvent[ppp.IPv6Up](h)
+				time.Sleep(min(tt.endIn, SettleDelay-time.Millisecond))
+				synctest.Wait()
+				if n := calls.Load(); n != 0 {
+					t.Fatalf("OnSettled called %d times %v after IPv4 up, before SettleDelay", n, time.Since(began)-up)
+				}
+				if tt.endIn < SettleDelay {
+					cancel()
+					if err := h.wait(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				time.Sleep(time.Minute)
+				synctest.Wait()
+				if n := calls.Load(); int(n) != tt.calls {
+					t.Fatalf("OnSettled called %d times, want %d", n, tt.calls)
+				}
+				if tt.calls > 0 && at-up != SettleDelay {
+					t.Errorf("OnSettled %v after IPv4 up, want %v", at-up, SettleDelay)
+				}
+			})
+		})
+	}
+}

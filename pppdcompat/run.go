@@ -21,6 +21,7 @@ import (
 
 	"github.com/pppoed/pppoed/client"
 	"github.com/pppoed/pppoed/internal/peerlog"
+	"github.com/pppoed/pppoed/internal/procmem"
 	"github.com/pppoed/pppoed/pppox"
 	"github.com/pppoed/pppoed/secrets"
 	"github.com/pppoed/pppoed/systemd"
@@ -275,6 +276,7 @@ func run(o *Options, stdout, stderr io.Writer, daemon bool, report *os.File) int
 	if o.SdNotify {
 		notify = systemd.New()
 	}
+	cfg.OnSettled = procmem.Settled(log)
 	cfg.OnMoment = func(m client.Moment) {
 		sc.onMoment(m)
 		switch m.Kind {

@@ -27,6 +27,7 @@ import (
 	"github.com/pppoed/pppoed/client"
 	"github.com/pppoed/pppoed/discovery"
 	"github.com/pppoed/pppoed/internal/peerlog"
+	"github.com/pppoed/pppoed/internal/procmem"
 	"github.com/pppoed/pppoed/netcfg"
 	"github.com/pppoed/pppoed/ppp"
 	"github.com/pppoed/pppoed/pppdcompat"
@@ -148,6 +149,7 @@ func connectCommand(stderr io.Writer) *cli.Command {
 				return err
 			}
 			cfg.Logger = logger(stderr, cmd.Bool("debug"))
+			cfg.OnSettled = procmem.Settled(cfg.Logger)
 			ctx, now, stop := stopSignals(ctx)
 			defer stop()
 			cfg.StopNow = now
