@@ -248,6 +248,7 @@ func benchStartup(b *testing.B, p *lab.Pair, sharedBin string) {
 type cpuRun struct {
 	cpu  lab.CPUTime
 	mbps float64
+	mem  lab.Memory // after the transfer: up for longer than it lasted
 }
 
 // iperfSeconds is how long the transfer of the CPU measurement runs
@@ -309,6 +310,9 @@ func benchCPU(b *testing.B, p *lab.Pair, ac benchAC, acAddr netip.Addr, secs int
 			b.Fatalf("%v\n%s", err, out)
 		}
 		r := cpuRun{cpu: lab.CPUTime{Ticks: after.Ticks - before.Ticks, Sched: after.Sched - before.Sched}, mbps: res.End.SumReceived.BitsPerSecond / 1e6}
+		if r.mem, err = lab.ProcessMemory(proc.Pid()); err != nil {
+			b.Fatal(err)
+		}
 		srv.Stop(2 * time.Second)
 		stopClient(b, p, proc, ac)
 		cancel()
@@ -324,6 +328,54 @@ func benchCPU(b *testing.B, p *lab.Pair, ac benchAC, acAddr netip.Addr, secs int
 	results.mu.Unlock()
 }
 
+// memSettle is how long benchMemory keeps a session up before its second
+// reading: past client.SettleDelay (5 s), after which pppoed gives its
+// executable's pages back (internal/procmem), with a margin.
+const memSettle = 7 * time.Second
+
+// memRounds is benchMemory's sessions per client, whatever b.N: each
+// takes memSettle and more.
+const memRounds = 3
+
+// benchMemory connects each client to ac memRounds times, taking turns,
+// and reads its memory at IPv4 up and again memSettle later: the first
+// is the set-up's footprint, the second what a session keeps.
+func benchMemory(b *testing.B, p *lab.Pair, ac benchAC) {
+	if b.N == 1 {
+		return // testing's probe: the table comes from the real run
+	}
+	var got = map[string][2][]lab.Memory{}
+	for range memRounds {
+		for _, cl := range []benchClient{clientPPPD, clientPppoed} {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			proc, _, waitUp, err := cl.start(b, p.Client, p.ClientIf, ac.user, ac.password)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := waitUp(ctx); err != nil {
+				b.Fatalf("%s: %v\n%s\nAC:\n%s", cl.name, err, proc.Log(), ac.log())
+			}
+			atUp, err := lab.ProcessMemory(proc.Pid())
+			if err != nil {
+				b.Fatal(err)
+			}
+			time.Sleep(memSettle)
+			settled, err := lab.ProcessMemory(proc.Pid())
+			if err != nil {
+				b.Fatalf("%s: %v\n%s", cl.name, err, proc.Log())
+			}
+			g := got[cl.name]
+			g[0], g[1] = append(g[0], atUp), append(g[1], settled)
+			got[cl.name] = g
+			stopClient(b, p, proc, ac)
+			cancel()
+		}
+	}
+	results.mu.Lock()
+	results.memory = got
+	results.mu.Unlock()
+}
+
 // results gathers the sub-benchmarks' runs for the one table; each
 // sub-benchmark's last call (testing's b.N=1 probe comes first) wins.
 var results benchResults
@@ -335,10 +387,12 @@ type benchResults struct {
 	startup map[string][]time.Duration
 	// startupOrder: pppd, pppoed, pppoed (9p), then PPPOED_BENCH_BINS's
 	startupOrder []string
-	cpu          map[string]cpuRun
-	cpuAC        string
-	cpuSecs      int
-	binary       string // how pppoed was built
+	// memory: per client, its readings at IPv4 up and settled (benchMemory)
+	memory  map[string][2][]lab.Memory
+	cpu     map[string]cpuRun
+	cpuAC   string
+	cpuSecs int
+	binary  string // how pppoed was built
 }
 
 func (r *benchResults) setConnect(ac string, pppd, pppoed []connectRun) {
@@ -468,9 +522,28 @@ func table() string {
 			a, b := medianInt(all[0], f), medianInt(all[1], f)
 			row(name, fmt.Sprintf("%d KiB", a), fmt.Sprintf("%d KiB", b), ratio(float64(a), float64(b)))
 		}
-		kib(fmt.Sprintf("RSS while up, median of %d", len(all[0])), func(r connectRun) int { return r.mem.RSS })
-		kib("anonymous while up, median", func(r connectRun) int { return r.mem.Anon })
-		kib("PSS while up, median", func(r connectRun) int { return r.mem.PSS })
+		kib(fmt.Sprintf("RSS at IPv4 up, median of %d", len(all[0])), func(r connectRun) int { return r.mem.RSS })
+		kib("  anonymous, median", func(r connectRun) int { return r.mem.Anon })
+		kib("  PSS, median", func(r connectRun) int { return r.mem.PSS })
+	}
+	if m := results.memory; m != nil {
+		for i, when := range []string{"at IPv4 up", fmt.Sprintf("up %v (settled)", memSettle)} {
+			a, b := m["pppd"][i], m["pppoed"][i]
+			kib := func(name string, f func(lab.Memory) int) {
+				med := func(ms []lab.Memory) int {
+					ds := make([]time.Duration, len(ms))
+					for j, x := range ms {
+						ds[j] = time.Duration(f(x))
+					}
+					return int(median(ds))
+				}
+				x, y := med(a), med(b)
+				row(name, fmt.Sprintf("%d KiB", x), fmt.Sprintf("%d KiB", y), ratio(float64(x), float64(y)))
+			}
+			kib(fmt.Sprintf("RSS %s, pppoe-server, median of %d", when, len(a)), func(x lab.Memory) int { return x.RSS })
+			kib("  anonymous, median", func(x lab.Memory) int { return x.Anon })
+			kib("  PSS, median", func(x lab.Memory) int { return x.PSS })
+		}
 	}
 	if c := results.cpu; c != nil {
 		a, b := c["pppd"], c["pppoed"]
@@ -478,6 +551,12 @@ func table() string {
 		row("  on CPU (schedstat)", fmt.Sprintf("%.1f ms", float64(a.cpu.Sched.Microseconds())/1000),
 			fmt.Sprintf("%.1f ms", float64(b.cpu.Sched.Microseconds())/1000), ratio(float64(a.cpu.Sched), float64(b.cpu.Sched)))
 		row("  iperf3 throughput", fmt.Sprintf("%.0f Mbit/s", a.mbps), fmt.Sprintf("%.0f Mbit/s", b.mbps), ratio(a.mbps, b.mbps))
+		kib := func(name string, x, y int) {
+			row(name, fmt.Sprintf("%d KiB", x), fmt.Sprintf("%d KiB", y), ratio(float64(x), float64(y)))
+		}
+		kib("  RSS after it (one session)", a.mem.RSS, b.mem.RSS)
+		kib("    anonymous", a.mem.Anon, b.mem.Anon)
+		kib("    PSS", a.mem.PSS, b.mem.PSS)
 	}
 	return t.String()
 }

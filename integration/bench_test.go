@@ -19,7 +19,8 @@ import (
 // Each connect is timed from exec to pppN up with its IPv4 address and
 // peer (a netlink event), with the first PADI and the AC's PADS taken
 // from the wire on the AC's side, and the process's memory read once up.
-// "startup" times exec → first PADI alone, with no AC answering; "cpu"
+// "startup" times exec → first PADI alone, with no AC answering; "memory"
+// reads each client's memory at IPv4 up and once settled (benchMemory); "cpu"
 // reads each client's CPU time during an iperf3 transfer across a session
 // with pppoed's server (PPPOED_BENCH_IPERF seconds, default 30, 0 skips
 // it). The clients are started directly in their namespace, not through
@@ -59,6 +60,19 @@ func BenchmarkConnect(b *testing.B) {
 			b.Fatal(err)
 		}
 		benchConnect(b, p, benchAC{name: "pppoe-server", user: "bench", password: "bench", log: srv.Log, idle: func() (bool, error) {
+			s, err := srv.Sessions()
+			return len(s) == 0, err
+		}})
+		measured = measured || b.N > 1
+	})
+	b.Run("memory", func(b *testing.B) {
+		p := newBenchPair(b)
+		srv, err := lab.StartPPPoEServer(b, p.AC, lab.ServerConfig{Interface: p.ACIf, PoolSize: 64,
+			Secrets: []lab.Secret{{User: "bench", Password: "bench"}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchMemory(b, p, benchAC{name: "pppoe-server", user: "bench", password: "bench", log: srv.Log, idle: func() (bool, error) {
 			s, err := srv.Sessions()
 			return len(s) == 0, err
 		}})
