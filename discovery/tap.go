@@ -92,7 +92,10 @@ func tappedRequest(b []byte, from net.HardwareAddr, s *Session) ([]byte, bool) {
 // recv returns a packet's length and its source MAC.
 func takeFrom(recv func(b []byte) (int, net.HardwareAddr, error), s *Session) [][]byte {
 	var out [][]byte
-	buf := make([]byte, 1500+1)
+	// An Ethernet payload. A longer frame (a baby jumbo, RFC 4638) is cut
+	// short, and its LENGTH then refuses it: an AC's Configure-Request is
+	// far shorter.
+	buf := make([]byte, 1500)
 	// A bound on the reads as well: the filter lets other sessions'
 	// requests through too.
 	for range 4 * maxTapped {

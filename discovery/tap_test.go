@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"net"
 	"testing"
@@ -58,6 +59,8 @@ func TestTappedRequest(t *testing.T) {
 		{name: "LENGTH too short for an LCP header", b: with(func(b []byte) []byte { b[5] = 5; return b }), from: tapAC, s: tapSess},
 		{name: "LENGTH just an LCP header", b: with(func(b []byte) []byte { b[5] = 6; return b }), from: tapAC, s: tapSess, want: tapWant[:4]},
 		{name: "shorter than the headers", b: tapConfReq()[:11], from: tapAC, s: tapSess},
+		{name: "the headers and nothing more", b: with(func(b []byte) []byte { b[5] = 6; return b[:12] }), from: tapAC, s: tapSess, want: tapWant[:4]},
+		{name: "part of the PPPoE header", b: tapConfReq()[:5], from: tapAC, s: tapSess},
 		{name: "empty", b: nil, from: tapAC, s: tapSess},
 	}
 	for _, tt := range tests {
@@ -141,6 +144,8 @@ func TestTakeFrom(t *testing.T) {
 		{name: "nothing queued", want: 0},
 		{name: "ours among others'", in: []pkt{{other, tapAC}, {tapConfReq(), tapAC}, {tapConfReq(), tapOther}, {second, tapAC}}, want: 2, ids: []byte{1, 2}},
 		{name: "at most maxTapped kept", in: many(maxTapped+3, pkt{tapConfReq(), tapAC}), want: maxTapped},
+		{name: "a full Ethernet payload", in: []pkt{{fullSize(1500), tapAC}}, want: 1},
+		{name: "longer: cut short, refused", in: []pkt{{fullSize(1501), tapAC}}, want: 0},
 		{name: "the reads bounded", in: append(many(4*maxTapped, pkt{other, tapAC}), pkt{tapConfReq(), tapAC}), want: 0},
 	}
 	for _, tt := range tests {
@@ -164,6 +169,16 @@ func TestTakeFrom(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fullSize is the AC's request padded with options to n octets of PPPoE
+// packet (LENGTH n-6).
+func fullSize(n int) []byte {
+	b := make([]byte, n)
+	copy(b, tapConfReq()[:12])
+	binary.BigEndian.PutUint16(b[4:], uint16(n-HeaderLen))
+	binary.BigEndian.PutUint16(b[10:], uint16(n-HeaderLen-2))
+	return b
 }
 
 func FuzzTappedRequest(f *testing.F) {
