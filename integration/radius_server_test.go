@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -216,7 +218,12 @@ func (c *radClient) authFailed(t *testing.T, ctx context.Context) {
 
 // counters are pppN's kernel counters (IFLA_STATS64): only data, no
 // PPP header and no control protocol.
-type counters struct{ rxBytes, txBytes, rxPackets, txPackets uint64 }
+type counters struct {
+	rxBytes, txBytes, rxPackets, txPackets uint64
+	// TCP segments retransmitted up (by the client) and down (by the AC's
+	// side) over the same span: checkOctets's; linkCounters leaves them 0.
+	retransUp, retransDown uint64
+}
 
 func linkCounters(t *testing.T, ns *lab.Netns, ifname string) counters {
 	t.Helper()
@@ -228,7 +235,7 @@ func linkCounters(t *testing.T, ns *lab.Netns, ifname string) counters {
 	if st == nil {
 		t.Fatalf("%s: no statistics", ifname)
 	}
-	return counters{st.RxBytes, st.TxBytes, st.RxPackets, st.TxPackets}
+	return counters{rxBytes: st.RxBytes, txBytes: st.TxBytes, rxPackets: st.RxPackets, txPackets: st.TxPackets}
 }
 
 // sink listens on TCP port in ns: each connection is read to its end,
@@ -300,6 +307,52 @@ func transfer(t *testing.T, ns *lab.Netns, dst netip.AddrPort, up, down int) {
 	if err != nil || n != int64(down) {
 		t.Fatalf("received %d octets (%v), want %d", n, err, down)
 	}
+}
+
+// retransFrom reads TCP's RetransSegs (RFC 4022's tcpRetransSegs) in the
+// client's namespace and the AC's, and returns a function that tells how
+// many segments each has retransmitted since.
+func retransFrom(t *testing.T, client, ac *lab.Netns) func() (up, down uint64) {
+	t.Helper()
+	c0, a0 := retransSegs(t, client), retransSegs(t, ac)
+	return func() (uint64, uint64) {
+		return retransSegs(t, client) - c0, retransSegs(t, ac) - a0
+	}
+}
+
+// retransSegs is the Tcp RetransSegs counter of ns (/proc/net/snmp, read
+// from a thread in ns: /proc/thread-self/net is that thread's).
+func retransSegs(t *testing.T, ns *lab.Netns) uint64 {
+	t.Helper()
+	var b []byte
+	if err := ns.Do(func() error {
+		var err error
+		b, err = os.ReadFile("/proc/thread-self/net/snmp")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Two "Tcp:" lines: the names, then the values.
+	var names []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || f[0] != "Tcp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		if i := slices.Index(names, "RetransSegs"); i > 0 && i < len(f) {
+			n, err := strconv.ParseUint(f[i], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no Tcp RetransSegs in /proc/net/snmp:\n%s", b)
+	return 0
 }
 
 // lineWith is the first line of log holding every one of substrs ("":
@@ -794,8 +847,12 @@ func radiusAccounting(t *testing.T) {
 
 	dst := netip.AddrPortFrom(srvLocal, 5201)
 	const up1, down1, up2, down2 = 1_000_000, 250_000, 100_000, 400_000
+	// TCP's retransmissions cross the session too: up is the client's,
+	// down the AC's, counted from here.
+	rt := retransFrom(t, a.p.Client, a.p.AC)
 	transfer(t, a.p.Client, dst, up1, down1)
 	c1 := settled(t, a.p.Client, c.ifname)
+	c1.retransUp, c1.retransDown = rt()
 
 	// The Interim-Update comes 60 s after the Start.
 	wctx, wcancel := context.WithTimeout(ctx, 75*time.Second)
@@ -810,6 +867,7 @@ func radiusAccounting(t *testing.T) {
 
 	transfer(t, a.p.Client, dst, up2, down2)
 	c2 := settled(t, a.p.Client, c.ifname)
+	c2.retransUp, c2.retransDown = rt()
 	began := ss.UpSince
 	c.hangUp(t)
 	recs, err = a.fr[0].WaitDetail(ctx, "the Stop", hasStatus(id, "Stop"))
@@ -838,23 +896,25 @@ func checkOctets(t *testing.T, what string, r lab.AcctRecord, c counters, up, do
 	t.Helper()
 	in, out := attrUint(t, r, "Acct-Input-Octets"), attrUint(t, r, "Acct-Output-Octets")
 	inP, outP := attrUint(t, r, "Acct-Input-Packets"), attrUint(t, r, "Acct-Output-Packets")
-	lab.Report(t, "%s: Acct-Input-Octets %d (client sent %d; TCP payload %d, +%.1f%%), Acct-Output-Octets %d (client received %d; payload %d, +%.1f%%), packets in %d/%d out %d/%d",
-		what, in, c.txBytes, up, 100*(float64(in)/float64(up)-1), out, c.rxBytes, down, 100*(float64(out)/float64(down)-1), inP, c.txPackets, outP, c.rxPackets)
+	lab.Report(t, "%s: Acct-Input-Octets %d (client sent %d; TCP payload %d, +%.1f%%), Acct-Output-Octets %d (client received %d; payload %d, +%.1f%%), packets in %d/%d out %d/%d, TCP segments retransmitted up %d down %d",
+		what, in, c.txBytes, up, 100*(float64(in)/float64(up)-1), out, c.rxBytes, down, 100*(float64(out)/float64(down)-1), inP, c.txPackets, outP, c.rxPackets, c.retransUp, c.retransDown)
 	if in != c.txBytes || out != c.rxBytes || inP != c.txPackets || outP != c.rxPackets {
 		t.Errorf("%s: octets in %d out %d, packets in %d out %d; the client's pppN sent %d octets in %d packets, received %d in %d",
 			what, in, out, inP, outP, c.txBytes, c.txPackets, c.rxBytes, c.rxPackets)
 	}
 	// Nothing but the transfers' TCP crossed the session: each packet is
 	// its payload and 40 to 80 octets of IPv4 and TCP headers (52 here:
-	// the timestamps option).
+	// the timestamps option), and a retransmitted segment its payload
+	// again (at most an MSS, 1452 octets under the session's 1492 MTU).
 	for _, d := range []struct {
 		dir             string
 		octets, payload uint64
 		packets         uint64
-	}{{"in", in, uint64(up), inP}, {"out", out, uint64(down), outP}} {
-		if d.octets < d.payload+40*d.packets || d.octets > d.payload+80*d.packets {
-			t.Errorf("%s: %d octets %s in %d packets for a payload of %d: not the payload and 40-80 octets of headers a packet",
-				what, d.octets, d.dir, d.packets, d.payload)
+		retrans         uint64
+	}{{"in", in, uint64(up), inP, c.retransUp}, {"out", out, uint64(down), outP, c.retransDown}} {
+		if d.octets < d.payload+40*d.packets || d.octets > d.payload+80*d.packets+1452*d.retrans {
+			t.Errorf("%s: %d octets %s in %d packets for a payload of %d, %d segments retransmitted: not the payload and 40-80 octets of headers a packet",
+				what, d.octets, d.dir, d.packets, d.payload, d.retrans)
 		}
 	}
 	for _, g := range []string{"Acct-Input-Gigawords", "Acct-Output-Gigawords"} {
