@@ -43,16 +43,22 @@ type addrRange struct{ start, end uintptr }
 
 // imageRanges returns the mappings of the file exe in a /proc/PID/smaps
 // text that are safe to drop: read-only ("r-", no write permission),
-// private, and without an anonymous page. Each mapping is a header line,
-// "start-end perms offset dev inode path", then "Key: value kB" lines.
+// private, and shown to hold no page of anonymous memory, resident
+// ("Anonymous: 0 kB") or swapped out ("Swap: 0 kB"): a written page
+// (a PIE's relocated RELRO) is anonymous, and dropping it would bring the
+// file's unrelocated octets back. Each mapping is a header line,
+// "start-end perms offset dev inode path", then "Key: value kB" lines. It
+// fails closed: a mapping whose two lines were not both read as 0 is
+// left out, and a read that ends in an error gives nothing.
 func imageRanges(smaps io.Reader, exe string) []addrRange {
 	var out []addrRange
 	var cur *addrRange // the current mapping, if a candidate
+	var anonZero, swapZero bool
 	flush := func() {
-		if cur != nil {
+		if cur != nil && anonZero && swapZero {
 			out = append(out, *cur)
-			cur = nil
 		}
+		cur, anonZero, swapZero = nil, false, false
 	}
 	sc := bufio.NewScanner(smaps)
 	for sc.Scan() {
@@ -61,10 +67,18 @@ func imageRanges(smaps io.Reader, exe string) []addrRange {
 		if key, ok := bytes.CutSuffix(first, []byte(":")); ok {
 			// A field of the current mapping (most lines: no
 			// allocation for them).
-			if cur != nil && string(key) == "Anonymous" {
-				if v := bytes.Fields(line[len(first):]); len(v) == 0 || string(v[0]) != "0" {
-					cur = nil // written to: not ours to drop
-				}
+			if cur == nil {
+				continue
+			}
+			zero := func() bool {
+				v := bytes.Fields(line[len(first):])
+				return len(v) == 2 && string(v[0]) == "0" && string(v[1]) == "kB"
+			}
+			switch string(key) {
+			case "Anonymous":
+				anonZero = zero()
+			case "Swap":
+				swapZero = zero()
 			}
 			continue
 		}
@@ -74,6 +88,9 @@ func imageRanges(smaps io.Reader, exe string) []addrRange {
 		}
 	}
 	flush()
+	if sc.Err() != nil {
+		return nil
+	}
 	return out
 }
 

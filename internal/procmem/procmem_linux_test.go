@@ -1,11 +1,14 @@
 package procmem
 
 import (
+	"errors"
+	"io"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // A /proc/PID/smaps of a static Go binary, shortened: text, rodata, data,
@@ -15,23 +18,31 @@ const smapsSample = `00400000-009f9000 r-xp 00000000 00:1f 1234                 
 Size:               6116 kB
 Rss:                2288 kB
 Anonymous:             0 kB
+Swap:                  0 kB
 VmFlags: rd ex mr mw me 
 009f9000-01043000 r--p 005f9000 00:1f 1234                               /usr/sbin/pppoed
 Size:               6440 kB
 Anonymous:             0 kB
+Swap:                  0 kB
 VmFlags: rd mr mw me 
 01043000-010b2000 rw-p 00c43000 00:1f 1234                               /usr/sbin/pppoed
 Anonymous:           120 kB
+Swap:                  0 kB
 7f0000000000-7f0000010000 r--p 00c00000 00:1f 1234                       /usr/sbin/pppoed
 Anonymous:             8 kB
+Swap:                  0 kB
 7f0000010000-7f0000020000 r--s 00000000 00:1f 1234                       /usr/sbin/pppoed
 Anonymous:             0 kB
+Swap:                  0 kB
 7f0000020000-7f0000030000 r--p 00000000 00:1f 99                         /usr/lib/other
 Anonymous:             0 kB
+Swap:                  0 kB
 7f0000030000-7f0000040000 rw-p 00000000 00:00 0 
 Anonymous:            64 kB
+Swap:                  0 kB
 7f0000040000-7f0000050000 r--p 00000000 00:1f 1235                       /usr/sbin/pppoed (deleted)
 Anonymous:             0 kB
+Swap:                  0 kB
 `
 
 func TestImageRanges(t *testing.T) {
@@ -52,10 +63,30 @@ func TestImageRanges(t *testing.T) {
 			}
 		})
 	}
-	// The last mapping's Anonymous line decides for it too.
-	tail := "00400000-00500000 r-xp 00000000 00:1f 1 /x\nAnonymous: 4 kB\n"
-	if got := imageRanges(strings.NewReader(tail), "/x"); got != nil {
-		t.Fatalf("a last mapping with anonymous pages: %x", got)
+	// Each mapping must be shown to hold no anonymous page, resident or
+	// swapped: the last one too.
+	const hdr = "00400000-00500000 r--p 00000000 00:1f 1 /x\n"
+	for _, c := range []struct {
+		name, smaps string
+		take        bool
+	}{
+		{"both zero", hdr + "Anonymous: 0 kB\nSwap: 0 kB\n", true},
+		{"anonymous pages", hdr + "Anonymous: 4 kB\nSwap: 0 kB\n", false},
+		{"written pages swapped out (a RELRO)", hdr + "Anonymous: 0 kB\nSwap: 148 kB\n", false},
+		{"no Swap line", hdr + "Anonymous: 0 kB\n", false},
+		{"no Anonymous line", hdr + "Swap: 0 kB\n", false},
+		{"cut short after the header", hdr + "Rss: 4 kB\n", false},
+		{"a value not in kB", hdr + "Anonymous: 0 MB\nSwap: 0 kB\n", false},
+		{"a line too long for the scanner", hdr + "Anonymous: 0 kB\nSwap: 0 kB\nVmFlags: " + strings.Repeat("rd ", 30000) + "\n", false},
+	} {
+		got := imageRanges(strings.NewReader(c.smaps), "/x")
+		if (got != nil) != c.take {
+			t.Errorf("%s: %x, want taken %v", c.name, got, c.take)
+		}
+	}
+	// A read that fails gives nothing, whatever came before.
+	if got := imageRanges(io.MultiReader(strings.NewReader(hdr+"Anonymous: 0 kB\nSwap: 0 kB\n"), iotest.ErrReader(errors.New("EIO"))), "/x"); got != nil {
+		t.Errorf("a failed read: %x", got)
 	}
 	for _, bad := range []string{
 		"zz-00500000 r-xp 00000000 00:1f 1 /x\n",
