@@ -346,8 +346,9 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 	}
 	// The session tap, opened before the PADR can go (discovery/tap.go):
 	// it keeps the AC's LCP Configure-Requests that arrive before the
-	// session's socket is connected, which the kernel would drop. Best
-	// effort: without it a session still connects, as pppd's does.
+	// session's socket is connected, which the kernel would drop; pppox
+	// reads it just before the connect (Config.Tapped). Best effort:
+	// without it a session still connects, as pppd's does.
 	tap, err := discovery.ListenSessionTap(ifi)
 	if err != nil {
 		log.Debug("client: no session tap: an LCP request the AC sends right after its PADS may be lost", "err", err)
@@ -361,8 +362,14 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 	defer closeTap()
 	log.Info("client: looking for an access concentrator", "interface", cfg.Interface, "service-name", cfg.ServiceName)
 	dctx, stopDiscovery := mergeCancel(ctx, lost)
+	// Said at once: discovery still ends, with a PADT, any session the
+	// AC opens for a PADR already sent, which may take a moment.
+	stopSaid := context.AfterFunc(ctx, func() {
+		log.Info("client: stopping during discovery", "cause", context.Cause(ctx).Error())
+	})
 	discovering := time.Now()
 	pppoe, err := dc.Discover(dctx)
+	stopSaid()
 	stopDiscovery()
 	// PPP's fast retransmit sizes its guards from a round trip: discovery
 	// has no PADR->PADS time to give, but its whole time bounds it when
@@ -387,6 +394,18 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 	// between leaves the session to the AC's keepalive, as before the
 	// file existed.
 	pcfg := pppox.Config{Interface: cfg.Interface, SessionID: pppoe.ID, AC: pppoe.AC, Ifname: cfg.Ifname, Unit: cfg.Unit, Logger: log}
+	if tap != nil {
+		// Read just before the socket's connect: what the tap holds
+		// then, the socket cannot have.
+		pcfg.Tapped = func() []ppp.Frame {
+			req := tap.Take(pppoe)
+			if req == nil {
+				return nil
+			}
+			log.Debug("client: the AC's LCP request came before the session's socket was connected: taken from the session tap")
+			return []ppp.Frame{{Proto: ppp.ProtoLCP, Data: req}}
+		}
+	}
 	var link *pppox.Link
 	if dm != nil {
 		link, err = sock.ConnectUnit(pcfg, dm.kernel)
@@ -411,13 +430,7 @@ func dialWith(ctx, lost context.Context, cfg *Config, r *reporter, dm *onDemand)
 		}
 		return &ExitError{Code: ExitConnectFailed, Err: err}
 	}
-	if tap != nil {
-		if reqs := tap.Take(pppoe); len(reqs) > 0 {
-			link.Prepend(ppp.ProtoLCP, reqs)
-			log.Debug("client: the AC's LCP request came before the session's socket was connected: taken from the session tap", "requests", len(reqs))
-		}
-		closeTap()
-	}
+	closeTap()
 	r.sessionFound(pppoe)
 	c := &connection{cfg: cfg, log: log, start: start, pppoe: pppoe, rtt: rtt, link: link, ifname: link.Ifname, openIface: openNetcfg, report: r, lost: lost, dm: dm}
 	c.known = Moment{Ifname: link.Ifname, Unit: link.Unit, Interface: cfg.Interface, AC: pppoe.AC, SessionID: pppoe.ID, Start: time.Now()}

@@ -16,9 +16,13 @@ import (
 // the request; the AC then waits out its restart timer, 3 s with pppd's
 // fsm.c, before sending it again. pppd has the same race. A SessionTap is
 // a packet socket for the session EtherType, opened before the PADR and
-// filtered in the kernel to LCP Configure-Requests, so that those which
-// came too early can be handed to PPP once the socket is connected
-// (pppox.Link.Prepend drops the copies the socket received as well).
+// filtered in the kernel to LCP Configure-Requests; read just before the
+// session's socket is connected (pppox.Config.Tapped), what it holds
+// reached the host before the kernel knew the session, so the socket can
+// never have a copy of it. Only the newest request is taken: an AC that
+// retransmitted meanwhile waits for the answer to its latest, and two
+// Configure-Acks to two identical requests would make an AC that follows
+// RFC 1661's table to the letter renegotiate (RCA in Ack-Rcvd or Opened).
 
 // Session stage offsets, from the PPPoE header (RFC 2516 §6; RFC 1661
 // §2 for the protocol field, §5 for the LCP header).
@@ -34,9 +38,9 @@ const (
 	lcpConfRequest = 1      // RFC 1661 §5.1 Configure-Request
 )
 
-// maxTapped bounds what one Take keeps: the AC's request and a few of its
-// retransmissions.
-const maxTapped = 8
+// maxTapReads bounds the reads of one Take: the filter lets other
+// sessions' requests through too.
+const maxTapReads = 64
 
 // tapFilter is the tap's classic BPF program, run on the PPPoE header (a
 // datagram socket sees no Ethernet header): version/type 0x11 and code 0
@@ -87,25 +91,24 @@ func tappedRequest(b []byte, from net.HardwareAddr, s *Session) ([]byte, bool) {
 	return bytes.Clone(b[offLCPCode:n]), true
 }
 
-// takeFrom reads what recv returns until it fails, keeping the LCP
-// Configure-Requests for s, at most maxTapped of them, in arrival order.
-// recv returns a packet's length and its source MAC.
-func takeFrom(recv func(b []byte) (int, net.HardwareAddr, error), s *Session) [][]byte {
-	var out [][]byte
+// takeFrom reads what recv returns until it fails, at most maxTapReads
+// times, and keeps the newest LCP Configure-Request for s (nil: none).
+// recv returns a packet's length and its source MAC (nil: not one to
+// take).
+func takeFrom(recv func(b []byte) (int, net.HardwareAddr, error), s *Session) []byte {
+	var newest []byte
 	// An Ethernet payload. A longer frame (a baby jumbo, RFC 4638) is cut
 	// short, and its LENGTH then refuses it: an AC's Configure-Request is
 	// far shorter.
 	buf := make([]byte, 1500)
-	// A bound on the reads as well: the filter lets other sessions'
-	// requests through too.
-	for range 4 * maxTapped {
+	for range maxTapReads {
 		n, from, err := recv(buf)
 		if err != nil {
 			break
 		}
-		if p, ok := tappedRequest(buf[:n], from, s); ok && len(out) < maxTapped {
-			out = append(out, p)
+		if p, ok := tappedRequest(buf[:n], from, s); ok {
+			newest = p
 		}
 	}
-	return out
+	return newest
 }

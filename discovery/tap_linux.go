@@ -14,7 +14,8 @@ import (
 // before the PADR; Take once the session's PPPoE socket is connected;
 // then Close it.
 type SessionTap struct {
-	conn *packet.Conn
+	conn    *packet.Conn
+	ifindex int
 }
 
 // ListenSessionTap opens the tap on ifi. The filter is attached before
@@ -24,17 +25,18 @@ func ListenSessionTap(ifi *net.Interface) (*SessionTap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discovery: session tap on %s: %w", ifi.Name, err)
 	}
-	return &SessionTap{conn: c}, nil
+	return &SessionTap{conn: c, ifindex: ifi.Index}, nil
 }
 
-// Take returns the LCP Configure-Requests for s that the tap holds (each
-// from its Code on), oldest first, without waiting for more.
-func (t *SessionTap) Take(s *Session) [][]byte {
+// Take returns the newest LCP Configure-Request for s that the tap holds
+// (from its Code on), nil if none, without waiting for more. Call it just
+// before the session's socket is connected (see tap.go).
+func (t *SessionTap) Take(s *Session) []byte {
 	rc, err := t.conn.SyscallConn()
 	if err != nil {
 		return nil
 	}
-	var out [][]byte
+	var out []byte
 	_ = rc.Read(func(fd uintptr) bool {
 		out = takeFrom(func(b []byte) (int, net.HardwareAddr, error) {
 			n, sa, err := unix.Recvfrom(int(fd), b, unix.MSG_DONTWAIT)
@@ -42,8 +44,11 @@ func (t *SessionTap) Take(s *Session) [][]byte {
 				return 0, nil, err
 			}
 			ll, ok := sa.(*unix.SockaddrLinklayer)
-			if !ok || ll.Halen != 6 {
-				return n, nil, nil // no source to check: tappedRequest refuses it
+			// As the kernel's pppoe_rcv: a frame of this interface
+			// (not one handed to a macvlan on it), and for this host
+			// (not one a promiscuous interface overheard).
+			if !ok || ll.Halen != 6 || ll.Ifindex != t.ifindex || ll.Pkttype != unix.PACKET_HOST {
+				return n, nil, nil // tappedRequest refuses it
 			}
 			return n, net.HardwareAddr(ll.Addr[:6]), nil
 		}, s)

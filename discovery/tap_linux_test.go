@@ -12,8 +12,9 @@ import (
 )
 
 // The tap's socket on the loopback interface: of the session packets
-// sent there, Take returns only the session's LCP Configure-Requests
-// (the kernel's filter and tappedRequest together), without waiting.
+// sent there, Take returns the session's newest LCP Configure-Request
+// (the kernel's filter, the interface, the packet type and tappedRequest
+// together), without waiting.
 // Needs root (a packet socket); skips without it.
 func TestSessionTapLoopback(t *testing.T) {
 	if os.Geteuid() != 0 {
@@ -49,19 +50,18 @@ func TestSessionTapLoopback(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var got [][]byte
-	for deadline := time.Now().Add(5 * time.Second); len(got) < 2 && time.Now().Before(deadline); {
-		start := time.Now()
-		got = append(got, tap.Take(s)...)
-		if took := time.Since(start); took > time.Second {
-			t.Fatalf("Take waited %v", took)
-		}
-		time.Sleep(10 * time.Millisecond)
+	// The four are queued before Take reads (loopback delivers each
+	// frame on its own softirq: wait for the last).
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	got := tap.Take(s)
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("Take waited %v", took)
 	}
-	if len(got) != 2 || got[0][1] != 1 || got[1][1] != 2 {
-		t.Fatalf("took %d requests (% x), want the session's two, Identifiers 1 and 2", len(got), got)
+	if len(got) < 2 || got[1] != 2 {
+		t.Fatalf("took % x, want the session's newest request, Identifier 2", got)
 	}
-	if more := tap.Take(s); len(more) != 0 {
+	if more := tap.Take(s); more != nil {
 		t.Fatalf("took more: % x", more)
 	}
 	if err := tap.Close(); err != nil {

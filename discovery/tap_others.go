@@ -16,7 +16,7 @@ func ListenSessionTap(ifi *net.Interface) (*SessionTap, error) {
 }
 
 // Take returns nothing.
-func (t *SessionTap) Take(s *Session) [][]byte { return nil }
+func (t *SessionTap) Take(s *Session) []byte { return nil }
 
 // Close does nothing.
 func (t *SessionTap) Close() error { return nil }

@@ -1,7 +1,6 @@
 package pppox
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -111,7 +110,14 @@ type Config struct {
 	// A number in use falls back to any, as pppd does (make_ppp_unit).
 	Unit int
 	// MRU is what the unit accepts; 0 leaves the kernel's default (1500).
-	MRU    int
+	MRU int
+	// Tapped, when set, is called just before the socket is connected to
+	// the session. The control frames it returns reached the host before
+	// the kernel knew the session, so they cannot reach the socket too
+	// (discovery.SessionTap keeps them); the link gives them before any
+	// other. Between the call and the connect only microseconds pass, as
+	// between the drain of the socket and PPPIOCGCHAN.
+	Tapped func() []ppp.Frame
 	Logger *slog.Logger
 
 	poller *Poller // ConnectPolled's
@@ -160,12 +166,8 @@ type Link struct {
 	downSent bool
 	log      *slog.Logger
 	early    []frame // read from the socket before the channel took over
-	// tapped are frames Prepend gave, read before all others; dups are
-	// their copies still expected from the socket (see Prepend).
-	tapped  []frame
-	dups    []frame
-	frames  chan frame
-	readers sync.WaitGroup
+	frames   chan frame
+	readers  sync.WaitGroup
 
 	hup     chan struct{} // closed by HangUp
 	hupErr  error
@@ -279,6 +281,21 @@ func (l *Link) read(r io.Reader, channel bool) {
 	}
 }
 
+// tappedFrames are the frames cfg.Tapped gives, ahead of the socket's.
+func tappedFrames(cfg Config) []frame {
+	if cfg.Tapped == nil {
+		return nil
+	}
+	var out []frame
+	for _, f := range cfg.Tapped() {
+		if len(out) == maxEarly {
+			break
+		}
+		out = append(out, frame{proto: f.Proto, b: f.Data})
+	}
+	return out
+}
+
 // maxEarly bounds the frames drain keeps, and its reads.
 const maxEarly = 64
 
@@ -312,71 +329,9 @@ func drain(recv func([]byte) (int, error), log *slog.Logger) []frame {
 	return early
 }
 
-// Prepend gives the link control packets of proto (each from its Code
-// on) that reached the host before its socket was connected, which the
-// kernel could not give the socket: discovery.SessionTap's. ReadFrame
-// returns them before any other. The tap also holds the frames that came
-// after the connect up to its reading, which the socket has too: so the
-// socket's first frames of proto with the code of a prepended packet are
-// dropped while each equals a prepended one (in order, some skipped); the
-// first that equals none ends it. Without that, a Configure-Request
-// answered twice would make the peer, Ack-Received, renegotiate (RFC
-// 1661 §4.1, RCA in state Ack-Rcvd). Call it before the first ReadFrame;
-// it is for links read with ReadFrame (Connect, ConnectUnit).
-func (l *Link) Prepend(proto ppp.Protocol, packets [][]byte) {
-	for _, p := range packets {
-		if len(p) == 0 {
-			continue
-		}
-		l.tapped = append(l.tapped, frame{proto: proto, b: p})
-	}
-	l.dups = slices.Clone(l.tapped)
-}
-
-// dup says whether f is the socket's copy of a prepended frame, and ends
-// the matching at the first candidate that is none (see Prepend).
-func (l *Link) dup(f frame) bool {
-	if len(l.dups) == 0 || f.err != nil || f.proto != l.dups[0].proto || len(f.b) == 0 {
-		return false
-	}
-	if !slices.ContainsFunc(l.dups, func(d frame) bool { return d.b[0] == f.b[0] }) {
-		return false // another code: not a candidate
-	}
-	i := slices.IndexFunc(l.dups, func(d frame) bool { return bytes.Equal(d.b, f.b) })
-	if i < 0 {
-		l.dups = nil
-		return false
-	}
-	l.dups = l.dups[i+1:]
-	l.log.Debug("pppox: dropped the socket's copy of a frame the session tap gave", "protocol", f.proto.String())
-	return true
-}
-
 // ReadFrame implements ppp.Link. One goroutine reads. After Close it
 // returns io.EOF, after HangUp HangUp's error.
 func (l *Link) ReadFrame() (ppp.Protocol, []byte, error) {
-	if len(l.tapped) > 0 {
-		select {
-		case <-l.done:
-			return 0, nil, io.EOF
-		case <-l.hup:
-			return 0, nil, l.hupErr
-		default:
-		}
-		f := l.tapped[0]
-		l.tapped = l.tapped[1:]
-		return f.proto, f.b, nil
-	}
-	for {
-		proto, b, err := l.readFrame()
-		if err == nil && l.dup(frame{proto: proto, b: b}) {
-			continue
-		}
-		return proto, b, err
-	}
-}
-
-func (l *Link) readFrame() (ppp.Protocol, []byte, error) {
 	select {
 	case <-l.done:
 		return 0, nil, io.EOF

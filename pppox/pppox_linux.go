@@ -107,8 +107,9 @@ func (s *Socket) connect(cfg Config) (_ *Link, err error) {
 // openChannel connects the socket to the session and attaches a /dev/ppp
 // descriptor to its channel (PPPIOCGCHAN, PPPIOCATTCHAN). It returns the
 // session's frames that arrived on the socket meanwhile.
-func (s *Socket) openChannel(cfg Config) (ch file, channel int, early []frame, _ error) {
+func (s *Socket) openChannel(cfg Config) (ch file, channel int, early []frame, err error) {
 	sa := &unix.SockaddrPPPoE{SID: cfg.SessionID, Remote: cfg.AC, Dev: cfg.Interface}
+	tapped := tappedFrames(cfg)
 	if err := unix.Connect(s.fd, sa); err != nil {
 		return nil, 0, nil, connectError(err, cfg)
 	}
@@ -117,11 +118,11 @@ func (s *Socket) openChannel(cfg Config) (ch file, channel int, early []frame, _
 	// (which keeps them until we attach) and the socket answers reads with
 	// EIO. So what arrived since connect is read now, then the channel
 	// takes over: only microseconds are left uncovered.
-	early = drain(func(b []byte) (int, error) {
+	early = append(tapped, drain(func(b []byte) (int, error) {
 		n, _, err := unix.Recvfrom(s.fd, b, unix.MSG_DONTWAIT)
 		return n, err
-	}, cfg.Logger)
-	channel, err := ioctlGetInt(s.fd, unix.PPPIOCGCHAN)
+	}, cfg.Logger)...)
+	channel, err = ioctlGetInt(s.fd, unix.PPPIOCGCHAN)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("pppox: PPPIOCGCHAN: %w", err)
 	}
