@@ -464,3 +464,68 @@ func TestPPPoXSameName(t *testing.T) {
 		t.Errorf("name %q", name)
 	}
 }
+
+// A Connect that fails once the socket is connected to the session (the
+// interface name asked for is another interface's) leaves the socket to
+// be connected again, as the client's redial does without the name
+// (client.dialWith, ifnameKept): before, the second connect failed with
+// EBUSY (pppoe_connect: the socket was still bound), and the client could
+// not reconnect for as long as the name stayed taken.
+func TestPPPoXConnectRetry(t *testing.T) {
+	lab.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := must[*lab.Pair](t)(lab.NewPair(t, lab.PairConfig{}))
+	refServer(t, p, lab.AuthCHAP)
+	if out, err := p.Client.Run(ctx, "ip", "link", "add", "taken0", "type", "dummy"); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var dc *discovery.Client
+	var sock *pppox.Socket
+	if err := p.Client.Do(func() error {
+		ifi, err := net.InterfaceByName(p.ClientIf)
+		if err != nil {
+			return err
+		}
+		conn, err := discovery.Listen(ifi)
+		if err != nil {
+			return err
+		}
+		dc = discovery.NewClient(conn, discovery.ClientConfig{ServiceName: "isp", Timeout: time.Second, Attempts: 5})
+		sock, err = pppox.OpenSocket()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	defer sock.Close()
+	s, err := dc.Discover(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.SendPADT(s, "test")
+	cfg := pppox.Config{Interface: p.ClientIf, SessionID: s.ID, AC: s.AC, Ifname: "taken0"}
+	if err := p.Client.Do(func() error {
+		_, err := sock.Connect(cfg)
+		return err
+	}); err == nil {
+		t.Fatal("a unit got the name of an existing interface")
+	} else {
+		t.Logf("the name taken: %v", err)
+	}
+	cfg.Ifname = ""
+	var link *pppox.Link
+	if err := p.Client.Do(func() error {
+		link, err = sock.Connect(cfg)
+		return err
+	}); err != nil {
+		t.Fatalf("connecting the same socket again: %v", err)
+	}
+	defer link.Close()
+	if !strings.HasPrefix(link.Ifname, "ppp") {
+		t.Errorf("the unit is %q", link.Ifname)
+	}
+	if _, err := p.Client.Link(link.Ifname); err != nil {
+		t.Error(err)
+	}
+}

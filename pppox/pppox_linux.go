@@ -61,6 +61,11 @@ func (s *Socket) connect(cfg Config) (_ *Link, err error) {
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			s.unbind(cfg) // after the channel's descriptor is closed (defers run last first)
+		}
+	}()
 	unitfd, err := openPPP()
 	if err != nil {
 		ch.Close()
@@ -113,6 +118,11 @@ func (s *Socket) openChannel(cfg Config) (ch file, channel int, early []frame, e
 	if err := unix.Connect(s.fd, sa); err != nil {
 		return nil, 0, nil, connectError(err, cfg)
 	}
+	defer func() {
+		if err != nil {
+			s.unbind(cfg)
+		}
+	}()
 	// Until PPPIOCGCHAN binds the socket, the session's frames queue on
 	// the socket itself; afterwards the kernel hands them to the channel
 	// (which keeps them until we attach) and the socket answers reads with
@@ -135,6 +145,16 @@ func (s *Socket) openChannel(cfg Config) (ch file, channel int, early []frame, e
 		return nil, 0, nil, fmt.Errorf("pppox: PPPIOCATTCHAN %d: %w", channel, err)
 	}
 	return pollable(chfd), channel, early, nil
+}
+
+// unbind undoes the socket's connect after a later step failed, so that
+// the socket can be connected again (the client retries without the
+// interface name it asked for): connecting a connected socket to a
+// session fails with EBUSY, and connecting it to session 0 deletes its
+// binding and unregisters its channel (pppoe_connect). Best effort: the
+// socket's Close does the same.
+func (s *Socket) unbind(cfg Config) {
+	_ = unix.Connect(s.fd, &unix.SockaddrPPPoE{SID: 0, Remote: cfg.AC, Dev: cfg.Interface})
 }
 
 // connectChannel connects the channel's descriptor to the unit
@@ -161,6 +181,7 @@ func (s *Socket) connectUnit(cfg Config, u *Unit) (_ *Link, err error) {
 	defer func() {
 		if err != nil {
 			ch.Close()
+			s.unbind(cfg)
 		}
 	}()
 	l := newLink(ch, u.f, cfg.Logger)
