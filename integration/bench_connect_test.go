@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"debug/buildinfo"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/netip"
@@ -273,43 +272,17 @@ func benchCPU(b *testing.B, p *lab.Pair, ac benchAC, acAddr netip.Addr, secs int
 		if err := waitUp(ctx); err != nil {
 			b.Fatalf("%s: %v\n%s", cl.name, err, proc.Log())
 		}
-		// The AC's side of the link comes up a moment after ours.
-		if err := lab.Poll(ctx, 20*time.Millisecond, func() (bool, error) {
-			_, err := p.Client.Ping(ctx, acAddr, 1)
-			return err == nil, nil
-		}); err != nil {
-			b.Fatal(err)
-		}
-		srv, err := p.AC.Start(b, "iperf3", "iperf3", "-s", "-1", "--forceflush", "-B", acAddr.String())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := srv.WaitLog(ctx, "Server listening"); err != nil {
-			b.Fatal(err)
-		}
+		srv := iperf3Server(b, ctx, p, acAddr)
 		before, err := lab.ProcessCPU(proc.Pid())
 		if err != nil {
 			b.Fatal(err)
 		}
-		out, err := p.Client.Run(ctx, "iperf3", "-c", acAddr.String(), "-t", strconv.Itoa(secs), "-J")
-		if err != nil {
-			b.Fatal(err)
-		}
+		res := iperf3Client(b, ctx, p, acAddr, secs)
 		after, err := lab.ProcessCPU(proc.Pid())
 		if err != nil {
 			b.Fatal(err)
 		}
-		var res struct {
-			End struct {
-				SumReceived struct {
-					BitsPerSecond float64 `json:"bits_per_second"`
-				} `json:"sum_received"`
-			} `json:"end"`
-		}
-		if err := json.Unmarshal([]byte(out), &res); err != nil {
-			b.Fatalf("%v\n%s", err, out)
-		}
-		r := cpuRun{cpu: lab.CPUTime{Ticks: after.Ticks - before.Ticks, Sched: after.Sched - before.Sched}, mbps: res.End.SumReceived.BitsPerSecond / 1e6}
+		r := cpuRun{cpu: lab.CPUTime{Ticks: after.Ticks - before.Ticks, Sched: after.Sched - before.Sched}, mbps: res.bitsPerSecond / 1e6}
 		if r.mem, err = lab.ProcessMemory(proc.Pid()); err != nil {
 			b.Fatal(err)
 		}
@@ -447,10 +420,10 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 
 func median(ds []time.Duration) time.Duration { return quantile(ds, 0.5) }
 
-func medianInt(rs []connectRun, f func(connectRun) int) int {
-	ds := make([]time.Duration, len(rs))
-	for i, r := range rs {
-		ds[i] = time.Duration(f(r))
+func medianInt[T any](xs []T, f func(T) int) int {
+	ds := make([]time.Duration, len(xs))
+	for i, x := range xs {
+		ds[i] = time.Duration(f(x))
 	}
 	return int(median(ds))
 }
@@ -530,14 +503,7 @@ func table() string {
 		for i, when := range []string{"at IPv4 up", fmt.Sprintf("up %v (settled)", memSettle)} {
 			a, b := m["pppd"][i], m["pppoed"][i]
 			kib := func(name string, f func(lab.Memory) int) {
-				med := func(ms []lab.Memory) int {
-					ds := make([]time.Duration, len(ms))
-					for j, x := range ms {
-						ds[j] = time.Duration(f(x))
-					}
-					return int(median(ds))
-				}
-				x, y := med(a), med(b)
+				x, y := medianInt(a, f), medianInt(b, f)
 				row(name, fmt.Sprintf("%d KiB", x), fmt.Sprintf("%d KiB", y), ratio(float64(x), float64(y)))
 			}
 			kib(fmt.Sprintf("RSS %s, pppoe-server, median of %d", when, len(a)), func(x lab.Memory) int { return x.RSS })

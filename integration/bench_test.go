@@ -54,28 +54,12 @@ func BenchmarkConnect(b *testing.B) {
 	})
 	b.Run("pppoe-server", func(b *testing.B) {
 		p := newBenchPair(b)
-		srv, err := lab.StartPPPoEServer(b, p.AC, lab.ServerConfig{Interface: p.ACIf, PoolSize: 64,
-			Secrets: []lab.Secret{{User: "bench", Password: "bench"}}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchConnect(b, p, benchAC{name: "pppoe-server", user: "bench", password: "bench", log: srv.Log, idle: func() (bool, error) {
-			s, err := srv.Sessions()
-			return len(s) == 0, err
-		}})
+		benchConnect(b, p, startBenchPPPoEServer(b, p))
 		measured = measured || b.N > 1
 	})
 	b.Run("memory", func(b *testing.B) {
 		p := newBenchPair(b)
-		srv, err := lab.StartPPPoEServer(b, p.AC, lab.ServerConfig{Interface: p.ACIf, PoolSize: 64,
-			Secrets: []lab.Secret{{User: "bench", Password: "bench"}}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchMemory(b, p, benchAC{name: "pppoe-server", user: "bench", password: "bench", log: srv.Log, idle: func() (bool, error) {
-			s, err := srv.Sessions()
-			return len(s) == 0, err
-		}})
+		benchMemory(b, p, startBenchPPPoEServer(b, p))
 		measured = measured || b.N > 1
 	})
 	b.Run("go-ac", func(b *testing.B) {
@@ -107,6 +91,19 @@ func newBenchPair(b *testing.B) *lab.Pair {
 		b.Fatal(err)
 	}
 	return p
+}
+
+// startBenchPPPoEServer starts Debian's pppoe-server on p.
+func startBenchPPPoEServer(b *testing.B, p *lab.Pair) benchAC {
+	srv, err := lab.StartPPPoEServer(b, p.AC, lab.ServerConfig{Interface: p.ACIf, PoolSize: 64,
+		Secrets: []lab.Secret{{User: "bench", Password: "bench"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return benchAC{name: "pppoe-server", user: "bench", password: "bench", log: srv.Log, idle: func() (bool, error) {
+		s, err := srv.Sessions()
+		return len(s) == 0, err
+	}}
 }
 
 // startBenchPppoedServer starts pppoed's own AC on p.

@@ -336,35 +336,11 @@ func TestConnectTraffic(t *testing.T) {
 	if _, err := cli.WaitUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The AC's side of the link comes up a moment after ours.
-	if err := lab.Poll(ctx, 20*time.Millisecond, func() (bool, error) {
-		_, err := p.Client.Ping(ctx, acAddr, 1)
-		return err == nil, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	srv := must[*lab.Process](t)(p.AC.Start(t, "iperf3", "iperf3", "-s", "-1", "--forceflush", "-B", acAddr.String()))
-	if err := srv.WaitLog(ctx, "Server listening"); err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.Client.Run(ctx, "iperf3", "-c", acAddr.String(), "-t", "3", "-J")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res struct {
-		End struct {
-			SumReceived struct {
-				Bytes         float64 `json:"bytes"`
-				BitsPerSecond float64 `json:"bits_per_second"`
-			} `json:"sum_received"`
-		} `json:"end"`
-	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	t.Logf("iperf3 over PPPoE: %.1f Mbit/s", res.End.SumReceived.BitsPerSecond/1e6)
-	if res.End.SumReceived.Bytes < 1e6 {
-		t.Errorf("only %.0f bytes crossed", res.End.SumReceived.Bytes)
+	iperf3Server(t, ctx, p, acAddr)
+	res := iperf3Client(t, ctx, p, acAddr, 3)
+	t.Logf("iperf3 over PPPoE: %.1f Mbit/s", res.bitsPerSecond/1e6)
+	if res.bytes < 1e6 {
+		t.Errorf("only %.0f bytes crossed", res.bytes)
 	}
 	stopClean(t, cli)
 }

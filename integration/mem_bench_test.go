@@ -166,19 +166,7 @@ func TestMemUp(t *testing.T) {
 	}
 	for _, l := range labels {
 		ss := samples[l]
-		fmt.Fprintf(&tb, "  %-14s", l)
-		for _, f := range []func(memSample) int{
-			func(m memSample) int { return m.rss }, func(m memSample) int { return m.anon }, func(m memSample) int { return m.file },
-			func(m memSample) int { return m.pss }, func(m memSample) int { return m.pssAnon }, func(m memSample) int { return m.pssFile },
-		} {
-			vs := make([]int, len(ss))
-			for i, s := range ss {
-				vs[i] = f(s)
-			}
-			slices.Sort(vs)
-			fmt.Fprintf(&tb, " %-18s", fmt.Sprintf("%d (%d-%d)", vs[len(vs)/2], vs[0], vs[len(vs)-1]))
-		}
-		fmt.Fprintln(&tb)
+		memRow(&tb, l, ss)
 	}
 	fmt.Fprintf(&tb, "  ratios to pppd (medians): ")
 	med := func(l string, f func(memSample) int) float64 {
@@ -364,19 +352,7 @@ func TestMemUpLong(t *testing.T) {
 		fmt.Fprintf(&tb, " %s after all up:\n  %-14s %-18s %-18s %-18s %-18s %-18s %-18s\n", off, "", "VmRSS", "RssAnon", "RssFile", "Pss", "Pss_Anon", "Pss_File")
 		for _, b := range bins {
 			ss := samples[b.label]
-			fmt.Fprintf(&tb, "  %-14s", b.label)
-			for _, f := range []func(memSample) int{
-				func(m memSample) int { return m.rss }, func(m memSample) int { return m.anon }, func(m memSample) int { return m.file },
-				func(m memSample) int { return m.pss }, func(m memSample) int { return m.pssAnon }, func(m memSample) int { return m.pssFile },
-			} {
-				vs := make([]int, len(ss))
-				for i, s := range ss {
-					vs[i] = f(s)
-				}
-				slices.Sort(vs)
-				fmt.Fprintf(&tb, " %-18s", fmt.Sprintf("%d (%d-%d)", vs[len(vs)/2], vs[0], vs[len(vs)-1]))
-			}
-			fmt.Fprintln(&tb)
+			memRow(&tb, b.label, ss)
 		}
 		if i == len(offsets)-1 && out != "" {
 			for _, c := range clients {
@@ -397,4 +373,22 @@ func TestMemUpLong(t *testing.T) {
 	if out != "" {
 		os.WriteFile(filepath.Join(out, "table.txt"), []byte(tb.String()), 0o644)
 	}
+}
+
+// memRow writes one client's line of TestMemUp's tables: each figure's
+// median (min-max) over its samples ss.
+func memRow(tb *strings.Builder, label string, ss []memSample) {
+	fmt.Fprintf(tb, "  %-14s", label)
+	for _, f := range []func(memSample) int{
+		func(m memSample) int { return m.rss }, func(m memSample) int { return m.anon }, func(m memSample) int { return m.file },
+		func(m memSample) int { return m.pss }, func(m memSample) int { return m.pssAnon }, func(m memSample) int { return m.pssFile },
+	} {
+		vs := make([]int, len(ss))
+		for i, s := range ss {
+			vs[i] = f(s)
+		}
+		slices.Sort(vs)
+		fmt.Fprintf(tb, " %-18s", fmt.Sprintf("%d (%d-%d)", vs[len(vs)/2], vs[0], vs[len(vs)-1]))
+	}
+	fmt.Fprintln(tb)
 }

@@ -189,9 +189,12 @@ type demandSession struct {
 	cancel  context.CancelFunc
 }
 
-func dialUnit(t *testing.T, ctx context.Context, p *lab.Pair, u *pppox.Unit) *demandSession {
+// clientEnds opens, in p's client namespace, a discovery client for the
+// reference AC's service "isp" and a PPPoE socket; the caller closes both.
+func clientEnds(t *testing.T, p *lab.Pair) (*discovery.Client, *pppox.Socket) {
 	t.Helper()
-	d := &demandSession{up: make(chan ppp.IPv4Up, 1), ran: make(chan error, 1)}
+	var dc *discovery.Client
+	var sock *pppox.Socket
 	if err := p.Client.Do(func() error {
 		ifi, err := net.InterfaceByName(p.ClientIf)
 		if err != nil {
@@ -201,12 +204,22 @@ func dialUnit(t *testing.T, ctx context.Context, p *lab.Pair, u *pppox.Unit) *de
 		if err != nil {
 			return err
 		}
-		d.dc = discovery.NewClient(conn, discovery.ClientConfig{ServiceName: "isp", Timeout: time.Second, Attempts: 5})
-		d.sock, err = pppox.OpenSocket()
+		dc = discovery.NewClient(conn, discovery.ClientConfig{ServiceName: "isp", Timeout: time.Second, Attempts: 5})
+		sock, err = pppox.OpenSocket()
+		if err != nil {
+			dc.Close()
+		}
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return dc, sock
+}
+
+func dialUnit(t *testing.T, ctx context.Context, p *lab.Pair, u *pppox.Unit) *demandSession {
+	t.Helper()
+	d := &demandSession{up: make(chan ppp.IPv4Up, 1), ran: make(chan error, 1)}
+	d.dc, d.sock = clientEnds(t, p)
 	t.Cleanup(func() { d.sock.Close() })
 	t.Cleanup(func() { d.dc.Close() })
 	var err error
@@ -396,23 +409,7 @@ func TestPPPoXSameName(t *testing.T) {
 	refServer(t, p, lab.AuthCHAP)
 	name := ""
 	for round := range 3 {
-		var dc *discovery.Client
-		var sock *pppox.Socket
-		if err := p.Client.Do(func() error {
-			ifi, err := net.InterfaceByName(p.ClientIf)
-			if err != nil {
-				return err
-			}
-			conn, err := discovery.Listen(ifi)
-			if err != nil {
-				return err
-			}
-			dc = discovery.NewClient(conn, discovery.ClientConfig{ServiceName: "isp", Timeout: time.Second, Attempts: 5})
-			sock, err = pppox.OpenSocket()
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		dc, sock := clientEnds(t, p)
 		s, err := dc.Discover(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -480,23 +477,7 @@ func TestPPPoXConnectRetry(t *testing.T) {
 	if out, err := p.Client.Run(ctx, "ip", "link", "add", "taken0", "type", "dummy"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	var dc *discovery.Client
-	var sock *pppox.Socket
-	if err := p.Client.Do(func() error {
-		ifi, err := net.InterfaceByName(p.ClientIf)
-		if err != nil {
-			return err
-		}
-		conn, err := discovery.Listen(ifi)
-		if err != nil {
-			return err
-		}
-		dc = discovery.NewClient(conn, discovery.ClientConfig{ServiceName: "isp", Timeout: time.Second, Attempts: 5})
-		sock, err = pppox.OpenSocket()
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	dc, sock := clientEnds(t, p)
 	defer dc.Close()
 	defer sock.Close()
 	s, err := dc.Discover(ctx)
